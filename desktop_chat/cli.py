@@ -1,0 +1,281 @@
+"""The `desktop-chat` command: the window by default, and headless commands for scripts.
+
+Exit codes a script can rely on: 0 done, 1 the model or server failed, 2 bad usage or
+input, 3 not found, 4 local storage or keyring problem, 130 stopped with Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from desktop_chat import __version__
+from desktop_chat.app import Core
+from desktop_chat.engine import EngineError
+from desktop_chat.logs import setup_logging
+from desktop_chat.paths import default_paths
+from desktop_chat.schemas import Agent, AgentParams, ChatMessage, Event, validation_message
+from desktop_chat.secrets import KeyringUnavailableError
+from desktop_chat.store import NotFoundError, StoreError
+from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
+
+EXIT_OK, EXIT_UPSTREAM, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_LOCAL, EXIT_INTERRUPTED = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    130,
+)
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="desktop-chat",
+        description="Chat with OpenAI and any OpenAI-compatible server. "
+        "With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"desktop_chat {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log at debug level, also to stderr")
+    sub = parser.add_subparsers(dest="command")
+
+    agents = sub.add_parser("agents", help="list, add, edit or remove agents").add_subparsers(
+        dest="action", required=True
+    )
+    agents.add_parser("list", help="list agents")
+    for name in ("add", "edit"):
+        p = agents.add_parser(name, help=f"{name} an agent")
+        if name == "edit":
+            p.add_argument("agent", help="name or id of the agent to edit")
+        p.add_argument("--name", required=name == "add")
+        p.add_argument("--base-url", required=name == "add", help="e.g. http://localhost:11434/v1")
+        p.add_argument("--model", required=name == "add")
+        p.add_argument("--provider")
+        p.add_argument("--system", help="a system prompt (the preset's first message)")
+        p.add_argument("--temperature", type=float)
+        p.add_argument("--max-tokens", type=int)
+        p.add_argument("--default", action="store_true", help="make it the default agent")
+        key = p.add_mutually_exclusive_group()
+        key.add_argument("--key-env", metavar="VAR", help="read the API key from this variable")
+        key.add_argument("--key-stdin", action="store_true", help="read the API key from stdin")
+    remove = agents.add_parser("remove", help="remove an agent (its conversations stay)")
+    remove.add_argument("agent")
+
+    ask = sub.add_parser("ask", help="ask a question, stream the reply to stdout and store it")
+    ask.add_argument("text", help="the message; '-' reads it from stdin")
+    ask.add_argument("--agent", help="agent name or id (default: the default agent)")
+    ask.add_argument("--conversation", help="continue this conversation id")
+
+    sub.add_parser("list", help="list conversations")
+
+    export = sub.add_parser("export", help="export conversations to stdout")
+    export.add_argument("ids", nargs="*", help="conversation ids (default: all)")
+    export.add_argument("--format", choices=("json", "md"), default="json")
+
+    imp = sub.add_parser("import", help="import conversations from a JSON file")
+    imp.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    paths = default_paths().ensure()
+    setup_logging(paths.log_file, debug=args.debug)
+    if args.command is None:
+        from desktop_chat.ui.main import run_gui  # Qt is imported only for the window
+
+        return run_gui(paths, debug=args.debug)
+    command = COMMANDS[args.command]
+    try:
+        return asyncio.run(_with_core(command, args))
+    except CliError as exc:
+        print(f"desktop-chat: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+async def _with_core(
+    command: Callable[[Core, argparse.Namespace], Awaitable[int]], args: argparse.Namespace
+) -> int:
+    try:
+        core = await Core.open()
+    except StoreError as exc:
+        raise CliError(exc.user_message, EXIT_LOCAL) from None
+    try:
+        return await command(core, args)
+    except NotFoundError as exc:
+        raise CliError(exc.user_message, EXIT_NOT_FOUND) from None
+    except (StoreError, KeyringUnavailableError) as exc:
+        raise CliError(exc.user_message, EXIT_LOCAL) from None
+    except EngineError as exc:
+        raise CliError(exc.user_message, EXIT_USAGE) from None
+    finally:
+        await core.aclose()
+
+
+# Agents ----------------------------------------------------------------------------
+
+
+async def _agents(core: Core, args: argparse.Namespace) -> int:
+    service = core.service
+    if args.action == "list":
+        for agent in await service.list_agents():
+            mark = "*" if agent.is_default else " "
+            key = "key set" if core.secrets.has(agent.key_ref) else "no key"
+            print(f"{mark} {agent.name}\t{agent.model}\t{agent.base_url}\t{key}\t{agent.agent_id}")
+        return EXIT_OK
+    if args.action == "remove":
+        agent = await service.get_agent(args.agent)
+        await service.delete_agent(agent.agent_id)
+        if agent.key_ref:
+            core.secrets.delete(agent.key_ref)
+        print(f"Removed agent {agent.name}.")
+        return EXIT_OK
+    base = await service.get_agent(args.agent) if args.action == "edit" else None
+    agent = _agent_from_args(args, base)
+    secret = _read_key(args)
+    if secret:
+        agent = agent.model_copy(update={"key_ref": agent.key_ref or f"agent:{agent.agent_id}"})
+        assert agent.key_ref is not None
+        core.secrets.set(agent.key_ref, secret)
+    agent = await service.save_agent(agent)
+    print(f"Saved agent {agent.name} ({agent.agent_id}).")
+    return EXIT_OK
+
+
+def _agent_from_args(args: argparse.Namespace, base: Agent | None) -> Agent:
+    data = base.model_dump() if base else {}
+    for field, value in (
+        ("name", args.name),
+        ("base_url", args.base_url),
+        ("model", args.model),
+        ("provider", args.provider),
+    ):
+        if value is not None:
+            data[field] = value
+    params = dict(data.get("params") or {})
+    if args.temperature is not None:
+        params["temperature"] = args.temperature
+    if args.max_tokens is not None:
+        params["max_tokens"] = args.max_tokens
+    data["params"] = AgentParams.model_validate(params).model_dump()
+    if args.system is not None:
+        rest = [m for m in data.get("preset_messages", []) if m["role"] != "system"]
+        data["preset_messages"] = [
+            ChatMessage(role="system", content=args.system).model_dump(),
+            *rest,
+        ]
+    if args.default:
+        data["is_default"] = True
+    try:
+        return Agent.model_validate(data)
+    except ValueError as exc:
+        raise CliError(f"invalid agent: {validation_message(exc)}", EXIT_USAGE) from None
+
+
+def _read_key(args: argparse.Namespace) -> str | None:
+    if args.key_env:
+        secret = os.environ.get(args.key_env)
+        if not secret:
+            raise CliError(f"the environment variable {args.key_env} is empty or unset", EXIT_USAGE)
+        return secret
+    if args.key_stdin:
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            raise CliError("no key was given on stdin", EXIT_USAGE)
+        return secret
+    return None
+
+
+# Conversations ---------------------------------------------------------------------
+
+
+async def _ask(core: Core, args: argparse.Namespace) -> int:
+    service = core.service
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if args.conversation:
+        conversation = await service.get_conversation(args.conversation)
+    else:
+        agent_id = (await service.get_agent(args.agent)).agent_id if args.agent else None
+        conversation = await service.create_conversation(agent_id=agent_id)
+    done = asyncio.get_running_loop().create_future()
+
+    def on_event(event: Event) -> None:
+        if event.type == "delta":
+            if event.data["reasoning"]:
+                sys.stderr.write(event.data["reasoning"])
+            sys.stdout.write(event.data["text"])
+            sys.stdout.flush()
+        elif event.type == "error":
+            print(f"\ndesktop-chat: {event.data['message']}", file=sys.stderr)
+        elif event.type == "done" and not done.done():
+            done.set_result(event.data["status"])
+
+    unsubscribe = service.bus.subscribe(on_event, conversation.id)
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[bool]] = []
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(
+            signal.SIGINT, lambda: stopping.append(loop.create_task(service.stop(conversation.id)))
+        )
+    try:
+        await service.send(conversation.id, text)
+        status = await done
+    finally:
+        unsubscribe()
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(signal.SIGINT)
+    sys.stdout.write("\n")
+    print(f"conversation: {conversation.id}", file=sys.stderr)
+    return {"complete": EXIT_OK, "stopped": EXIT_INTERRUPTED}.get(status, EXIT_UPSTREAM)
+
+
+async def _list(core: Core, args: argparse.Namespace) -> int:
+    for c in await core.service.list_conversations():
+        stamp = c.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        print(f"{c.id}\t{stamp}\t{c.message_count}\t{c.title or '(untitled)'}")
+    return EXIT_OK
+
+
+async def _export(core: Core, args: argparse.Namespace) -> int:
+    conversations = await core.service.export(args.ids)
+    render = export_markdown if args.format == "md" else export_json
+    sys.stdout.write(render(conversations) + "\n")
+    return EXIT_OK
+
+
+async def _import(core: Core, args: argparse.Namespace) -> int:
+    try:
+        raw = args.file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}", EXIT_USAGE) from None
+    try:
+        items = parse_import(raw)
+    except ImportError_ as exc:
+        raise CliError(f"{args.file}: {exc} Nothing was imported.", EXIT_USAGE) from None
+    created = await core.service.import_conversations(items)
+    print(json.dumps({"imported": created}))
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[Core, argparse.Namespace], Awaitable[int]]] = {
+    "agents": _agents,
+    "ask": _ask,
+    "list": _list,
+    "export": _export,
+    "import": _import,
+}

@@ -1,0 +1,45 @@
+"""The state of one reply while it streams; dropped once the reply is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from desktop_chat.engine.journal import JournalEntry
+from desktop_chat.schemas import Agent, ChatMessage, Event
+
+
+@dataclass
+class ReplyState:
+    conversation_id: str
+    agent: Agent
+    request: list[ChatMessage]
+    journal: JournalEntry | None = None
+    task: asyncio.Task[None] | None = None
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    queued: bool = True
+    stop_requested: bool = False
+    started: float = field(default_factory=time.monotonic)
+    first_token: float | None = None
+
+    @property
+    def content(self) -> str:
+        return "".join(self.text)
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(self.reasoning)
+
+    def snapshot(self) -> dict[str, object]:
+        """What a late subscriber needs to show the reply so far."""
+        return {
+            "conversation_id": self.conversation_id,
+            "content": self.content,
+            "reasoning": self.reasoning_text,
+            "queued": self.queued,
+            "model": self.agent.model,
+            "last_seq": self.events[-1].seq if self.events else None,
+        }

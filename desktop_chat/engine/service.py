@@ -1,0 +1,509 @@
+"""ConversationService: the one place that runs a conversation's life.
+
+The window, the command line and the local API all call this service and listen to its
+events; none of them talks to the database or the model directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from desktop_chat.engine.clients import ClientPool
+from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
+from desktop_chat.engine.events import EventBus
+from desktop_chat.engine.journal import CrashJournal
+from desktop_chat.engine.locks import LockTable
+from desktop_chat.engine.reply import ReplyState
+from desktop_chat.engine.titles import clean_title, snippet_title, title_request
+from desktop_chat.llm import Delta, ErrorKind, Finish, LLMClient, LLMError
+from desktop_chat.schemas import (
+    MAX_MESSAGE_CHARS,
+    Agent,
+    ChatMessage,
+    Context,
+    ContextEntry,
+    Conversation,
+    ConversationDetail,
+    Message,
+    MessageStatus,
+    UsageRecord,
+    new_id,
+)
+from desktop_chat.secrets import SecretStore
+from desktop_chat.store import Store, StoreError
+from desktop_chat.transfer import ImportedConversation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineConfig:
+    max_concurrent_requests: int = 4
+    request_timeout: float = 60.0
+    http_proxy: str | None = None
+    auto_title: bool = True
+
+
+def request_history(messages: list[Message]) -> list[ChatMessage]:
+    """Only role and content are sent; empty failed replies are left out."""
+    return [m.as_chat() for m in messages if m.content]
+
+
+class ConversationService:
+    def __init__(
+        self,
+        store: Store,
+        secrets: SecretStore,
+        journal: CrashJournal,
+        config: EngineConfig | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.store = store
+        self.secrets = secrets
+        self.journal = journal
+        self.config = config or EngineConfig()
+        self.bus = bus or EventBus()
+        self._locks = LockTable()
+        self._semaphore = asyncio.Semaphore(self.config.max_concurrent_requests)
+        self._clients = ClientPool(self.config.request_timeout, self.config.http_proxy)
+        self._replies: dict[str, ReplyState] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    # Agents ------------------------------------------------------------------------
+
+    async def list_agents(self) -> list[Agent]:
+        return await self.store.run(lambda r: r.list_agents())
+
+    async def get_agent(self, name_or_id: str) -> Agent:
+        return await self.store.run(lambda r: r.find_agent(name_or_id))
+
+    async def save_agent(self, agent: Agent) -> Agent:
+        return await self.store.run(lambda r: r.save_agent(agent))
+
+    async def delete_agent(self, agent_id: str) -> None:
+        await self.store.run(lambda r: r.delete_agent(agent_id))
+
+    async def list_models(self, agent: Agent) -> list[str]:
+        client = await self._client_for(agent)
+        return await client.list_models()
+
+    # Conversations -----------------------------------------------------------------
+
+    async def create_conversation(
+        self,
+        agent_id: str | None = None,
+        title: str = "",
+        owner: str = "local",
+        context: Context | None = None,
+    ) -> ConversationDetail:
+        if agent_id is None:
+            agent = await self.store.run(lambda r: r.default_agent())
+            agent_id = agent.agent_id if agent else None
+        conversation = Conversation(
+            agent_id=agent_id,
+            title=title.strip()[:200],
+            owner=owner,
+            preset_messages=context.preset if context is not None else None,
+        )
+        created = await self.store.run(lambda r: r.create_conversation(conversation))
+        if context is not None and context.history:
+            await self.store.run(lambda r: r.replace_history(created.id, context.history))
+            created = await self.get_conversation(created.id)
+        self.bus.publish("conversation", created.id, _summary(created))
+        return created
+
+    async def list_conversations(
+        self,
+        owner: str | None = None,
+        query: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Conversation]:
+        return await self.store.run(
+            lambda r: r.list_conversations(owner=owner, query=query, limit=limit, offset=offset)
+        )
+
+    async def get_conversation(
+        self, conversation_id: str, owner: str | None = None
+    ) -> ConversationDetail:
+        return await self.store.run(lambda r: r.get_conversation(conversation_id, owner))
+
+    async def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        pinned: bool | None = None,
+        agent_id: str | None = None,
+        owner: str | None = None,
+    ) -> Conversation:
+        if title is not None:
+            title = title.strip()[:200]
+        updated = await self.store.run(
+            lambda r: r.update_conversation(
+                conversation_id, title=title, pinned=pinned, agent_id=agent_id, owner=owner
+            )
+        )
+        self.bus.publish("conversation", conversation_id, _summary(updated))
+        if title is not None:
+            self.bus.publish("title", conversation_id, {"title": updated.title})
+        return updated
+
+    async def save_draft(self, conversation_id: str, draft: str) -> None:
+        await self.store.run(lambda r: r.update_conversation(conversation_id, draft=draft))
+
+    async def delete_conversation(self, conversation_id: str, owner: str | None = None) -> None:
+        await self.store.run(lambda r: r.get_conversation(conversation_id, owner))
+        await self.stop(conversation_id)
+        async with self._locks.hold(conversation_id):
+            await self.store.run(lambda r: r.delete_conversation(conversation_id, owner))
+        self.journal.forget(conversation_id)
+        self.bus.publish("deleted", conversation_id, {})
+
+    async def export(
+        self, conversation_ids: list[str] | None = None, owner: str | None = None
+    ) -> list[ConversationDetail]:
+        """Whole conversations for export; all of the owner's when no ids are given."""
+        if not conversation_ids:
+            listed = await self.list_conversations(owner=owner)
+            conversation_ids = [c.id for c in listed]
+        return [await self.get_conversation(cid, owner) for cid in conversation_ids]
+
+    async def import_conversations(
+        self, items: list[ImportedConversation], owner: str = "local"
+    ) -> list[str]:
+        prepared = []
+        for item in items:
+            messages = item.to_messages()
+            first = messages[0].created_at if messages else None
+            last = messages[-1].created_at if messages else None
+            conversation = Conversation(
+                id=item.session_id or new_id(),
+                agent_id=item.agent_id,
+                title=item.title
+                or snippet_title(next((m.content for m in messages if m.role == "user"), "")),
+                owner=owner,
+                pinned=item.pinned,
+                **({"created_at": first, "updated_at": last} if first and last else {}),
+            )
+            prepared.append((conversation, messages))
+        created = await self.store.run(lambda r: r.import_conversations(prepared))
+        for cid in created:
+            self.bus.publish("conversation", cid, {"id": cid, "imported": True})
+        return created
+
+    # Context -----------------------------------------------------------------------
+
+    async def get_context(self, conversation_id: str, owner: str | None = None) -> Context:
+        conversation = await self.get_conversation(conversation_id, owner)
+        agent = await self._agent_of(conversation)
+        preset = conversation.preset_messages
+        if preset is None:
+            preset = agent.preset_messages if agent else []
+        history = [
+            ContextEntry(id=m.id, role=m.role, content=m.content)
+            for m in conversation.messages
+            if m.content
+        ]
+        return Context(preset=preset, history=history)
+
+    async def replace_context(
+        self, conversation_id: str, context: Context, owner: str | None = None
+    ) -> Context:
+        async with self._locks.hold(conversation_id):
+            self._refuse_if_busy(conversation_id)
+            await self.store.run(
+                lambda r: r.update_conversation(
+                    conversation_id, preset_messages=context.preset, owner=owner
+                )
+            )
+            await self.store.run(lambda r: r.replace_history(conversation_id, context.history))
+        detail = await self.get_conversation(conversation_id)
+        self.bus.publish("conversation", conversation_id, _summary(detail))
+        return await self.get_context(conversation_id)
+
+    # Replies -----------------------------------------------------------------------
+
+    def in_flight(self, conversation_id: str) -> ReplyState | None:
+        return self._replies.get(conversation_id)
+
+    @property
+    def active_replies(self) -> list[ReplyState]:
+        return list(self._replies.values())
+
+    async def send(self, conversation_id: str, text: str, owner: str | None = None) -> Message:
+        """Store the user's message and start the reply; returns the stored user message."""
+        if not text or not text.strip():
+            raise InputError("The message is empty.")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise InputError(
+                f"The message is too long ({len(text):,} characters; the limit is "
+                f"{MAX_MESSAGE_CHARS:,}). Attach less text or split it."
+            )
+        async with self._locks.hold(conversation_id):
+            self._refuse_if_busy(conversation_id)
+            conversation = await self.get_conversation(conversation_id, owner)
+            agent = await self._require_agent(conversation)
+            user = await self.store.run(
+                lambda r: r.append_message(conversation_id, Message(role="user", content=text))
+            )
+            self.bus.publish("message", conversation_id, user.model_dump(mode="json"))
+            if not conversation.title:
+                await self._set_title(conversation_id, snippet_title(text))
+            history = [*conversation.messages, user]
+            self._start_reply(conversation, agent, history)
+        return user
+
+    async def regenerate(self, conversation_id: str, owner: str | None = None) -> None:
+        """Drop the last reply (if any) and ask again with the same history."""
+        async with self._locks.hold(conversation_id):
+            self._refuse_if_busy(conversation_id)
+            conversation = await self.get_conversation(conversation_id, owner)
+            agent = await self._require_agent(conversation)
+            history = list(conversation.messages)
+            while history and history[-1].role == "assistant":
+                last = history.pop()
+                assert last.id is not None
+                await self.store.run(lambda r, i=last.id: r.delete_message(conversation_id, i))
+            if not history or history[-1].role != "user":
+                raise InputError("There is no question to answer again.")
+            self.bus.publish("conversation", conversation_id, _summary(conversation))
+            self._start_reply(conversation, agent, history)
+
+    async def stop(self, conversation_id: str) -> bool:
+        """Stop the reply in flight, keep its partial text, and wait until it is stored."""
+        state = self._replies.get(conversation_id)
+        if state is None or state.task is None:
+            return False
+        state.stop_requested = True
+        state.task.cancel()
+        await asyncio.wait([state.task])
+        return True
+
+    def _refuse_if_busy(self, conversation_id: str) -> None:
+        if conversation_id in self._replies:
+            raise ReplyInProgressError()
+        if self._closing:
+            raise EngineError("closing", "desktop_chat is shutting down.")
+
+    def _start_reply(
+        self, conversation: ConversationDetail, agent: Agent, history: list[Message]
+    ) -> None:
+        preset = conversation.preset_messages
+        if preset is None:
+            preset = agent.preset_messages
+        state = ReplyState(
+            conversation_id=conversation.id,
+            agent=agent,
+            request=[*preset, *request_history(history)],
+        )
+        self._replies[conversation.id] = state
+        task = asyncio.get_running_loop().create_task(
+            self._run_reply(state), name=f"reply-{conversation.id}"
+        )
+        state.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_reply(self, state: ReplyState) -> None:
+        cid = state.conversation_id
+        finish = Finish()
+        error: LLMError | None = None
+        status = MessageStatus.COMPLETE
+        first_reply = all(m.role != "assistant" for m in state.request)
+        try:
+            async with self._semaphore:
+                state.queued = False
+                state.started = time.monotonic()
+                state.journal = self.journal.open(cid, state.agent.model, state.agent.agent_id)
+                client = await self._client_for(state.agent)
+                async for item in client.stream_chat(
+                    state.agent.model, state.request, state.agent.params
+                ):
+                    if isinstance(item, Delta):
+                        self._on_delta(state, item)
+                    else:
+                        finish = item
+        except asyncio.CancelledError:
+            status = MessageStatus.STOPPED if state.stop_requested else MessageStatus.INTERRUPTED
+        except LLMError as exc:
+            status, error = MessageStatus.FAILED, exc
+        except Exception:
+            log.exception("Reply in %s failed unexpectedly", cid)
+            status = MessageStatus.FAILED
+            error = LLMError(
+                ErrorKind.SERVER,
+                "Something went wrong while writing the reply; the details are in the log.",
+            )
+        stored = await self._store_reply(state, status, finish, error)
+        if stored and first_reply and status is MessageStatus.COMPLETE and self.config.auto_title:
+            await self._auto_title(state)
+
+    def _on_delta(self, state: ReplyState, delta: Delta) -> None:
+        if state.first_token is None:
+            state.first_token = time.monotonic()
+        if delta.text:
+            state.text.append(delta.text)
+        if delta.reasoning:
+            state.reasoning.append(delta.reasoning)
+        if state.journal is not None:
+            state.journal.append(delta.text, delta.reasoning)
+        data = {"text": delta.text, "reasoning": delta.reasoning}
+        state.events.append(self.bus.publish("delta", state.conversation_id, data))
+
+    async def _store_reply(
+        self, state: ReplyState, status: MessageStatus, finish: Finish, error: LLMError | None
+    ) -> bool:
+        """Write the reply once; if the write fails, the journal keeps it for next start."""
+        cid = state.conversation_id
+        now = time.monotonic()
+        ttft = (state.first_token - state.started) * 1000 if state.first_token else None
+        message = Message(
+            role="assistant",
+            content=state.content,
+            reasoning=state.reasoning_text,
+            status=status,
+            error=error.user_message if error else None,
+            prompt_tokens=finish.prompt_tokens,
+            completion_tokens=finish.completion_tokens,
+            model=state.agent.model,
+            finish_reason=finish.finish_reason,
+            ttft_ms=ttft,
+            duration_ms=(now - state.started) * 1000,
+        )
+        usage = UsageRecord(
+            conversation_id=cid,
+            agent_id=state.agent.agent_id,
+            model=state.agent.model,
+            status=status,
+            prompt_tokens=finish.prompt_tokens,
+            completion_tokens=finish.completion_tokens,
+            ttft_ms=ttft,
+            duration_ms=message.duration_ms,
+            error_kind=error.kind.value if error else None,
+        )
+        stored: Message | None = None
+        try:
+            stored = await asyncio.shield(
+                self.store.run(lambda r: r.append_message(cid, message, usage))
+            )
+        except StoreError as exc:
+            log.error("Could not store the reply in %s: %s", cid, exc.kind)
+            error = error or LLMError(ErrorKind.SERVER, exc.user_message)
+        finally:
+            if state.journal is not None:
+                if stored is not None:
+                    state.journal.discard()
+                else:
+                    state.journal.close()
+            self._replies.pop(cid, None)
+        if stored is not None:
+            self.bus.publish("message", cid, stored.model_dump(mode="json"))
+        if error is not None:
+            self.bus.publish("error", cid, error.to_dict())
+        self.bus.publish(
+            "done",
+            cid,
+            {
+                "status": status.value,
+                "message_id": stored.id if stored else None,
+                "finish_reason": finish.finish_reason,
+                "prompt_tokens": finish.prompt_tokens,
+                "completion_tokens": finish.completion_tokens,
+                "ttft_ms": ttft,
+                "duration_ms": message.duration_ms,
+            },
+        )
+        return stored is not None
+
+    async def _auto_title(self, state: ReplyState) -> None:
+        first_user = next((m.content for m in state.request if m.role == "user"), "")
+        try:
+            async with self._semaphore:
+                client = await self._client_for(state.agent)
+                raw = await client.complete(state.agent.model, title_request(first_user))
+        except LLMError as exc:
+            log.info("Automatic title failed (%s); keeping the first words", exc.kind)
+            return
+        title = clean_title(raw)
+        if title:
+            try:
+                await self._set_title(state.conversation_id, title)
+            except StoreError:
+                log.info("Conversation %s went away before its title", state.conversation_id)
+
+    async def _set_title(self, conversation_id: str, title: str) -> None:
+        await self.store.run(lambda r: r.update_conversation(conversation_id, title=title))
+        self.bus.publish("title", conversation_id, {"title": title})
+
+    # Helpers -----------------------------------------------------------------------
+
+    async def _agent_of(self, conversation: Conversation) -> Agent | None:
+        if conversation.agent_id is not None:
+            return await self.store.run(lambda r: r.get_agent(conversation.agent_id or ""))
+        return await self.store.run(lambda r: r.default_agent())
+
+    async def _require_agent(self, conversation: Conversation) -> Agent:
+        agent = await self._agent_of(conversation)
+        if agent is None:
+            raise NoAgentError()
+        return agent
+
+    async def _client_for(self, agent: Agent) -> LLMClient:
+        # The keyring may talk over D-Bus: keep that off the event loop.
+        key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
+        return self._clients.get(agent.base_url, key)
+
+    # Life cycle --------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Store the partial replies of a process that died mid-stream, marked interrupted."""
+        recovered = 0
+        for orphan in self.journal.orphans():
+            message = Message(
+                role="assistant",
+                content=orphan.text,
+                reasoning=orphan.reasoning,
+                status=MessageStatus.INTERRUPTED,
+                error="desktop_chat closed before this reply finished.",
+                model=orphan.model,
+            )
+            try:
+                await self.store.run(
+                    lambda r, o=orphan, m=message: r.append_message(o.conversation_id, m)
+                )
+                recovered += 1
+            except StoreError as exc:
+                if exc.kind != "not_found":
+                    raise
+            self.journal.forget(orphan.conversation_id)
+        if recovered:
+            log.info("Recovered %d interrupted replies", recovered)
+        return recovered
+
+    async def reconfigure(self, config: EngineConfig) -> None:
+        """Apply new settings; the concurrency limit changes for requests not yet queued."""
+        if config.max_concurrent_requests != self.config.max_concurrent_requests:
+            self._semaphore = asyncio.Semaphore(config.max_concurrent_requests)
+        self.config = config
+        await self._clients.reconfigure(config.request_timeout, config.http_proxy)
+
+    async def aclose(self) -> None:
+        """Stop every reply (stored as interrupted), wait for the writes, close connections."""
+        self._closing = True
+        for state in list(self._replies.values()):
+            if state.task is not None:
+                state.task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+        await self._clients.aclose()
+
+
+def _summary(conversation: Conversation) -> dict[str, object]:
+    return Conversation.model_validate(conversation, from_attributes=True).model_dump(
+        mode="json", exclude={"draft"}
+    )

@@ -1,0 +1,166 @@
+"""Streaming chat completions from any OpenAI-compatible server through the openai SDK."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import openai
+
+from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception
+from desktop_chat.schemas import AgentParams, ChatMessage
+
+log = logging.getLogger(__name__)
+
+# Local servers (Ollama, LM Studio, llama.cpp) need no key, but the SDK insists on one.
+NO_KEY_PLACEHOLDER = "no-key-needed"
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str = ""
+    reasoning: str = ""
+
+
+@dataclass(frozen=True)
+class Finish:
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+StreamItem = Delta | Finish
+
+
+def _reasoning_of(delta: Any) -> str:
+    """DeepSeek and vLLM send `reasoning_content`; Ollama and OpenRouter send `reasoning`."""
+    extra = getattr(delta, "model_extra", None) or {}
+    value = extra.get("reasoning_content") or extra.get("reasoning")
+    if value is None:
+        value = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+    return value if isinstance(value, str) else ""
+
+
+def _mentions_stream_options(exc: openai.BadRequestError) -> bool:
+    return "stream_options" in str(exc.body or exc.message).lower()
+
+
+class LLMClient:
+    """One connection pool to one server; create and close it on the loop that uses it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: float = 60.0,
+        proxy: str | None = None,
+    ) -> None:
+        self.base_url = base_url
+        http_client = httpx2.AsyncClient(proxy=proxy) if proxy else None
+        self._sdk = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or NO_KEY_PLACEHOLDER,
+            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            max_retries=0,
+            http_client=http_client,
+        )
+        self._usage_supported = True
+
+    async def stream_chat(
+        self, model: str, messages: list[ChatMessage], params: AgentParams
+    ) -> AsyncIterator[StreamItem]:
+        """Yield text and reasoning deltas, then one Finish. Raises LLMError only.
+
+        Cancelling the consumer closes the HTTP response, so Stop really stops the server.
+        """
+        started = False
+        try:
+            stream = await self._open_stream(model, messages, params)
+            async with stream:
+                finish = Finish()
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        finish = Finish(
+                            finish.finish_reason,
+                            chunk.usage.prompt_tokens,
+                            chunk.usage.completion_tokens,
+                        )
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    if choice.finish_reason:
+                        finish = Finish(choice.finish_reason, *_tokens(finish))
+                    delta = choice.delta
+                    if delta is None:
+                        continue
+                    item = Delta(text=delta.content or "", reasoning=_reasoning_of(delta))
+                    if item.text or item.reasoning:
+                        started = True
+                        yield item
+            yield finish
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
+            error = from_exception(exc, base_url=self.base_url, model=model, streaming=started)
+            log.warning(
+                "Chat request to %s failed: %s (%s)", self.base_url, error.kind, error.detail
+            )
+            raise error from None
+
+    async def _open_stream(
+        self, model: str, messages: list[ChatMessage], params: AgentParams
+    ) -> openai.AsyncStream[Any]:
+        request: dict[str, Any] = {
+            "model": model,
+            "messages": [m.model_dump() for m in messages],
+            "stream": True,
+        }
+        known = {"temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty"}
+        kwargs = params.request_kwargs()
+        request.update({k: v for k, v in kwargs.items() if k in known})
+        extra_body = {k: v for k, v in kwargs.items() if k not in known}
+        if extra_body:
+            request["extra_body"] = extra_body
+        if self._usage_supported:
+            try:
+                return await self._sdk.chat.completions.create(
+                    **request, stream_options={"include_usage": True}
+                )
+            except openai.BadRequestError as exc:
+                if not _mentions_stream_options(exc):
+                    raise
+                log.info("%s does not accept stream_options; asking without", self.base_url)
+                self._usage_supported = False
+        return await self._sdk.chat.completions.create(**request)
+
+    async def complete(self, model: str, messages: list[ChatMessage], max_tokens: int = 32) -> str:
+        """A short non-streamed answer (used for titles)."""
+        try:
+            result = await self._sdk.chat.completions.create(
+                model=model,
+                messages=[m.model_dump() for m in messages],  # type: ignore[misc]
+                max_tokens=max_tokens,
+            )
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
+            raise from_exception(
+                exc, base_url=self.base_url, model=model, streaming=False
+            ) from None
+        if not result.choices:
+            raise LLMError(ErrorKind.MALFORMED, "The server sent an empty answer.")
+        return result.choices[0].message.content or ""
+
+    async def list_models(self) -> list[str]:
+        try:
+            page = await self._sdk.models.list()
+            return sorted(m.id for m in page.data)
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
+            raise from_exception(exc, base_url=self.base_url, model="", streaming=False) from None
+
+    async def aclose(self) -> None:
+        await self._sdk.close()
+
+
+def _tokens(finish: Finish) -> tuple[int | None, int | None]:
+    return finish.prompt_tokens, finish.completion_tokens

@@ -1,0 +1,195 @@
+"""Every upstream failure becomes one LLMError with a kind and a sentence for the user.
+
+The sentence says what happened and what to do; the log keeps the detail. Neither may
+carry the API key, so messages are built from our own words and the server's error text
+is passed through the redactor.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+
+import openai
+
+from desktop_chat.secrets import redact
+
+
+class ErrorKind(StrEnum):
+    AUTH = "auth"
+    PERMISSION = "permission"
+    NOT_FOUND = "not_found"
+    RATE_LIMIT = "rate_limit"
+    CONTEXT_TOO_LONG = "context_too_long"
+    BAD_REQUEST = "bad_request"
+    SERVER = "server"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    STREAM_CUT = "stream_cut"
+    MALFORMED = "malformed"
+    NO_KEY = "no_key"
+
+
+RETRYABLE = {
+    ErrorKind.RATE_LIMIT,
+    ErrorKind.SERVER,
+    ErrorKind.TIMEOUT,
+    ErrorKind.CONNECTION,
+    ErrorKind.STREAM_CUT,
+    ErrorKind.MALFORMED,
+}
+
+
+class LLMError(Exception):
+    def __init__(
+        self,
+        kind: ErrorKind,
+        user_message: str,
+        *,
+        retry_after: float | None = None,
+        detail: str = "",
+    ) -> None:
+        super().__init__(user_message)
+        self.kind = kind
+        self.user_message = user_message
+        self.retry_after = retry_after
+        self.detail = redact(detail)
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value,
+            "message": self.user_message,
+            "retryable": self.retryable,
+            "retry_after": self.retry_after,
+        }
+
+
+def _retry_after(response: object) -> float | None:
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name in ("retry-after-ms", "retry-after"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue
+        return seconds / 1000 if name.endswith("-ms") else seconds
+    return None
+
+
+def _server_text(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return str(inner.get("message") or inner.get("code") or "")
+        return str(inner)
+    return str(body or exc.message)
+
+
+def _is_context_error(exc: openai.APIStatusError) -> bool:
+    text = json.dumps(exc.body, default=str).lower() if exc.body else exc.message.lower()
+    return any(
+        marker in text
+        for marker in (
+            "context_length_exceeded",
+            "maximum context length",
+            "context length",
+            "too many tokens",
+            "context window",
+        )
+    )
+
+
+def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: bool) -> LLMError:
+    """Map an SDK or transport exception; `streaming` means chunks had already arrived."""
+    where = base_url
+    if isinstance(exc, LLMError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        server = redact(_server_text(exc))
+        detail = f"HTTP {status} from {where}: {server}"
+        if status == 401:
+            return LLMError(
+                ErrorKind.AUTH,
+                f"The server at {where} rejected the API key. Check the key in Settings.",
+                detail=detail,
+            )
+        if status == 403:
+            return LLMError(
+                ErrorKind.PERMISSION,
+                f"The API key has no access to model '{model}' at {where}.",
+                detail=detail,
+            )
+        if status == 404:
+            return LLMError(
+                ErrorKind.NOT_FOUND,
+                f"The server at {where} does not know model "
+                f"'{model}' (or this address is not an OpenAI-compatible API). "
+                "Pick another model in the agent's settings.",
+                detail=detail,
+            )
+        if status == 429:
+            after = _retry_after(exc.response)
+            when = f" Try again in {after:.0f} s." if after else " Wait a moment and try again."
+            return LLMError(
+                ErrorKind.RATE_LIMIT,
+                f"The server is rate limiting requests or the quota is used up.{when}",
+                retry_after=after,
+                detail=detail,
+            )
+        if status in (400, 413, 422) and _is_context_error(exc):
+            return LLMError(
+                ErrorKind.CONTEXT_TOO_LONG,
+                "The conversation is too long for "
+                f"model '{model}'. Remove older messages in the context editor "
+                "or start a new conversation.",
+                detail=detail,
+            )
+        if status >= 500:
+            return LLMError(
+                ErrorKind.SERVER,
+                f"The server at {where} had an internal error (HTTP {status}). Try again shortly.",
+                detail=detail,
+            )
+        return LLMError(
+            ErrorKind.BAD_REQUEST,
+            f"The server at {where} refused the request: {server or 'HTTP ' + str(status)}",
+            detail=detail,
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError(
+            ErrorKind.TIMEOUT,
+            f"The server at {where} stopped answering "
+            "(timed out). The partial reply was kept; try again.",
+            detail=repr(exc.__cause__ or exc),
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        if streaming:
+            return LLMError(
+                ErrorKind.STREAM_CUT,
+                "The connection was cut while the reply "
+                "was streaming. The partial reply was kept; use Retry or Continue.",
+                detail=repr(exc.__cause__ or exc),
+            )
+        return LLMError(
+            ErrorKind.CONNECTION,
+            f"Cannot reach the server at {where}. Is it running, and is the address right?",
+            detail=repr(exc.__cause__ or exc),
+        )
+    if isinstance(exc, ValueError | openai.APIResponseValidationError | openai.APIError):
+        return LLMError(
+            ErrorKind.MALFORMED,
+            f"The server at {where} sent a reply that "
+            "could not be read. The partial reply was kept.",
+            detail=repr(exc),
+        )
+    return LLMError(ErrorKind.SERVER, f"Unexpected error talking to {where}.", detail=repr(exc))

@@ -1,0 +1,33 @@
+"""Logging to a rotating file in the user's log folder; keys are masked on the way out."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+from desktop_chat.secrets import RedactingFilter
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def setup_logging(log_file: Path, debug: bool = False, to_stderr: bool = False) -> None:
+    log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not log_file.exists():
+        os.close(os.open(log_file, os.O_CREAT | os.O_WRONLY, 0o600))
+    handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
+    handlers = [handler]
+    if to_stderr or debug:
+        handlers.append(logging.StreamHandler())
+    root = logging.getLogger()
+    for h in handlers:
+        h.setFormatter(logging.Formatter(FORMAT))
+        h.addFilter(RedactingFilter())
+        root.addHandler(h)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    # The HTTP stack logs request lines at DEBUG; they can carry URLs but never headers.
+    for noisy in ("httpx2", "httpcore", "openai", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.WARNING)

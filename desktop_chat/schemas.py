@@ -1,0 +1,210 @@
+"""The one vocabulary shared by the store, the engine, the window and the local API.
+
+Everything that crosses a module boundary is one of these pydantic models, so a bad
+value is rejected where it enters, with the name of the field at fault.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Role = Literal["system", "user", "assistant"]
+MAX_MESSAGE_CHARS = 1_000_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ChatMessage(BaseModel):
+    """Exactly what is sent to the model: a role and a text, nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
+
+
+class AgentParams(BaseModel):
+    """Sampling parameters; unknown keys are kept and passed through to the server."""
+
+    model_config = ConfigDict(extra="allow")
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, gt=0)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+
+    def request_kwargs(self) -> dict[str, Any]:
+        """The parameters that are set, as the chat-completions request expects them."""
+        return self.model_dump(exclude_none=True)
+
+
+class AppPreset(BaseModel):
+    """How an agent presents itself; greetings are shown, never sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    description: str = ""
+    icon: str | None = None
+    greetings: list[str] = Field(default_factory=list)
+    suggested_questions: list[str] = Field(default_factory=list)
+    creation_date: datetime = Field(default_factory=utcnow)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def _check_base_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("must be an http:// or https:// address, like http://localhost:11434/v1")
+    return value
+
+
+class Agent(BaseModel):
+    """A preset: which server and model to talk to, and the prompt that starts each chat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    agent_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    provider: str = Field(default="openai", min_length=1, max_length=64)
+    base_url: str = "https://api.openai.com/v1"
+    model: str = Field(min_length=1, max_length=200)
+    params: AgentParams = Field(default_factory=AgentParams)
+    preset_messages: list[ChatMessage] = Field(default_factory=list)
+    app_preset: AppPreset = Field(default_factory=AppPreset)
+    key_ref: str | None = Field(default=None, max_length=200)
+    is_default: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("base_url")
+    @classmethod
+    def _valid_base_url(cls, value: str) -> str:
+        return _check_base_url(value)
+
+    @field_validator("name", "model")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class MessageStatus(StrEnum):
+    COMPLETE = "complete"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class Message(BaseModel):
+    """A stored message with its metadata; only role and content ever reach the model."""
+
+    id: int | None = None
+    conversation_id: str = ""
+    role: Role
+    content: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
+    reasoning: str = ""
+    status: MessageStatus = MessageStatus.COMPLETE
+    error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    model: str | None = None
+    finish_reason: str | None = None
+    ttft_ms: float | None = None
+    duration_ms: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def as_chat(self) -> ChatMessage:
+        return ChatMessage(role=self.role, content=self.content)
+
+
+class Conversation(BaseModel):
+    id: str = Field(default_factory=new_id)
+    agent_id: str | None = None
+    title: str = ""
+    owner: str = "local"
+    pinned: bool = False
+    preset_messages: list[ChatMessage] | None = None
+    draft: str = ""
+    message_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationDetail(Conversation):
+    messages: list[Message] = Field(default_factory=list)
+
+
+class ContextEntry(BaseModel):
+    """One line of a context being edited; `id` ties it to a stored message, if any."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    role: Role
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
+
+
+class Context(BaseModel):
+    """What the next request will send: the preset messages, then the history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: list[ChatMessage] = Field(default_factory=list)
+    history: list[ContextEntry] = Field(default_factory=list)
+
+    def request_messages(self) -> list[ChatMessage]:
+        return [*self.preset, *(ChatMessage(role=e.role, content=e.content) for e in self.history)]
+
+
+EventType = Literal["message", "delta", "done", "error", "title", "conversation", "deleted"]
+
+
+class Event(BaseModel):
+    """One thing that happened to a conversation, told the same way to the window and to SSE."""
+
+    type: EventType
+    conversation_id: str
+    seq: int
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class UsageRecord(BaseModel):
+    conversation_id: str
+    agent_id: str | None
+    model: str
+    status: MessageStatus
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_ms: float | None = None
+    duration_ms: float | None = None
+    error_kind: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+def validation_message(exc: Exception) -> str:
+    """A one-line explanation of a pydantic error that names the fields at fault."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts = []
+    for err in errors():
+        where = ".".join(str(p) for p in err.get("loc", ())) or "value"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)

@@ -1,0 +1,157 @@
+"""API keys: the only module that reads or writes them.
+
+Keys live in the operating system's keyring under the service `desktop_chat`, and agents
+refer to them by name (`key_ref`). Where no keyring works (a headless Linux without a
+Secret Service), we say so plainly and offer two explicit choices: keep the key in memory
+for this session only, or opt in to a file backend by naming it in
+`PYTHON_KEYRING_BACKEND`. A plaintext backend that keyring picked on its own is never used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+
+import keyring
+import keyring.errors
+
+log = logging.getLogger(__name__)
+
+SERVICE = "desktop_chat"
+ENV_FALLBACK = "OPENAI_API_KEY"
+_PLAINTEXT_BACKENDS = ("PlaintextKeyring", "fail.Keyring", "Null")
+
+KEYRING_MISSING_MESSAGE = (
+    "No system keyring is available to store API keys safely. You can keep the key for "
+    "this session only, or install a keyring (GNOME Keyring, KWallet or KeePassXC) and "
+    "restart. To store keys in a file instead, set PYTHON_KEYRING_BACKEND to a file "
+    "backend such as keyrings.alt.file.EncryptedKeyring."
+)
+
+
+class KeyringUnavailableError(Exception):
+    def __init__(self) -> None:
+        super().__init__(KEYRING_MISSING_MESSAGE)
+        self.user_message = KEYRING_MISSING_MESSAGE
+
+
+class _Redactor:
+    """Remembers every key this process has seen so that logs and errors can mask them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str) -> None:
+        if len(secret) < 6:
+            return
+        with self._lock:
+            self._secrets.add(secret)
+            self._pattern = re.compile(
+                "|".join(re.escape(s) for s in sorted(self._secrets, key=len, reverse=True))
+            )
+
+    def __call__(self, text: str) -> str:
+        pattern = self._pattern
+        return pattern.sub("***", text) if pattern is not None else text
+
+
+redact = _Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks known keys in every record, arguments included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _backend_is_trusted(backend: keyring.backend.KeyringBackend) -> bool:
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    explicit = os.environ.get("PYTHON_KEYRING_BACKEND")
+    if explicit:
+        return True
+    if any(part in name for part in _PLAINTEXT_BACKENDS):
+        return False
+    return getattr(backend, "priority", 0) > 0
+
+
+class SecretStore:
+    """Reads and writes keys; falls back to a per-session memory store only when asked."""
+
+    def __init__(self, use_keyring: bool = True) -> None:
+        self._session: dict[str, str] = {}
+        self._keyring = keyring.get_keyring() if use_keyring else None
+        if self._keyring is not None and not _backend_is_trusted(self._keyring):
+            log.warning(
+                "Keyring backend %s is not safe or not working; not used",
+                type(self._keyring).__name__,
+            )
+            self._keyring = None
+
+    @property
+    def keyring_available(self) -> bool:
+        return self._keyring is not None
+
+    @property
+    def backend_name(self) -> str:
+        return type(self._keyring).__name__ if self._keyring else "session memory"
+
+    def get(self, key_ref: str | None) -> str | None:
+        """The key for `key_ref`, else OPENAI_API_KEY, else None (local servers need none)."""
+        secret = None
+        if key_ref:
+            secret = self._session.get(key_ref)
+            if secret is None and self._keyring is not None:
+                try:
+                    secret = self._keyring.get_password(SERVICE, key_ref)
+                except keyring.errors.KeyringError as exc:
+                    log.warning("Keyring lookup failed: %s", type(exc).__name__)
+        if secret is None:
+            secret = os.environ.get(ENV_FALLBACK) or None
+        if secret:
+            redact.add(secret)
+        return secret
+
+    def has(self, key_ref: str | None) -> bool:
+        return bool(key_ref) and self.get(key_ref) is not None
+
+    def set(self, key_ref: str, secret: str, session_only: bool = False) -> None:
+        """Store a key; raises KeyringUnavailableError unless `session_only` is chosen."""
+        secret = secret.strip()
+        if not key_ref or not secret:
+            raise ValueError("Both a key name and a non-empty key are needed.")
+        redact.add(secret)
+        if session_only:
+            self._session[key_ref] = secret
+            return
+        if self._keyring is None:
+            raise KeyringUnavailableError()
+        try:
+            self._keyring.set_password(SERVICE, key_ref, secret)
+        except keyring.errors.KeyringError as exc:
+            log.warning("Keyring write failed: %s", type(exc).__name__)
+            raise KeyringUnavailableError() from None
+        self._session.pop(key_ref, None)
+
+    def delete(self, key_ref: str) -> None:
+        self._session.pop(key_ref, None)
+        if self._keyring is None:
+            return
+        try:
+            self._keyring.delete_password(SERVICE, key_ref)
+        except keyring.errors.PasswordDeleteError:
+            pass
+        except keyring.errors.KeyringError as exc:
+            log.warning("Keyring delete failed: %s", type(exc).__name__)

@@ -1,0 +1,55 @@
+"""User settings: a small JSON file validated by pydantic.
+
+A broken or hand-edited file must never stop the app from starting, so loading falls back
+to defaults (keeping the bad file aside) rather than raising.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    max_concurrent_requests: int = Field(default=4, ge=1, le=64)
+    request_timeout: float = Field(default=60.0, gt=0, le=3600)
+    http_proxy: str | None = None
+    auto_title: bool = True
+    theme: Literal["system", "light", "dark"] = "system"
+    font_size: int = Field(default=0, ge=0, le=48)
+    language: str = "system"
+    default_agent_id: str | None = None
+
+
+def load_settings(path: Path) -> Settings:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError:
+        log.exception("Cannot read settings from %s; using defaults", path)
+        return Settings()
+    try:
+        return Settings.model_validate(json.loads(raw))
+    except (ValueError, ValidationError):
+        backup = path.with_suffix(".invalid.json")
+        log.warning("Settings file %s is invalid; kept as %s, using defaults", path, backup)
+        path.replace(backup)
+        return Settings()
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    """Write atomically so that a crash mid-write never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,7 @@
+"""Conversation storage in SQLite; the only package that knows SQL."""
+
+from desktop_chat.store.database import Store, open_repository
+from desktop_chat.store.errors import NotFoundError, StoreError
+from desktop_chat.store.repository import Repository
+
+__all__ = ["NotFoundError", "Repository", "Store", "StoreError", "open_repository"]

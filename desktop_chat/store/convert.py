@@ -1,0 +1,131 @@
+"""Rows to schemas and back, in one place, so no other module sees peewee objects."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from desktop_chat.schemas import (
+    Agent,
+    AgentParams,
+    AppPreset,
+    ChatMessage,
+    Conversation,
+    Message,
+    MessageStatus,
+)
+from desktop_chat.store.models import AgentRow, ConversationRow, MessageRow
+
+
+def to_db_time(value: datetime) -> datetime:
+    """SQLite has no time zones: store naive UTC and re-attach UTC on the way out."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def from_db_time(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def dump_messages(messages: list[ChatMessage] | None) -> str | None:
+    if messages is None:
+        return None
+    return json.dumps([m.model_dump() for m in messages], ensure_ascii=False)
+
+
+def load_messages(raw: str | None) -> list[ChatMessage] | None:
+    if raw is None:
+        return None
+    return [ChatMessage.model_validate(m) for m in json.loads(raw)]
+
+
+def agent_from_row(row: AgentRow) -> Agent:
+    return Agent(
+        id=row.id,
+        agent_id=row.agent_id,
+        name=row.name,
+        provider=row.provider,
+        base_url=row.base_url,
+        model=row.model,
+        params=AgentParams.model_validate(json.loads(row.params)),
+        preset_messages=load_messages(row.preset_messages) or [],
+        app_preset=AppPreset.model_validate(json.loads(row.app_preset)),
+        key_ref=row.key_ref,
+        is_default=bool(row.is_default),
+        created_at=from_db_time(row.created_at),
+        updated_at=from_db_time(row.updated_at),
+    )
+
+
+def agent_to_fields(agent: Agent) -> dict[str, Any]:
+    return {
+        "agent_id": agent.agent_id,
+        "name": agent.name,
+        "provider": agent.provider,
+        "base_url": agent.base_url,
+        "model": agent.model,
+        "params": agent.params.model_dump_json(exclude_none=True),
+        "preset_messages": dump_messages(agent.preset_messages),
+        "app_preset": agent.app_preset.model_dump_json(),
+        "key_ref": agent.key_ref,
+        "is_default": agent.is_default,
+        "created_at": to_db_time(agent.created_at),
+        "updated_at": to_db_time(agent.updated_at),
+    }
+
+
+def conversation_from_row(
+    row: ConversationRow, agent_id: str | None, message_count: int
+) -> Conversation:
+    return Conversation(
+        id=row.session_id,
+        agent_id=agent_id,
+        title=row.title,
+        owner=row.owner,
+        pinned=bool(row.pinned),
+        preset_messages=load_messages(row.preset_messages),
+        draft=row.draft,
+        message_count=message_count,
+        created_at=from_db_time(row.created_at),
+        updated_at=from_db_time(row.updated_at),
+    )
+
+
+def message_from_row(row: MessageRow, session_id: str) -> Message:
+    return Message(
+        id=row.id,
+        conversation_id=session_id,
+        role=row.role,
+        content=row.content,
+        reasoning=row.reasoning,
+        status=MessageStatus(row.status),
+        error=row.error,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        model=row.model,
+        finish_reason=row.finish_reason,
+        ttft_ms=row.ttft_ms,
+        duration_ms=row.duration_ms,
+        created_at=from_db_time(row.created_at),
+    )
+
+
+def message_to_fields(message: Message) -> dict[str, Any]:
+    return {
+        "role": message.role,
+        "content": message.content,
+        "reasoning": message.reasoning,
+        "status": message.status.value,
+        "error": message.error,
+        "prompt_tokens": message.prompt_tokens,
+        "completion_tokens": message.completion_tokens,
+        "model": message.model,
+        "finish_reason": message.finish_reason,
+        "ttft_ms": message.ttft_ms,
+        "duration_ms": message.duration_ms,
+        "created_at": to_db_time(message.created_at),
+    }

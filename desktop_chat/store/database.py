@@ -1,0 +1,106 @@
+"""The async face of the store: every query runs on one worker thread, off the event loop.
+
+One thread keeps SQLite simple (one connection, no cross-thread sharing) and keeps the
+Qt event loop free to repaint while the disk works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from peewee import SqliteDatabase
+
+from desktop_chat.store import migrations
+from desktop_chat.store.errors import StoreError, classify
+from desktop_chat.store.models import database_proxy
+from desktop_chat.store.repository import Repository
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "busy_timeout": 5000,
+    "cache_size": -16000,
+}
+
+
+def _create_private(path: Path) -> None:
+    """Create the file owner-only before SQLite opens it (its -wal/-shm files follow suit)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def open_repository(path: Path) -> Repository:
+    """Open (and migrate) the database synchronously; used by the worker and by tools."""
+    _create_private(path)
+    db = SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
+    try:
+        db.connect(reuse_if_open=True)
+        database_proxy.initialize(db)
+        migrations.migrate(db)
+    except Exception as exc:
+        db.close()
+        known = classify(exc, str(path))
+        if known is not None:
+            raise known from exc
+        raise
+    return Repository(db)
+
+
+class Store:
+    """Owns the worker thread and the repository that lives on it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desktop_chat-db")
+        self._repo: Repository | None = None
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        store = cls(path)
+        loop = asyncio.get_running_loop()
+        try:
+            store._repo = await loop.run_in_executor(store._executor, open_repository, path)
+        except BaseException:
+            store._executor.shutdown(wait=False)
+            raise
+        return store
+
+    async def run(self, operation: Callable[[Repository], T]) -> T:
+        """Run `operation(repository)` on the worker thread; known failures become StoreError."""
+        if self._repo is None:
+            raise StoreError("closed", "The conversation database is closed.")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, operation)
+
+    def _call(self, operation: Callable[[Repository], T]) -> T:
+        assert self._repo is not None
+        try:
+            return operation(self._repo)
+        except StoreError:
+            raise
+        except Exception as exc:
+            known = classify(exc, str(self.path))
+            if known is None:
+                raise
+            log.warning("Database error (%s): %s", known.kind, exc)
+            raise known from exc
+
+    async def close(self) -> None:
+        if self._repo is None:
+            return
+        repo, self._repo = self._repo, None
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, repo.db.close)
+        self._executor.shutdown(wait=True)

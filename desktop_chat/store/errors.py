@@ -1,0 +1,50 @@
+"""Database failures told apart from bugs, each with a sentence a user can act on."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from peewee import DatabaseError, OperationalError
+
+
+class StoreError(Exception):
+    """A known database problem; `kind` lets callers choose what to offer the user."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.user_message = message
+
+
+class NotFoundError(StoreError):
+    def __init__(self, what: str, ident: str) -> None:
+        super().__init__("not_found", f"No {what} with id {ident!r}.")
+
+
+def classify(exc: Exception, path: str) -> StoreError | None:
+    """Map a low-level SQLite error to a StoreError, or None when it looks like a bug."""
+    if not isinstance(exc, DatabaseError | sqlite3.DatabaseError):
+        return None
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            "locked",
+            "The conversation database is busy in another program (is desktop_chat "
+            "already running?). Close it and try again.",
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError(
+            "corrupt",
+            f"The conversation database at {path} is damaged. Back it up and start a fresh one.",
+        )
+    if "disk is full" in text or "database or disk is full" in text:
+        return StoreError("disk_full", "The disk is full; free some space, nothing was lost.")
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            "read_only", f"The data folder for {path} is read-only; the change was not saved."
+        )
+    if "unable to open" in text:
+        return StoreError("unavailable", f"Cannot open the conversation database at {path}.")
+    if isinstance(exc, OperationalError | sqlite3.OperationalError):
+        return StoreError("operational", f"The conversation database failed: {exc}")
+    return None

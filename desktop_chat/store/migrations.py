@@ -1,0 +1,102 @@
+"""Numbered schema migrations, each a frozen list of SQL statements.
+
+The SQL is written out rather than generated from the peewee models so that a
+migration means the same thing forever, whatever the models become later; a database
+from any earlier release is brought forward step by step at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from peewee import SqliteDatabase
+
+log = logging.getLogger(__name__)
+
+V1 = [
+    'CREATE TABLE "agent" ("id" INTEGER NOT NULL PRIMARY KEY, "agent_id" VARCHAR(255) NOT NULL,'
+    ' "name" VARCHAR(255) NOT NULL, "provider" VARCHAR(255) NOT NULL,'
+    ' "base_url" VARCHAR(255) NOT NULL, "model" VARCHAR(255) NOT NULL, "params" TEXT NOT NULL,'
+    ' "preset_messages" TEXT NOT NULL, "app_preset" TEXT NOT NULL, "key_ref" VARCHAR(255),'
+    ' "is_default" INTEGER NOT NULL, "created_at" DATETIME NOT NULL,'
+    ' "updated_at" DATETIME NOT NULL)',
+    'CREATE UNIQUE INDEX "agent_agent_id" ON "agent" ("agent_id")',
+    'CREATE TABLE "conversation" ("id" INTEGER NOT NULL PRIMARY KEY,'
+    ' "session_id" VARCHAR(255) NOT NULL, "agent_id" INTEGER, "title" VARCHAR(255) NOT NULL,'
+    ' "owner" VARCHAR(255) NOT NULL, "pinned" INTEGER NOT NULL, "preset_messages" TEXT,'
+    ' "draft" TEXT NOT NULL, "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,'
+    ' FOREIGN KEY ("agent_id") REFERENCES "agent" ("id") ON DELETE SET NULL)',
+    'CREATE UNIQUE INDEX "conversation_session_id" ON "conversation" ("session_id")',
+    'CREATE INDEX "conversation_agent_id" ON "conversation" ("agent_id")',
+    'CREATE INDEX "conversation_owner" ON "conversation" ("owner")',
+    'CREATE INDEX "conversation_updated_at" ON "conversation" ("updated_at")',
+    'CREATE TABLE "message" ("id" INTEGER NOT NULL PRIMARY KEY,'
+    ' "conversation_id" INTEGER NOT NULL, "position" INTEGER NOT NULL,'
+    ' "role" VARCHAR(255) NOT NULL, "content" TEXT NOT NULL, "reasoning" TEXT NOT NULL,'
+    ' "status" VARCHAR(255) NOT NULL, "error" TEXT, "prompt_tokens" INTEGER,'
+    ' "completion_tokens" INTEGER, "model" VARCHAR(255), "finish_reason" VARCHAR(255),'
+    ' "ttft_ms" REAL, "duration_ms" REAL, "created_at" DATETIME NOT NULL,'
+    ' FOREIGN KEY ("conversation_id") REFERENCES "conversation" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "message_conversation_id_position" ON "message" ("conversation_id", "position")',
+    'CREATE TABLE "usage" ("id" INTEGER NOT NULL PRIMARY KEY,'
+    ' "conversation_session_id" VARCHAR(255) NOT NULL, "agent_id" VARCHAR(255),'
+    ' "model" VARCHAR(255) NOT NULL, "status" VARCHAR(255) NOT NULL, "prompt_tokens" INTEGER,'
+    ' "completion_tokens" INTEGER, "ttft_ms" REAL, "duration_ms" REAL,'
+    ' "error_kind" VARCHAR(255), "created_at" DATETIME NOT NULL)',
+    'CREATE INDEX "usage_created_at" ON "usage" ("created_at")',
+]
+
+# Full-text search over message text, kept in step with the message table by triggers.
+V2 = [
+    "CREATE VIRTUAL TABLE message_fts USING fts5("
+    "content, content='message', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER message_fts_insert AFTER INSERT ON message BEGIN"
+    " INSERT INTO message_fts(rowid, content) VALUES (new.id, new.content); END",
+    "CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN"
+    " INSERT INTO message_fts(message_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+    " END",
+    "CREATE TRIGGER message_fts_update AFTER UPDATE OF content ON message BEGIN"
+    " INSERT INTO message_fts(message_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+    " INSERT INTO message_fts(rowid, content) VALUES (new.id, new.content); END",
+    "INSERT INTO message_fts(message_fts) VALUES ('rebuild')",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2)
+LATEST = len(MIGRATIONS)
+
+
+class NewerSchemaError(RuntimeError):
+    """The database was written by a newer release; opening it could lose data."""
+
+
+def current_version(db: SqliteDatabase) -> int:
+    if not db.table_exists("schema_version"):
+        return 0
+    row = db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: SqliteDatabase, target: int = LATEST) -> int:
+    """Apply every migration above the database's version, each in its own transaction."""
+    db.execute_sql(
+        'CREATE TABLE IF NOT EXISTS "schema_version" ('
+        '"version" INTEGER NOT NULL PRIMARY KEY, "applied_at" DATETIME NOT NULL)'
+    )
+    version = current_version(db)
+    if version > LATEST:
+        raise NewerSchemaError(
+            f"This database has schema version {version}, but this release knows only "
+            f"up to {LATEST}. Please update desktop_chat."
+        )
+    for number in range(version + 1, target + 1):
+        with db.atomic():
+            for statement in MIGRATIONS[number - 1]:
+                db.execute_sql(statement)
+            db.execute_sql(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                (number, datetime.now(UTC).isoformat(sep=" ")),
+            )
+        log.info("Database migrated to schema version %d", number)
+    return max(version, target)

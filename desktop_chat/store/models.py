@@ -1,0 +1,108 @@
+"""Peewee tables. Only the store package knows these exist; everyone else sees schemas."""
+
+from __future__ import annotations
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+database_proxy = DatabaseProxy()
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class AgentRow(BaseModel):
+    agent_id = CharField(unique=True)
+    name = CharField()
+    provider = CharField()
+    base_url = CharField()
+    model = CharField()
+    params = TextField(default="{}")
+    preset_messages = TextField(default="[]")
+    app_preset = TextField(default="{}")
+    key_ref = CharField(null=True)
+    is_default = BooleanField(default=False)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "agent"
+
+
+class ConversationRow(BaseModel):
+    session_id = CharField(unique=True)
+    agent = ForeignKeyField(AgentRow, null=True, on_delete="SET NULL", column_name="agent_id")
+    title = CharField(default="")
+    owner = CharField(default="local", index=True)
+    pinned = BooleanField(default=False)
+    preset_messages = TextField(null=True)
+    draft = TextField(default="")
+    created_at = DateTimeField()
+    updated_at = DateTimeField(index=True)
+
+    class Meta:
+        table_name = "conversation"
+
+
+class MessageRow(BaseModel):
+    conversation = ForeignKeyField(
+        ConversationRow, on_delete="CASCADE", column_name="conversation_id"
+    )
+    position = IntegerField()
+    role = CharField()
+    content = TextField(default="")
+    reasoning = TextField(default="")
+    status = CharField(default="complete")
+    error = TextField(null=True)
+    prompt_tokens = IntegerField(null=True)
+    completion_tokens = IntegerField(null=True)
+    model = CharField(null=True)
+    finish_reason = CharField(null=True)
+    ttft_ms = FloatField(null=True)
+    duration_ms = FloatField(null=True)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "message"
+        indexes = ((("conversation", "position"), False),)
+
+
+class UsageRow(BaseModel):
+    """One row per request sent upstream, kept when conversations are deleted (for statistics)."""
+
+    conversation_session_id = CharField()
+    agent_id = CharField(null=True)
+    model = CharField()
+    status = CharField()
+    prompt_tokens = IntegerField(null=True)
+    completion_tokens = IntegerField(null=True)
+    ttft_ms = FloatField(null=True)
+    duration_ms = FloatField(null=True)
+    error_kind = CharField(null=True)
+    created_at = DateTimeField(index=True)
+
+    class Meta:
+        table_name = "usage"
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField(primary_key=True)
+    applied_at = DateTimeField()
+
+    class Meta:
+        table_name = "schema_version"
+
+
+TABLES = [AgentRow, ConversationRow, MessageRow, UsageRow]

@@ -1,0 +1,350 @@
+"""Synchronous database operations. They run only on the store's worker thread."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from peewee import JOIN, SqliteDatabase, fn
+
+from desktop_chat.schemas import (
+    Agent,
+    ChatMessage,
+    ContextEntry,
+    Conversation,
+    ConversationDetail,
+    Message,
+    UsageRecord,
+    new_id,
+)
+from desktop_chat.store import convert
+from desktop_chat.store.errors import NotFoundError
+from desktop_chat.store.models import AgentRow, ConversationRow, MessageRow, UsageRow
+
+_UNSET = object()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn what a person typed into a safe FTS5 prefix query (every word must match)."""
+    words = re.findall(r"\w+", text, flags=re.UNICODE)
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+class Repository:
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.db = db
+
+    # Agents -----------------------------------------------------------------
+
+    def list_agents(self) -> list[Agent]:
+        rows = AgentRow.select().order_by(AgentRow.name.collate("NOCASE"), AgentRow.id)
+        return [convert.agent_from_row(r) for r in rows]
+
+    def get_agent(self, agent_id: str) -> Agent:
+        row = AgentRow.get_or_none(AgentRow.agent_id == agent_id)
+        if row is None:
+            raise NotFoundError("agent", agent_id)
+        return convert.agent_from_row(row)
+
+    def find_agent(self, name_or_id: str) -> Agent:
+        row = AgentRow.get_or_none(
+            (AgentRow.agent_id == name_or_id) | (AgentRow.name == name_or_id)
+        )
+        if row is None:
+            raise NotFoundError("agent", name_or_id)
+        return convert.agent_from_row(row)
+
+    def default_agent(self) -> Agent | None:
+        row = AgentRow.select().order_by(AgentRow.is_default.desc(), AgentRow.id).first()
+        return convert.agent_from_row(row) if row else None
+
+    def save_agent(self, agent: Agent) -> Agent:
+        """Insert or update by agent_id; only one agent can be the default."""
+        fields = convert.agent_to_fields(agent)
+        fields["updated_at"] = _now()
+        with self.db.atomic():
+            if agent.is_default:
+                AgentRow.update(is_default=False).where(
+                    AgentRow.agent_id != agent.agent_id
+                ).execute()
+            existing = AgentRow.get_or_none(AgentRow.agent_id == agent.agent_id)
+            if existing is None:
+                AgentRow.create(**fields)
+            else:
+                fields.pop("created_at")
+                AgentRow.update(**fields).where(AgentRow.id == existing.id).execute()
+        return self.get_agent(agent.agent_id)
+
+    def delete_agent(self, agent_id: str) -> None:
+        if AgentRow.delete().where(AgentRow.agent_id == agent_id).execute() == 0:
+            raise NotFoundError("agent", agent_id)
+
+    # Conversations -------------------------------------------------------------
+
+    def _conversation_row(self, session_id: str, owner: str | None = None) -> ConversationRow:
+        query = ConversationRow.select().where(ConversationRow.session_id == session_id)
+        if owner is not None:
+            query = query.where(ConversationRow.owner == owner)
+        row = query.first()
+        if row is None:
+            raise NotFoundError("conversation", session_id)
+        return row
+
+    def create_conversation(self, conversation: Conversation) -> Conversation:
+        agent_pk = None
+        if conversation.agent_id is not None:
+            agent_pk = self._agent_pk(conversation.agent_id)
+        ConversationRow.create(
+            session_id=conversation.id,
+            agent=agent_pk,
+            title=conversation.title,
+            owner=conversation.owner,
+            pinned=conversation.pinned,
+            preset_messages=convert.dump_messages(conversation.preset_messages),
+            draft=conversation.draft,
+            created_at=convert.to_db_time(conversation.created_at),
+            updated_at=convert.to_db_time(conversation.updated_at),
+        )
+        return self.get_conversation(conversation.id)
+
+    def _agent_pk(self, agent_id: str) -> int:
+        row = AgentRow.get_or_none(AgentRow.agent_id == agent_id)
+        if row is None:
+            raise NotFoundError("agent", agent_id)
+        return row.id
+
+    def list_conversations(
+        self,
+        owner: str | None = None,
+        query: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Conversation]:
+        """Pinned first, then most recently active; `query` matches titles and message text."""
+        count = fn.COUNT(MessageRow.id)
+        select = (
+            ConversationRow.select(
+                ConversationRow, AgentRow.agent_id.alias("agent_slug"), count.alias("n")
+            )
+            .join(AgentRow, JOIN.LEFT_OUTER, on=ConversationRow.agent == AgentRow.id)
+            .switch(ConversationRow)
+            .join(MessageRow, JOIN.LEFT_OUTER, on=MessageRow.conversation == ConversationRow.id)
+            .group_by(ConversationRow.id)
+            .order_by(ConversationRow.pinned.desc(), ConversationRow.updated_at.desc())
+        )
+        if owner is not None:
+            select = select.where(ConversationRow.owner == owner)
+        if query and query.strip():
+            matching = self._matching_conversation_ids(query)
+            select = select.where(ConversationRow.id.in_(matching))
+        if limit is not None:
+            select = select.limit(limit).offset(offset)
+        return [
+            convert.conversation_from_row(row, row.agent_slug, row.n) for row in select.objects()
+        ]
+
+    def _matching_conversation_ids(self, query: str) -> list[int]:
+        text = query.strip()
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        ids = {
+            r[0]
+            for r in self.db.execute_sql(
+                "SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'", (like,)
+            )
+        }
+        match = fts_query(text)
+        if match is not None:
+            ids.update(
+                r[0]
+                for r in self.db.execute_sql(
+                    "SELECT DISTINCT m.conversation_id FROM message_fts f "
+                    "JOIN message m ON m.id = f.rowid WHERE message_fts MATCH ?",
+                    (match,),
+                )
+            )
+        return list(ids)
+
+    def get_conversation(self, session_id: str, owner: str | None = None) -> ConversationDetail:
+        row = self._conversation_row(session_id, owner)
+        messages = self.list_messages(session_id)
+        agent_slug = AgentRow.get_by_id(row.agent_id).agent_id if row.agent_id else None
+        base = convert.conversation_from_row(row, agent_slug, len(messages))
+        return ConversationDetail(**base.model_dump(), messages=messages)
+
+    def update_conversation(
+        self,
+        session_id: str,
+        *,
+        title: str | None = None,
+        pinned: bool | None = None,
+        draft: str | None = None,
+        agent_id: str | None = None,
+        preset_messages: list[ChatMessage] | object | None = _UNSET,
+        owner: str | None = None,
+    ) -> Conversation:
+        row = self._conversation_row(session_id, owner)
+        changes: dict[str, object] = {}
+        if title is not None:
+            changes["title"] = title
+        if pinned is not None:
+            changes["pinned"] = pinned
+        if draft is not None:
+            changes["draft"] = draft
+        if agent_id is not None:
+            changes["agent"] = self._agent_pk(agent_id)
+        if preset_messages is not _UNSET:
+            changes["preset_messages"] = convert.dump_messages(preset_messages)  # type: ignore[arg-type]
+        if changes:
+            if set(changes) - {"draft", "pinned"}:
+                changes["updated_at"] = _now()
+            ConversationRow.update(**changes).where(ConversationRow.id == row.id).execute()
+        return self.get_conversation(session_id)
+
+    def delete_conversation(self, session_id: str, owner: str | None = None) -> None:
+        row = self._conversation_row(session_id, owner)
+        with self.db.atomic():
+            MessageRow.delete().where(MessageRow.conversation == row.id).execute()
+            row.delete_instance()
+
+    # Messages -------------------------------------------------------------------
+
+    def list_messages(self, session_id: str) -> list[Message]:
+        row = self._conversation_row(session_id)
+        rows = (
+            MessageRow.select()
+            .where(MessageRow.conversation == row.id)
+            .order_by(MessageRow.position, MessageRow.id)
+        )
+        return [convert.message_from_row(r, session_id) for r in rows]
+
+    def append_message(
+        self, session_id: str, message: Message, usage: UsageRecord | None = None
+    ) -> Message:
+        """Add a message at the end, with its usage record, in one transaction."""
+        with self.db.atomic():
+            conv = self._conversation_row(session_id)
+            last = (
+                MessageRow.select(fn.MAX(MessageRow.position))
+                .where(MessageRow.conversation == conv.id)
+                .scalar()
+            )
+            row = MessageRow.create(
+                conversation=conv.id,
+                position=(last or 0) + 1,
+                **convert.message_to_fields(message),
+            )
+            ConversationRow.update(updated_at=_now()).where(ConversationRow.id == conv.id).execute()
+            if usage is not None:
+                self.record_usage(usage)
+        return convert.message_from_row(row, session_id)
+
+    def delete_message(self, session_id: str, message_id: int) -> None:
+        conv = self._conversation_row(session_id)
+        deleted = (
+            MessageRow.delete()
+            .where((MessageRow.id == message_id) & (MessageRow.conversation == conv.id))
+            .execute()
+        )
+        if deleted == 0:
+            raise NotFoundError("message", str(message_id))
+
+    def replace_history(self, session_id: str, entries: list[ContextEntry]) -> list[Message]:
+        """Make the stored history equal `entries`: keep metadata of messages that stay."""
+        with self.db.atomic():
+            conv = self._conversation_row(session_id)
+            existing = {
+                r.id: r for r in MessageRow.select().where(MessageRow.conversation == conv.id)
+            }
+            keep = {e.id for e in entries if e.id is not None}
+            unknown = keep - existing.keys()
+            if unknown:
+                raise NotFoundError("message", ", ".join(str(i) for i in sorted(unknown)))
+            gone = [i for i in existing if i not in keep]
+            if gone:
+                MessageRow.delete().where(MessageRow.id.in_(gone)).execute()
+            for position, entry in enumerate(entries, start=1):
+                if entry.id is None:
+                    MessageRow.create(
+                        conversation=conv.id,
+                        position=position,
+                        role=entry.role,
+                        content=entry.content,
+                        created_at=_now(),
+                    )
+                    continue
+                row = existing[entry.id]
+                if (row.position, row.role, row.content) != (position, entry.role, entry.content):
+                    MessageRow.update(
+                        position=position, role=entry.role, content=entry.content
+                    ).where(MessageRow.id == row.id).execute()
+            ConversationRow.update(updated_at=_now()).where(ConversationRow.id == conv.id).execute()
+        return self.list_messages(session_id)
+
+    def import_conversations(self, items: list[tuple[Conversation, list[Message]]]) -> list[str]:
+        """Insert whole conversations in one transaction; clashing ids get fresh ones."""
+        created = []
+        with self.db.atomic():
+            for conversation, messages in items:
+                session_id = conversation.id
+                if ConversationRow.get_or_none(ConversationRow.session_id == session_id):
+                    session_id = new_id()
+                agent = None
+                if conversation.agent_id:
+                    agent = AgentRow.get_or_none(AgentRow.agent_id == conversation.agent_id)
+                row = ConversationRow.create(
+                    session_id=session_id,
+                    agent=agent.id if agent else None,
+                    title=conversation.title,
+                    owner=conversation.owner,
+                    pinned=conversation.pinned,
+                    draft="",
+                    created_at=convert.to_db_time(conversation.created_at),
+                    updated_at=convert.to_db_time(conversation.updated_at),
+                )
+                rows = [
+                    {"conversation": row.id, "position": i, **convert.message_to_fields(m)}
+                    for i, m in enumerate(messages, start=1)
+                ]
+                for batch in range(0, len(rows), 500):
+                    MessageRow.insert_many(rows[batch : batch + 500]).execute()
+                created.append(session_id)
+        return created
+
+    # Usage ----------------------------------------------------------------------
+
+    def record_usage(self, usage: UsageRecord) -> None:
+        data = usage.model_dump()
+        UsageRow.create(
+            conversation_session_id=data.pop("conversation_id"),
+            **{
+                **data,
+                "status": usage.status.value,
+                "created_at": convert.to_db_time(usage.created_at),
+            },
+        )
+
+    def list_usage(self, since: datetime | None = None) -> list[UsageRecord]:
+        query = UsageRow.select().order_by(UsageRow.created_at)
+        if since is not None:
+            query = query.where(UsageRow.created_at >= convert.to_db_time(since))
+        return [
+            UsageRecord(
+                conversation_id=r.conversation_session_id,
+                agent_id=r.agent_id,
+                model=r.model,
+                status=r.status,
+                prompt_tokens=r.prompt_tokens,
+                completion_tokens=r.completion_tokens,
+                ttft_ms=r.ttft_ms,
+                duration_ms=r.duration_ms,
+                error_kind=r.error_kind,
+                created_at=convert.from_db_time(r.created_at),
+            )
+            for r in query
+        ]

@@ -1,0 +1,139 @@
+"""Export and import of conversations.
+
+The JSON form is the one of the original request: a conversation with its `messages`,
+each message carrying a timestamp. Import validates everything before it writes
+anything, so a bad file is rejected whole with the reason, never half-imported.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from desktop_chat.schemas import (
+    MAX_MESSAGE_CHARS,
+    ConversationDetail,
+    Message,
+    MessageStatus,
+    Role,
+    validation_message,
+)
+
+FORMAT_VERSION = 1
+
+
+class ImportError_(ValueError):
+    """The file cannot be imported; the message says why."""
+
+
+class ImportedMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Role
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
+    timestamp: datetime | None = None
+    reasoning: str = ""
+    status: MessageStatus = MessageStatus.COMPLETE
+    model: str | None = None
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _epoch_or_iso(cls, value: Any) -> Any:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        return value
+
+
+class ImportedConversation(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str | None = Field(default=None, max_length=64)
+    title: str = Field(default="", max_length=200)
+    agent_id: str | None = None
+    pinned: bool = False
+    messages: list[ImportedMessage] = Field(default_factory=list)
+
+    def to_messages(self) -> list[Message]:
+        now = datetime.now(UTC)
+        return [
+            Message(
+                role=m.role,
+                content=m.content,
+                reasoning=m.reasoning,
+                status=m.status,
+                model=m.model,
+                created_at=m.timestamp or now,
+            )
+            for m in self.messages
+        ]
+
+
+def export_json(conversations: list[ConversationDetail]) -> str:
+    return json.dumps(
+        {
+            "format": "desktop_chat",
+            "version": FORMAT_VERSION,
+            "conversations": [_conversation_json(c) for c in conversations],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def _conversation_json(conversation: ConversationDetail) -> dict[str, Any]:
+    return {
+        "session_id": conversation.id,
+        "title": conversation.title,
+        "agent_id": conversation.agent_id,
+        "pinned": conversation.pinned,
+        "created_at": conversation.created_at.isoformat(),
+        "messages": [
+            {
+                "role": m.role,
+                "content": m.content,
+                "timestamp": m.created_at.isoformat(),
+                **({"reasoning": m.reasoning} if m.reasoning else {}),
+                **({"status": m.status.value} if m.status is not MessageStatus.COMPLETE else {}),
+                **({"model": m.model} if m.model else {}),
+            }
+            for m in conversation.messages
+        ],
+    }
+
+
+def export_markdown(conversations: list[ConversationDetail]) -> str:
+    parts = []
+    for conversation in conversations:
+        parts.append(f"# {conversation.title or 'Untitled conversation'}\n")
+        for m in conversation.messages:
+            stamp = m.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            note = "" if m.status is MessageStatus.COMPLETE else f" ({m.status.value})"
+            parts.append(f"## {m.role.capitalize()}{note} · {stamp}\n\n{m.content}\n")
+    return "\n".join(parts)
+
+
+def parse_import(raw: str | bytes) -> list[ImportedConversation]:
+    """Accept one conversation, a list of them, or an export file; all or nothing."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImportError_(f"The file is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and "conversations" in data:
+        data = data["conversations"]
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise ImportError_("The file holds no conversations.")
+    parsed = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ImportError_(f"Conversation {index + 1}: expected an object with `messages`.")
+        if "messages" not in item:
+            raise ImportError_(f"Conversation {index + 1}: the `messages` list is missing.")
+        try:
+            parsed.append(ImportedConversation.model_validate(item))
+        except ValidationError as exc:
+            raise ImportError_(f"Conversation {index + 1}: {validation_message(exc)}") from None
+    return parsed

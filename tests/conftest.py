@@ -1,0 +1,78 @@
+"""Fixtures shared by every test: a private home folder, a fake server, a real core."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+import pytest_asyncio
+
+from desktop_chat.app import Core
+from desktop_chat.paths import HOME_ENV, AppPaths, default_paths
+from desktop_chat.schemas import Agent, AppPreset, ChatMessage
+from desktop_chat.secrets import SecretStore
+from tests.fake_openai import FakeOpenAI
+from tests.memory_keyring import MemoryKeyring
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data, config and log folders, and no stray API key."""
+    root = tmp_path / "home"
+    monkeypatch.setenv(HOME_ENV, str(root))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return root
+
+
+@pytest.fixture
+def paths(home: Path) -> AppPaths:
+    return default_paths().ensure()
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def secrets(memory_keyring: MemoryKeyring) -> SecretStore:
+    return SecretStore()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def agent(fake: FakeOpenAI) -> Agent:
+    return Agent(
+        name="Fake",
+        base_url=fake.base_url,
+        model="fake-model",
+        preset_messages=[ChatMessage(role="system", content="You are terse.")],
+        app_preset=AppPreset(greetings=["Hi! Ask me anything."], suggested_questions=["Why?"]),
+        key_ref="agent:fake",
+        is_default=True,
+    )
+
+
+@pytest_asyncio.fixture
+async def core(paths: AppPaths, secrets: SecretStore, agent: Agent) -> AsyncIterator[Core]:
+    """A real core on a real SQLite file, with one default agent pointing at the fake."""
+    secrets.set("agent:fake", "sk-test-key-1234567890")
+    opened = await Core.open(paths, secrets)
+    opened.service.config.auto_title = False
+    await opened.service.save_agent(agent)
+    yield opened
+    await opened.aclose()

@@ -1,0 +1,39 @@
+"""Small waiting helpers: tests wait on events and conditions, never on the clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from desktop_chat.engine import ConversationService
+from desktop_chat.schemas import Event
+
+
+class EventLog:
+    """Records the bus's events and lets a test await a particular one."""
+
+    def __init__(self, service: ConversationService, conversation_id: str | None = None) -> None:
+        self.events: list[Event] = []
+        self._changed = asyncio.Event()
+        self.unsubscribe = service.bus.subscribe(self._on_event, conversation_id)
+
+    def _on_event(self, event: Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    def of(self, type_: str, conversation_id: str | None = None) -> list[Event]:
+        return [
+            e
+            for e in self.events
+            if e.type == type_ and (conversation_id is None or e.conversation_id == conversation_id)
+        ]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def done(self, conversation_id: str, count: int = 1, timeout: float = 10.0) -> Event:
+        await self.wait_for(lambda: len(self.of("done", conversation_id)) >= count, timeout)
+        return self.of("done", conversation_id)[count - 1]

@@ -1,0 +1,302 @@
+"""The conversation engine against a real SQLite file and the fake server via the real SDK."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from desktop_chat.app import Core
+from desktop_chat.engine import InputError, NoAgentError, ReplyInProgressError
+from desktop_chat.schemas import ChatMessage, Context, ContextEntry, MessageStatus
+from desktop_chat.store import NotFoundError
+from tests.fake_openai import FakeOpenAI, Scenario
+from tests.helpers import EventLog
+
+pytestmark = pytest.mark.asyncio
+
+
+def _message_count(core: Core, cid: str) -> int:
+    row = core.store._repo.db.execute_sql(  # type: ignore[union-attr]
+        "SELECT COUNT(*) FROM message m JOIN conversation c ON c.id = m.conversation_id "
+        "WHERE c.session_id = ?",
+        (cid,),
+    ).fetchone()
+    return int(row[0])
+
+
+async def test_reply_streams_and_is_stored_once(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(tokens=["Hel", "lo", " there"], reasoning=["think", "ing"])
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+
+    await core.service.send(conv.id, "Hi")
+    done = await log.done(conv.id)
+
+    assert done.data["status"] == "complete"
+    assert done.data["prompt_tokens"] is not None
+    deltas = log.of("delta")
+    assert "".join(e.data["text"] for e in deltas) == "Hello there"
+    assert "".join(e.data["reasoning"] for e in deltas) == "thinking"
+    seqs = [e.seq for e in log.events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+    detail = await core.service.get_conversation(conv.id)
+    assert [(m.role, m.content, m.status) for m in detail.messages] == [
+        ("user", "Hi", MessageStatus.COMPLETE),
+        ("assistant", "Hello there", MessageStatus.COMPLETE),
+    ]
+    reply = detail.messages[1]
+    assert reply.reasoning == "thinking"
+    assert reply.finish_reason == "stop"
+    assert reply.model == "fake-model"
+    assert reply.completion_tokens is not None
+    assert _message_count(core, conv.id) == 2
+    assert not list(core.paths.journal.glob("*.jsonl")), "journal entry left behind"
+    assert len(core.service._locks) == 0, "idle conversation lock was not dropped"
+
+
+async def test_nothing_is_written_while_streaming(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(tokens=["a"] * 50, delay=0.02)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "go")
+    await log.wait_for(lambda: len(log.of("delta")) >= 5)
+
+    assert _message_count(core, conv.id) == 1
+    journal = core.paths.journal / f"{conv.id}.jsonl"
+    assert journal.exists() and journal.stat().st_mode & 0o777 == 0o600
+    await log.done(conv.id)
+    assert _message_count(core, conv.id) == 2
+
+
+async def test_request_sends_preset_and_history_only(core: Core, fake: FakeOpenAI) -> None:
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "first")
+    await log.done(conv.id)
+    await core.service.send(conv.id, "second")
+    await log.done(conv.id, 2)
+
+    body = fake.requests[-1]["body"]
+    assert body["messages"] == [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "Hello, world!"},
+        {"role": "user", "content": "second"},
+    ]
+    sent = str(fake.requests)
+    assert "Hi! Ask me anything." not in sent, "a greeting was sent to the model"
+    assert fake.requests[-1]["headers"]["authorization"] == "Bearer sk-test-key-1234567890"
+
+
+async def test_stop_keeps_partial_text_and_closes_the_stream(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    fake.scenario = Scenario(tokens=[f"t{i} " for i in range(200)], delay=0.02)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "long please")
+    await log.wait_for(lambda: len(log.of("delta")) >= 3)
+
+    assert await core.service.stop(conv.id)
+
+    done = await log.done(conv.id)
+    assert done.data["status"] == "stopped"
+    reply = (await core.service.get_conversation(conv.id)).messages[-1]
+    assert reply.status is MessageStatus.STOPPED
+    assert reply.content.startswith("t0 t1 t2 ")
+    assert len(reply.content) < len("".join(f"t{i} " for i in range(200)))
+    assert fake.wait_for(lambda: fake.disconnects >= 1), "the HTTP stream was not closed"
+
+
+async def test_cut_stream_keeps_partial_text_as_failed(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(tokens=["one ", "two ", "three ", "four"], cut_after=2)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "hi")
+    done = await log.done(conv.id)
+
+    assert done.data["status"] == "failed"
+    (error,) = log.of("error")
+    assert error.data["kind"] == "stream_cut"
+    assert error.data["retryable"] is True
+    reply = (await core.service.get_conversation(conv.id)).messages[-1]
+    assert (reply.content, reply.status) == ("one two ", MessageStatus.FAILED)
+    assert reply.error and "cut" in reply.error
+
+
+async def test_rate_limit_error_tells_when_to_retry(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(status=429, retry_after=7)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "hi")
+    await log.done(conv.id)
+
+    (error,) = log.of("error")
+    assert error.data["kind"] == "rate_limit"
+    assert error.data["retry_after"] == 7
+    assert "7 s" in error.data["message"]
+    messages = (await core.service.get_conversation(conv.id)).messages
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[-1].status is MessageStatus.FAILED and messages[-1].content == ""
+
+
+async def test_second_send_while_replying_is_refused(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(tokens=["x"] * 40, delay=0.02)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "one")
+    with pytest.raises(ReplyInProgressError):
+        await core.service.send(conv.id, "two")
+    await log.done(conv.id)
+    await core.service.send(conv.id, "three")
+    await log.done(conv.id, 2)
+    roles = [m.content for m in (await core.service.get_conversation(conv.id)).messages]
+    assert roles[0] == "one" and roles[2] == "three" and "two" not in roles
+
+
+async def test_fifty_conversations_share_four_streams(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(tokens=["a", "b", "c"], delay=0.01)
+    log = EventLog(core.service)
+    conversations = [await core.service.create_conversation() for _ in range(50)]
+    for i, conv in enumerate(conversations):
+        await core.service.send(conv.id, f"question {i}")
+    await log.wait_for(lambda: len(log.of("done")) == 50, timeout=60)
+
+    assert fake.max_open_streams <= 4
+    assert fake.max_open_streams >= 2, "requests did not overlap at all"
+    for i, conv in enumerate(conversations):
+        detail = await core.service.get_conversation(conv.id)
+        assert [(m.role, m.content) for m in detail.messages] == [
+            ("user", f"question {i}"),
+            ("assistant", "abc"),
+        ]
+
+
+async def test_edited_context_is_what_the_server_receives(core: Core, fake: FakeOpenAI) -> None:
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "What is 2+2?")
+    await log.done(conv.id)
+
+    context = await core.service.get_context(conv.id)
+    assert [e.role for e in context.history] == ["user", "assistant"]
+    edited = Context(
+        preset=[ChatMessage(role="system", content="Answer in French.")],
+        history=[
+            ContextEntry(id=context.history[0].id, role="user", content="What is 3+3?"),
+            ContextEntry(role="assistant", content="6"),
+        ],
+    )
+    await core.service.replace_context(conv.id, edited)
+    await core.service.send(conv.id, "Thanks")
+    await log.done(conv.id, 2)
+
+    assert fake.requests[-1]["body"]["messages"] == [
+        {"role": "system", "content": "Answer in French."},
+        {"role": "user", "content": "What is 3+3?"},
+        {"role": "assistant", "content": "6"},
+        {"role": "user", "content": "Thanks"},
+    ]
+
+
+async def test_regenerate_replaces_the_last_reply(core: Core, fake: FakeOpenAI) -> None:
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "Tell me")
+    await log.done(conv.id)
+    fake.scenario = Scenario(tokens=["Another", " answer"])
+    await core.service.regenerate(conv.id)
+    await log.done(conv.id, 2)
+
+    messages = (await core.service.get_conversation(conv.id)).messages
+    assert [(m.role, m.content) for m in messages] == [
+        ("user", "Tell me"),
+        ("assistant", "Another answer"),
+    ]
+    assert fake.requests[-1]["body"]["messages"][-1] == {"role": "user", "content": "Tell me"}
+
+
+async def test_auto_title_after_first_reply(core: Core, fake: FakeOpenAI) -> None:
+    core.service.config.auto_title = True
+    fake.queue = [Scenario(tokens=["Sure."]), Scenario(tokens=["\"Paris trip ideas\""])]
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "Plan a weekend in Paris for me please")
+    await log.wait_for(lambda: len(log.of("title")) >= 2)
+
+    titles = [e.data["title"] for e in log.of("title")]
+    assert titles == ["Plan a weekend in Paris for me please", "Paris trip ideas"]
+    assert (await core.service.get_conversation(conv.id)).title == "Paris trip ideas"
+
+
+async def test_app_closing_mid_reply_stores_it_interrupted(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(tokens=["w "] * 100, delay=0.02)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "go")
+    await log.wait_for(lambda: len(log.of("delta")) >= 2)
+
+    await core.service.aclose()
+
+    reply = (await core.service.get_conversation(conv.id)).messages[-1]
+    assert reply.status is MessageStatus.INTERRUPTED
+    assert reply.content.startswith("w w ")
+
+
+async def test_delete_during_reply_stops_it(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(tokens=["w "] * 100, delay=0.02)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "go")
+    await log.wait_for(lambda: len(log.of("delta")) >= 2)
+
+    await core.service.delete_conversation(conv.id)
+
+    assert log.of("deleted")
+    with pytest.raises(NotFoundError):
+        await core.service.get_conversation(conv.id)
+    assert not list(core.paths.journal.glob("*.jsonl"))
+
+
+async def test_bad_input_is_refused_clearly(core: Core) -> None:
+    conv = await core.service.create_conversation()
+    with pytest.raises(InputError, match="empty"):
+        await core.service.send(conv.id, "   ")
+    with pytest.raises(InputError, match="too long"):
+        await core.service.send(conv.id, "x" * 1_000_001)
+    with pytest.raises(NotFoundError, match="No conversation"):
+        await core.service.send("nope", "hello")
+    with pytest.raises(InputError, match="no question"):
+        await core.service.regenerate(conv.id)
+    assert (await core.service.get_conversation(conv.id)).messages == []
+
+
+async def test_owner_sees_only_its_conversations(core: Core) -> None:
+    mine = await core.service.create_conversation(owner="token-a")
+    await core.service.create_conversation(owner="token-b")
+    assert [c.id for c in await core.service.list_conversations(owner="token-a")] == [mine.id]
+    with pytest.raises(NotFoundError):
+        await core.service.get_conversation(mine.id, owner="token-b")
+    with pytest.raises(NotFoundError):
+        await core.service.send(mine.id, "hi", owner="token-b")
+
+
+async def test_send_without_any_agent_says_what_to_do(core: Core) -> None:
+    for agent in await core.service.list_agents():
+        await core.service.delete_agent(agent.agent_id)
+    conv = await core.service.create_conversation()
+    with pytest.raises(NoAgentError, match="Settings"):
+        await core.service.send(conv.id, "hello")
+
+
+async def test_many_events_reach_many_subscribers_in_order(core: Core, fake: FakeOpenAI) -> None:
+    fake.scenario = Scenario(tokens=[str(i) for i in range(100)])
+    conv = await core.service.create_conversation()
+    logs = [EventLog(core.service, conv.id) for _ in range(20)]
+    await core.service.send(conv.id, "count")
+    await asyncio.gather(*(log.done(conv.id) for log in logs))
+    expected = [str(i) for i in range(100)]
+    for log in logs:
+        assert [e.data["text"] for e in log.of("delta")] == expected
