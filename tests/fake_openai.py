@@ -59,6 +59,7 @@ class Scenario:
     finish_reason: str = "stop"
     model: str | None = None  # None echoes the requested model
     big_chunk: int | None = None  # size in bytes of one extra, huge content chunk
+    reject_stream_options: bool = False  # 400 for requests carrying stream_options
 
 
 class _Server(ThreadingHTTPServer):
@@ -127,6 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         model = scenario.model or str(body.get("model", "fake-model"))
         if scenario.status != 200:
             self._scenario_error(scenario, model)
+        elif scenario.reject_stream_options and "stream_options" in body:
+            # What some older OpenAI-compatible servers answer to a field they do not know.
+            self._error(400, None, "Unrecognized request argument supplied: stream_options")
         elif body.get("stream"):
             self._stream(scenario, body, model)
         else:

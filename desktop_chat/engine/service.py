@@ -87,8 +87,11 @@ class ConversationService:
     async def delete_agent(self, agent_id: str) -> None:
         await self.store.run(lambda r: r.delete_agent(agent_id))
 
-    async def list_models(self, agent: Agent) -> list[str]:
-        client = await self._client_for(agent)
+    async def list_models(self, agent: Agent, api_key: str | None = None) -> list[str]:
+        """The server's models; `api_key` tests a key the user typed but has not saved."""
+        client = (
+            self._clients.get(agent.base_url, api_key) if api_key else await self._client_for(agent)
+        )
         return await client.list_models()
 
     # Conversations -----------------------------------------------------------------

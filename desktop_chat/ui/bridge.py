@@ -1,0 +1,79 @@
+"""Engine events as Qt signals, and a safe way to start coroutines from widgets.
+
+Widgets never subscribe to the engine directly: the bridge is the one listener, so a
+closed window cannot leave a callback behind, and every async task started from a slot
+is kept alive (qasync's own slots drop their task references) and has its failure
+reported to the user in words instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop_chat.engine import ConversationService, EngineError
+from desktop_chat.llm import LLMError
+from desktop_chat.schemas import Event
+from desktop_chat.secrets import KeyringUnavailableError
+from desktop_chat.store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def user_message(exc: BaseException) -> str | None:
+    """The sentence for a known failure, or None for a bug."""
+    if isinstance(exc, EngineError | LLMError | StoreError | KeyringUnavailableError):
+        return exc.user_message
+    return None
+
+
+class EngineBridge(QObject):
+    event = Signal(object)  # Event
+    failed = Signal(str)  # a sentence for the user
+
+    def __init__(self, service: ConversationService, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsubscribe = service.bus.subscribe(self._forward)
+
+    def _forward(self, event: Event) -> None:
+        self.event.emit(event)
+
+    def spawn(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        on_done: Callable[[Any], None] | None = None,
+    ) -> asyncio.Task[Any]:
+        """Run `coro` on the loop; call `on_done(result)` on success, report failures."""
+        task = asyncio.get_event_loop().create_task(coro)
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is None:
+                if on_done is not None:
+                    on_done(t.result())
+                return
+            message = user_message(exc)
+            if message is None:
+                log.error("Unexpected error", exc_info=exc)
+                message = "Something unexpected went wrong; the details are in the log."
+            self.failed.emit(message)
+
+        task.add_done_callback(finished)
+        return task
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    def close(self) -> None:
+        self._unsubscribe()

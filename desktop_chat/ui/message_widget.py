@@ -1,0 +1,224 @@
+"""One message in the chat view: header, rendered text, reasoning, and its actions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_chat.schemas import Message, MessageStatus
+from desktop_chat.ui.i18n import N_, t
+from desktop_chat.ui.markdown import Rendered, render_markdown, render_plain
+
+
+class AutoHeightBrowser(QTextBrowser):
+    """A read-only, selectable rich-text view as tall as its content, with no scroll bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.viewport().setAutoFillBackground(False)
+        self.setStyleSheet("QTextBrowser { background: transparent; }")
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+
+    def _fit(self) -> None:
+        height = int(self.document().size().height()) + 4
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.document().setTextWidth(self.viewport().width())
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(400, int(self.document().size().height()) + 4)
+
+
+STATUS_TEXT = {
+    MessageStatus.STOPPED: N_("Stopped"),
+    MessageStatus.FAILED: N_("Failed"),
+    MessageStatus.INTERRUPTED: N_("Interrupted"),
+}
+# Marked for translation here; shown through t() where the buttons are made.
+ACTION_NAMES = (N_("Copy"), N_("Edit"), N_("Continue"), N_("Retry"), N_("Regenerate"), N_("Delete"))
+ROLE_NAMES = (N_("User"), N_("Assistant"), N_("System"))
+
+
+class MessageWidget(QFrame):
+    """Shows a stored message, or a reply while it streams (then `message` is None)."""
+
+    copy_requested = Signal(str)
+    action = Signal(str, object)  # action name, Message
+
+    def __init__(
+        self,
+        message: Message | None,
+        *,
+        dark: bool,
+        is_last_reply: bool = False,
+        role_label: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.message = message
+        self.dark = dark
+        self.rendered = Rendered(html="")
+        role = message.role if message else "assistant"
+        self.setObjectName(f"message_{role}")
+        self.setProperty("role", role)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 8, 14, 8)
+        layout.setSpacing(4)
+
+        header = QHBoxLayout()
+        self.role_label = QLabel(role_label or t(role.capitalize()))
+        self.role_label.setObjectName("roleLabel")
+        header.addWidget(self.role_label)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("statusBadge")
+        header.addWidget(self.status_label)
+        header.addStretch(1)
+        layout.addLayout(header)
+
+        self.reasoning_toggle = QToolButton()
+        self.reasoning_toggle.setText(t("Reasoning"))
+        self.reasoning_toggle.setCheckable(True)
+        self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.reasoning_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.reasoning_toggle.setAutoRaise(True)
+        self.reasoning_toggle.toggled.connect(self._toggle_reasoning)
+        self.reasoning_toggle.hide()
+        layout.addWidget(self.reasoning_toggle)
+        self.reasoning_view = AutoHeightBrowser()
+        self.reasoning_view.setObjectName("reasoning")
+        self.reasoning_view.hide()
+        layout.addWidget(self.reasoning_view)
+
+        self.body = AutoHeightBrowser()
+        self.body.setAccessibleName(f"{role} message")
+        self.body.anchorClicked.connect(self._on_link)
+        layout.addWidget(self.body)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("errorLabel")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+
+        self.actions_row = QHBoxLayout()
+        self.actions_row.setSpacing(2)
+        self._buttons: dict[str, QToolButton] = {}
+        self.actions_row.addStretch(1)
+        layout.addLayout(self.actions_row)
+        if message is not None:
+            self.set_message(message, is_last_reply=is_last_reply)
+
+    # Content ---------------------------------------------------------------------
+
+    def set_message(self, message: Message, *, is_last_reply: bool = False) -> None:
+        self.message = message
+        self.rendered = render_markdown(message.content, self.dark)
+        self.body.setHtml(self.rendered.html)
+        self._set_reasoning(message.reasoning)
+        badge = t(STATUS_TEXT[message.status]) if message.status in STATUS_TEXT else ""
+        self.status_label.setText(badge)
+        self.status_label.setVisible(bool(badge))
+        self.error_label.setText(message.error or "")
+        self.error_label.setVisible(bool(message.error))
+        meta = [message.model] if message.role == "assistant" and message.model else []
+        if message.completion_tokens:
+            meta.append(f"{message.completion_tokens} tokens")
+        self.role_label.setToolTip(" · ".join(m for m in meta if m))
+        self._build_actions(message, is_last_reply)
+
+    def set_streaming_text(self, text: str, reasoning: str, as_markdown: bool) -> None:
+        """Show the reply so far; plain text is the cheap path while tokens pour in."""
+        if as_markdown:
+            self.rendered = render_markdown(text, self.dark)
+            self.body.setHtml(self.rendered.html)
+        else:
+            self.body.setHtml(render_plain(text))
+        self._set_reasoning(reasoning)
+        self.status_label.setText(t("Writing…"))
+        self.status_label.setVisible(True)
+
+    def plain_text(self) -> str:
+        return self.message.content if self.message else self.body.toPlainText()
+
+    def _set_reasoning(self, reasoning: str) -> None:
+        self.reasoning_toggle.setVisible(bool(reasoning))
+        if reasoning and self.reasoning_toggle.isChecked():
+            self.reasoning_view.setPlainText(reasoning)
+        self._reasoning = reasoning
+
+    def _toggle_reasoning(self, shown: bool) -> None:
+        self.reasoning_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+        if shown:
+            self.reasoning_view.setPlainText(self._reasoning)
+        self.reasoning_view.setVisible(shown)
+
+    # Actions ---------------------------------------------------------------------
+
+    def _build_actions(self, message: Message, is_last_reply: bool) -> None:
+        for button in self._buttons.values():
+            button.deleteLater()
+        self._buttons.clear()
+        names = ["Copy"]
+        if message.role == "user":
+            names.append("Edit")
+        if message.role == "assistant" and is_last_reply:
+            if message.status in (MessageStatus.STOPPED, MessageStatus.INTERRUPTED):
+                names.append("Continue")
+            names.append("Retry" if message.status is MessageStatus.FAILED else "Regenerate")
+        names.append("Delete")
+        for name in names:
+            button = QToolButton()
+            button.setText(t(name))
+            button.setAutoRaise(True)
+            button.setAccessibleName(f"{name} message")
+            button.clicked.connect(lambda _=False, n=name: self._on_action(n))
+            self.actions_row.addWidget(button)
+            self._buttons[name] = button
+
+    def button(self, name: str) -> QToolButton | None:
+        return self._buttons.get(name)
+
+    def _on_action(self, name: str) -> None:
+        if name == "Copy":
+            QGuiApplication.clipboard().setText(self.plain_text())
+            self.copy_requested.emit(t("Message copied"))
+            return
+        self.action.emit(name.lower(), self.message)
+
+    def _on_link(self, url: QUrl) -> None:
+        if url.scheme() == "copy":
+            index = int(url.path() or url.toString().split(":", 1)[1])
+            if 0 <= index < len(self.rendered.code_blocks):
+                QGuiApplication.clipboard().setText(self.rendered.code_blocks[index])
+                self.copy_requested.emit(t("Code copied"))
+            return
+        if url.scheme() in ("http", "https", "mailto"):
+            from PySide6.QtGui import QDesktopServices
+
+            QDesktopServices.openUrl(url)

@@ -1,0 +1,72 @@
+"""Driving the window as a person would, on a real qasync loop, offscreen.
+
+A test body is a coroutine run on a fresh qasync loop: clicks and key presses go through
+QTest, and waits are on conditions with a deadline (the loop keeps running while we wait,
+so streamed replies really arrive and repaint).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+
+def run_on_qt_loop(app: QApplication, coro: Coroutine[Any, Any, Any]) -> Any:
+    loop = qasync.QEventLoop(app, already_running=False)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
+    """Let the loop run until `predicate()` is true; fail with `what` after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.01)
+
+
+def click(widget: QWidget) -> None:
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def type_text(widget: QWidget, text: str) -> None:
+    QTest.keyClicks(widget, text)
+
+
+def press(
+    widget: QWidget, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+) -> None:
+    QTest.keyClick(widget, key, modifier)
+
+
+class CoreOnLoop:
+    """`async with CoreOnLoop(paths, secrets, agent) as core:` — a core for this loop only."""
+
+    def __init__(self, paths: Any, secrets: Any, agent: Any | None) -> None:
+        self.paths, self.secrets, self.agent = paths, secrets, agent
+
+    async def __aenter__(self) -> Any:
+        from desktop_chat.app import Core
+
+        if self.agent is not None and self.agent.key_ref:
+            self.secrets.set(self.agent.key_ref, "sk-test-key-1234567890")
+        self.core = await Core.open(self.paths, self.secrets)
+        self.core.service.config.auto_title = False
+        if self.agent is not None:
+            await self.core.service.save_agent(self.agent)
+        return self.core
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.core.aclose()
