@@ -172,16 +172,16 @@ def _agent_from_args(args: argparse.Namespace, base: Agent | None) -> Agent:
         params["temperature"] = args.temperature
     if args.max_tokens is not None:
         params["max_tokens"] = args.max_tokens
-    data["params"] = AgentParams.model_validate(params).model_dump()
-    if args.system is not None:
-        rest = [m for m in data.get("preset_messages", []) if m["role"] != "system"]
-        data["preset_messages"] = [
-            ChatMessage(role="system", content=args.system).model_dump(),
-            *rest,
-        ]
-    if args.default:
-        data["is_default"] = True
     try:
+        data["params"] = AgentParams.model_validate(params).model_dump()
+        if args.system is not None:
+            rest = [m for m in data.get("preset_messages", []) if m["role"] != "system"]
+            data["preset_messages"] = [
+                ChatMessage(role="system", content=args.system).model_dump(),
+                *rest,
+            ]
+        if args.default:
+            data["is_default"] = True
         return Agent.model_validate(data)
     except ValueError as exc:
         raise CliError(f"invalid agent: {validation_message(exc)}", EXIT_USAGE) from None
@@ -207,6 +207,7 @@ def _read_key(args: argparse.Namespace) -> str | None:
 async def _ask(core: Core, args: argparse.Namespace) -> int:
     service = core.service
     text = sys.stdin.read() if args.text == "-" else args.text
+    created = not args.conversation
     if args.conversation:
         conversation = await service.get_conversation(args.conversation)
     else:
@@ -233,7 +234,12 @@ async def _ask(core: Core, args: argparse.Namespace) -> int:
             signal.SIGINT, lambda: stopping.append(loop.create_task(service.stop(conversation.id)))
         )
     try:
-        await service.send(conversation.id, text)
+        try:
+            await service.send(conversation.id, text)
+        except EngineError:
+            if created:  # refused before anything was asked: leave no empty conversation
+                await service.delete_conversation(conversation.id)
+            raise
         status = await done
     finally:
         unsubscribe()

@@ -42,8 +42,13 @@ class ImportedMessage(BaseModel):
     @field_validator("timestamp", mode="before")
     @classmethod
     def _epoch_or_iso(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("expected epoch seconds, epoch milliseconds or an ISO 8601 time")
         if isinstance(value, int | float):
-            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+            try:
+                return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+            except (OverflowError, OSError) as exc:  # far outside what a clock can show
+                raise ValueError(f"{value} is out of range for a time") from exc
         return value
 
 

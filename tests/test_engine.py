@@ -90,9 +90,7 @@ async def test_request_sends_preset_and_history_only(core: Core, fake: FakeOpenA
     assert fake.requests[-1]["headers"]["authorization"] == "Bearer sk-test-key-1234567890"
 
 
-async def test_stop_keeps_partial_text_and_closes_the_stream(
-    core: Core, fake: FakeOpenAI
-) -> None:
+async def test_stop_keeps_partial_text_and_closes_the_stream(core: Core, fake: FakeOpenAI) -> None:
     fake.scenario = Scenario(tokens=[f"t{i} " for i in range(200)], delay=0.02)
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
@@ -220,7 +218,7 @@ async def test_regenerate_replaces_the_last_reply(core: Core, fake: FakeOpenAI) 
 
 async def test_auto_title_after_first_reply(core: Core, fake: FakeOpenAI) -> None:
     core.service.config.auto_title = True
-    fake.queue = [Scenario(tokens=["Sure."]), Scenario(tokens=["\"Paris trip ideas\""])]
+    fake.queue = [Scenario(tokens=["Sure."]), Scenario(tokens=['"Paris trip ideas"'])]
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "Plan a weekend in Paris for me please")

@@ -12,6 +12,7 @@ import openai
 
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception
 from desktop_chat.schemas import AgentParams, ChatMessage
+from desktop_chat.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ class LLMClient:
         proxy: str | None = None,
     ) -> None:
         self.base_url = base_url
+        if api_key:
+            # Servers echo rejected keys in their error text; errors and logs must mask it
+            # even when the key did not come through the SecretStore.
+            redact.add(api_key)
         http_client = httpx2.AsyncClient(proxy=proxy) if proxy else None
         self._sdk = openai.AsyncOpenAI(
             base_url=base_url,
@@ -69,6 +74,16 @@ class LLMClient:
             http_client=http_client,
         )
         self._usage_supported = True
+        self._closed = False
+
+    def _check_open(self) -> None:
+        # A closed httpx client raises a bare RuntimeError; callers expect LLMError only.
+        if self._closed:
+            raise LLMError(
+                ErrorKind.CONNECTION,
+                f"The connection to {self.base_url} was closed; try again.",
+                detail="LLMClient used after aclose()",
+            )
 
     async def stream_chat(
         self, model: str, messages: list[ChatMessage], params: AgentParams
@@ -112,6 +127,7 @@ class LLMClient:
     async def _open_stream(
         self, model: str, messages: list[ChatMessage], params: AgentParams
     ) -> openai.AsyncStream[Any]:
+        self._check_open()
         request: dict[str, Any] = {
             "model": model,
             "messages": [m.model_dump() for m in messages],
@@ -137,6 +153,7 @@ class LLMClient:
 
     async def complete(self, model: str, messages: list[ChatMessage], max_tokens: int = 32) -> str:
         """A short non-streamed answer (used for titles)."""
+        self._check_open()
         try:
             result = await self._sdk.chat.completions.create(
                 model=model,
@@ -152,6 +169,7 @@ class LLMClient:
         return result.choices[0].message.content or ""
 
     async def list_models(self) -> list[str]:
+        self._check_open()
         try:
             page = await self._sdk.models.list()
             return sorted(m.id for m in page.data)
@@ -159,6 +177,7 @@ class LLMClient:
             raise from_exception(exc, base_url=self.base_url, model="", streaming=False) from None
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._sdk.close()
 
 

@@ -49,6 +49,7 @@ class LLMError(Exception):
         retry_after: float | None = None,
         detail: str = "",
     ) -> None:
+        user_message = redact(user_message)
         super().__init__(user_message)
         self.kind = kind
         self.user_message = user_message

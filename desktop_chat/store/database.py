@@ -24,11 +24,13 @@ from desktop_chat.store.repository import Repository
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+BUSY_TIMEOUT_MS = 5000
+
 PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
     "synchronous": "normal",
-    "busy_timeout": 5000,
+    "busy_timeout": BUSY_TIMEOUT_MS,
     "cache_size": -16000,
 }
 
@@ -41,10 +43,18 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def open_repository(path: Path) -> Repository:
-    """Open (and migrate) the database synchronously; used by the worker and by tools."""
+def open_repository(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Repository:
+    """Open (and migrate) the database synchronously; used by the worker and by tools.
+
+    `busy_timeout_ms` is how long to wait for another program's lock before giving up.
+    """
     _create_private(path)
-    db = SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
+    db = SqliteDatabase(
+        str(path),
+        pragmas={**PRAGMAS, "busy_timeout": busy_timeout_ms},
+        timeout=busy_timeout_ms / 1000,  # sqlite3's own busy handler, used while connecting
+        check_same_thread=False,
+    )
     try:
         db.connect(reuse_if_open=True)
         database_proxy.initialize(db)
@@ -67,11 +77,13 @@ class Store:
         self._repo: Repository | None = None
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Store:
         store = cls(path)
         loop = asyncio.get_running_loop()
         try:
-            store._repo = await loop.run_in_executor(store._executor, open_repository, path)
+            store._repo = await loop.run_in_executor(
+                store._executor, open_repository, path, busy_timeout_ms
+            )
         except BaseException:
             store._executor.shutdown(wait=False)
             raise

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 from peewee import SqliteDatabase
 
+from desktop_chat.store.errors import StoreError
+
 log = logging.getLogger(__name__)
 
 V1 = [
@@ -67,8 +69,15 @@ MIGRATIONS: Sequence[Sequence[str]] = (V1, V2)
 LATEST = len(MIGRATIONS)
 
 
-class NewerSchemaError(RuntimeError):
-    """The database was written by a newer release; opening it could lose data."""
+class NewerSchemaError(StoreError):
+    """The database was written by a newer release; opening it could lose data.
+
+    A StoreError, so that the window and the command line show its sentence as they do
+    for every other database problem instead of failing with a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("newer_schema", message)
 
 
 def current_version(db: SqliteDatabase) -> int:

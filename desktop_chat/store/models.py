@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from peewee import (
     BooleanField,
     CharField,
@@ -14,7 +16,33 @@ from peewee import (
     TextField,
 )
 
-database_proxy = DatabaseProxy()
+
+class _PerThreadDatabaseProxy(DatabaseProxy):
+    """A proxy bound per thread: each store's worker thread sees only its own database.
+
+    A plain DatabaseProxy is one global binding, so opening a second store re-pointed the
+    first store's queries at the second file.
+    """
+
+    __slots__ = ("_local",)
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_local", threading.local())
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def obj(self) -> object:
+        return getattr(self._local, "obj", None)
+
+    @obj.setter
+    def obj(self, value: object) -> None:
+        self._local.obj = value
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        object.__setattr__(self, attr, value)
+
+
+database_proxy = _PerThreadDatabaseProxy()
 
 
 class BaseModel(Model):

@@ -28,6 +28,18 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# Scripts written without spaces between words (Chinese, Japanese). The FTS tokenizer
+# makes a whole run of them one token, so a word inside a sentence is never found by it.
+_UNSPACED_SCRIPT = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+)
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with % and _ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def fts_query(text: str) -> str | None:
     """Turn what a person typed into a safe FTS5 prefix query (every word must match)."""
     words = re.findall(r"\w+", text, flags=re.UNICODE)
@@ -151,14 +163,25 @@ class Repository:
 
     def _matching_conversation_ids(self, query: str) -> list[int]:
         text = query.strip()
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         ids = {
             r[0]
             for r in self.db.execute_sql(
-                "SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'", (like,)
+                "SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'", (_like_pattern(text),)
             )
         }
         match = fts_query(text)
+        if match is None or _UNSPACED_SCRIPT.search(text):
+            # Emoji and other symbols are not tokens, and Chinese or Japanese words sit
+            # inside longer tokens: look for every typed term as a substring instead.
+            terms = text.split()
+            where = " AND ".join("content LIKE ? ESCAPE '\\'" for _ in terms)
+            ids.update(
+                r[0]
+                for r in self.db.execute_sql(
+                    f"SELECT DISTINCT conversation_id FROM message WHERE {where}",
+                    [_like_pattern(t) for t in terms],
+                )
+            )
         if match is not None:
             ids.update(
                 r[0]
