@@ -29,5 +29,7 @@ def setup_logging(log_file: Path, debug: bool = False, to_stderr: bool = False) 
         root.addHandler(h)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     # The HTTP stack logs request lines at DEBUG; they can carry URLs but never headers.
-    for noisy in ("httpx2", "httpcore", "openai", "asyncio"):
+    for noisy in ("httpx2", "httpcore2", "openai", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.INFO if debug else logging.WARNING)
+    # peewee logs every SQL statement with its values at DEBUG: conversation text stays out.
+    logging.getLogger("peewee").setLevel(logging.WARNING)
