@@ -7,7 +7,7 @@ import logging.handlers
 import os
 from pathlib import Path
 
-from desktop_chat.secrets import RedactingFilter
+from desktop_chat.redaction import RedactingFilter
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 

@@ -16,8 +16,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
+# A closed qasync loop still owns QObjects with registered Qt timers. If the garbage
+# collector frees it on another thread (the database worker, the fake server), Qt cannot
+# unregister those timers and a later test crashes in QTimerInfoList::activateTimers.
+# Keeping every loop of the session alive makes its objects die on the main thread, at exit.
+_FINISHED_LOOPS: list[qasync.QEventLoop] = []
+
 
 def run_on_qt_loop(app: QApplication, coro: Coroutine[Any, Any, Any]) -> Any:
+    app.setQuitOnLastWindowClosed(False)  # as the app itself does (see ui/main.py)
     loop = qasync.QEventLoop(app, already_running=False)
     asyncio.set_event_loop(loop)
     try:
@@ -26,6 +33,7 @@ def run_on_qt_loop(app: QApplication, coro: Coroutine[Any, Any, Any]) -> Any:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         asyncio.set_event_loop(None)
+        _FINISHED_LOOPS.append(loop)
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
@@ -70,3 +78,28 @@ class CoreOnLoop:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.core.aclose()
+
+
+class WindowOnLoop:
+    """`async with WindowOnLoop(core) as window:` — the real main window, shown offscreen."""
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+
+    async def __aenter__(self) -> Any:
+        from desktop_chat.ui.bridge import EngineBridge
+        from desktop_chat.ui.main_window import MainWindow
+
+        self.bridge = EngineBridge(self.core.service)
+        self.window = MainWindow(self.core, self.bridge)
+        self.window.resize(1100, 720)
+        self.window.show()
+        await self.window.start()
+        return self.window
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.window.close()
+        await wait_until(lambda: self.window._closing, what="window closed")
+        await self.bridge.drain()
+        self.bridge.close()
+        self.window.deleteLater()

@@ -17,13 +17,8 @@ from keyring.errors import PasswordSetError
 
 from desktop_chat.app import Core
 from desktop_chat.logs import setup_logging
-from desktop_chat.secrets import (
-    SERVICE,
-    KeyringUnavailableError,
-    RedactingFilter,
-    SecretStore,
-    redact,
-)
+from desktop_chat.redaction import RedactingFilter, redact
+from desktop_chat.secrets import SERVICE, KeyringUnavailableError, SecretStore
 from desktop_chat.transfer import export_json, export_markdown
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog

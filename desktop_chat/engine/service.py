@@ -33,7 +33,7 @@ from desktop_chat.schemas import (
     new_id,
 )
 from desktop_chat.secrets import SecretStore
-from desktop_chat.store import Store, StoreError
+from desktop_chat.store import NotFoundError, Store, StoreError
 from desktop_chat.transfer import ImportedConversation
 
 log = logging.getLogger(__name__)
@@ -240,13 +240,7 @@ class ConversationService:
 
     async def send(self, conversation_id: str, text: str, owner: str | None = None) -> Message:
         """Store the user's message and start the reply; returns the stored user message."""
-        if not text or not text.strip():
-            raise InputError("The message is empty.")
-        if len(text) > MAX_MESSAGE_CHARS:
-            raise InputError(
-                f"The message is too long ({len(text):,} characters; the limit is "
-                f"{MAX_MESSAGE_CHARS:,}). Attach less text or split it."
-            )
+        self._check_text(text)
         async with self._locks.hold(conversation_id):
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
@@ -277,6 +271,40 @@ class ConversationService:
             self.bus.publish("conversation", conversation_id, _summary(conversation))
             self._start_reply(conversation, agent, history)
 
+    async def delete_message(
+        self, conversation_id: str, message_id: int, owner: str | None = None
+    ) -> None:
+        async with self._locks.hold(conversation_id):
+            self._refuse_if_busy(conversation_id)
+            await self.get_conversation(conversation_id, owner)
+            await self.store.run(lambda r: r.delete_message(conversation_id, message_id))
+        detail = await self.get_conversation(conversation_id)
+        self.bus.publish("conversation", conversation_id, _summary(detail))
+
+    async def edit_and_resend(
+        self, conversation_id: str, message_id: int, text: str, owner: str | None = None
+    ) -> Message:
+        """Replace a user message (and drop everything after it), then ask again."""
+        self._check_text(text)
+        async with self._locks.hold(conversation_id):
+            self._refuse_if_busy(conversation_id)
+            conversation = await self.get_conversation(conversation_id, owner)
+            agent = await self._require_agent(conversation)
+            ids = [m.id for m in conversation.messages]
+            if message_id not in ids:
+                raise NotFoundError("message", str(message_id))
+            kept = conversation.messages[: ids.index(message_id)]
+            entries = [ContextEntry(id=m.id, role=m.role, content=m.content) for m in kept]
+            await self.store.run(lambda r: r.replace_history(conversation_id, entries))
+            user = await self.store.run(
+                lambda r: r.append_message(conversation_id, Message(role="user", content=text))
+            )
+            detail = await self.get_conversation(conversation_id)
+            self.bus.publish("conversation", conversation_id, _summary(detail))
+            self.bus.publish("message", conversation_id, user.model_dump(mode="json"))
+            self._start_reply(conversation, agent, detail.messages)
+        return user
+
     async def stop(self, conversation_id: str) -> bool:
         """Stop the reply in flight, keep its partial text, and wait until it is stored."""
         state = self._replies.get(conversation_id)
@@ -286,6 +314,16 @@ class ConversationService:
         state.task.cancel()
         await asyncio.wait([state.task])
         return True
+
+    @staticmethod
+    def _check_text(text: str) -> None:
+        if not text or not text.strip():
+            raise InputError("The message is empty.")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise InputError(
+                f"The message is too long ({len(text):,} characters; the limit is "
+                f"{MAX_MESSAGE_CHARS:,}). Attach less text or split it."
+            )
 
     def _refuse_if_busy(self, conversation_id: str) -> None:
         if conversation_id in self._replies:

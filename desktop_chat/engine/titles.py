@@ -32,6 +32,7 @@ def title_request(first_user_text: str) -> list[ChatMessage]:
 def clean_title(raw: str) -> str:
     text = re.sub(r"<think>.*?</think>", "", raw, flags=re.DOTALL)
     text = text.strip().splitlines()[0] if text.strip() else ""
-    text = text.strip().strip("\"'“”‘’#*").strip()
+    text = re.sub(r"[*_`]+", "", text)
+    text = text.strip().strip("\"'“”‘’#").strip()
     text = re.sub(r"^(title|标题)\s*[:：]\s*", "", text, flags=re.IGNORECASE)
     return text[:MAX_TITLE].strip()

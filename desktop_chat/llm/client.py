@@ -11,8 +11,8 @@ import httpx2
 import openai
 
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception
+from desktop_chat.redaction import redact
 from desktop_chat.schemas import AgentParams, ChatMessage
-from desktop_chat.secrets import redact
 
 log = logging.getLogger(__name__)
 

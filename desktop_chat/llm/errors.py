@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import openai
 
-from desktop_chat.secrets import redact
+from desktop_chat.redaction import redact
 
 
 class ErrorKind(StrEnum):

@@ -80,6 +80,10 @@ class ChatView(QScrollArea):
         self._frame.setSingleShot(True)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._paint_stream)
+        self._older = QTimer(self)
+        self._older.setSingleShot(True)
+        self._older.setInterval(0)
+        self._older.timeout.connect(self._load_older)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
         self.verticalScrollBar().rangeChanged.connect(self._on_range)
 
@@ -259,7 +263,7 @@ class ChatView(QScrollArea):
         bar = self.verticalScrollBar()
         self._stick_to_bottom = value >= bar.maximum() - 24
         if value <= bar.minimum() and self._shown_from > 0:
-            QTimer.singleShot(0, self._load_older)
+            self._older.start()
 
     def _on_range(self, _minimum: int, maximum: int) -> None:
         if self._stick_to_bottom:

@@ -172,6 +172,9 @@ class ConversationListModel(QAbstractListModel):
                 return i
         return None
 
+    def is_streaming(self, conversation_id: str) -> bool:
+        return conversation_id in self._streaming
+
     def set_streaming(self, conversation_id: str, streaming: bool) -> None:
         if streaming:
             self._streaming.add(conversation_id)

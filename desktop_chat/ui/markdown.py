@@ -22,14 +22,14 @@ from pygments.util import ClassNotFound
 @dataclass(frozen=True)
 class Palette:
     code_background: str
-    code_border: str
+    code_header_background: str
     code_header: str
     code_style: str
     link: str
 
 
-LIGHT = Palette("#f6f8fa", "#d0d7de", "#57606a", "friendly", "#0969da")
-DARK = Palette("#161b22", "#30363d", "#8b949e", "monokai", "#58a6ff")
+LIGHT = Palette("#f6f8fa", "#e8ecf0", "#57606a", "friendly", "#0969da")
+DARK = Palette("#161b22", "#262c36", "#8b949e", "monokai", "#58a6ff")
 
 
 @dataclass
@@ -61,15 +61,16 @@ def _parser(palette: Palette, blocks: list[str]) -> MarkdownIt:
         body = _highlight(code, language, palette).rstrip("\n")
         label = html.escape(language or "code")
         return (
-            f'<table width="100%" cellspacing="0" cellpadding="6" '
-            f'style="background-color:{palette.code_background}; '
-            f'border: 1px solid {palette.code_border}; margin: 4px 0;">'
-            f'<tr><td style="color:{palette.code_header}; font-size: small;">{label}</td>'
-            f'<td align="right" style="font-size: small;">'
-            f'<a href="copy:{number}" style="color:{palette.link}; text-decoration:none;">Copy</a>'
-            f"</td></tr>"
-            f'<tr><td colspan="2"><pre style="font-family: monospace; margin:0; '
-            f'white-space: pre-wrap;">{body}</pre></td></tr></table>'
+            f'<table width="100%" border="0" cellspacing="0" cellpadding="8" '
+            f'style="margin: 6px 0;">'
+            f'<tr><td bgcolor="{palette.code_header_background}" '
+            f'style="color:{palette.code_header}; font-size: small;">{label}</td>'
+            f'<td bgcolor="{palette.code_header_background}" align="right" '
+            f'style="font-size: small;"><a href="copy:{number}" '
+            f'style="color:{palette.link}; text-decoration:none;">Copy</a></td></tr>'
+            f'<tr><td colspan="2" bgcolor="{palette.code_background}">'
+            f'<pre style="font-family: monospace; margin:0; white-space: pre-wrap;">'
+            f"{body}</pre></td></tr></table>"
         )
 
     def code_inline(_self: Any, tokens: list[Any], idx: int, _options: Any, _env: Any) -> str:

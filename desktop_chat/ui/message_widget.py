@@ -194,6 +194,7 @@ class MessageWidget(QFrame):
         names.append("Delete")
         for name in names:
             button = QToolButton()
+            button.setObjectName("messageAction")
             button.setText(t(name))
             button.setAutoRaise(True)
             button.setAccessibleName(f"{name} message")

@@ -1,0 +1,122 @@
+"""Starts the window on a qasync loop and shuts it down cleanly.
+
+Closing the window must not stop the loop before the engine has stored the replies in
+flight (qasync stops the loop when the last window closes), so the app quits only after
+`Core.aclose()` has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+import qasync
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desktop_chat import APP_DISPLAY_NAME, APP_NAME, ORGANIZATION, __version__
+from desktop_chat.app import Core
+from desktop_chat.paths import AppPaths
+from desktop_chat.settings import load_settings
+from desktop_chat.store import StoreError
+from desktop_chat.ui.bridge import EngineBridge
+from desktop_chat.ui.i18n import install_translator, t
+from desktop_chat.ui.resources import resource_dir
+from desktop_chat.ui.theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv)
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationVersion(__version__)
+    app.setApplicationDisplayName(APP_DISPLAY_NAME)
+    app.setQuitOnLastWindowClosed(False)
+    icon = resource_dir() / "icons" / "desktop_chat.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+async def open_core(paths: AppPaths) -> Core | None:
+    """Open the database; offer to set a damaged one aside instead of failing silently."""
+    try:
+        return await Core.open(paths)
+    except StoreError as exc:
+        if exc.kind != "corrupt":
+            QMessageBox.critical(None, APP_DISPLAY_NAME, exc.user_message)
+            return None
+        answer = QMessageBox.question(
+            None,
+            APP_DISPLAY_NAME,
+            exc.user_message
+            + "\n\n"
+            + t("Keep the damaged file as a backup and start with an empty database?"),
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return None
+        backup = paths.database.with_name(f"{paths.database.name}.damaged-{int(time.time())}")
+        paths.database.rename(backup)
+        log.warning("Damaged database kept as %s", backup)
+        return await Core.open(paths)
+
+
+async def run_window(app: QApplication, paths: AppPaths) -> int:
+    from desktop_chat.ui.main_window import MainWindow
+
+    core = await open_core(paths)
+    if core is None:
+        return 4
+    bridge = EngineBridge(core.service)
+    dark = apply_theme(app, core.settings.theme, core.settings.font_size)
+    window = MainWindow(core, bridge, dark=dark)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    window.resize(1180, 760)
+    window.show()
+    await window.start()
+    await closed.wait()
+    await core.aclose()
+    await bridge.drain()
+    bridge.close()
+    return 0
+
+
+class PoliteExceptHook:
+    """Logs any exception that escapes a slot and tells the user once, without a traceback."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, kind: type[BaseException], value: BaseException, tb: object) -> None:
+        log.critical("Unexpected error", exc_info=(kind, value, tb))  # type: ignore[arg-type]
+        if self.shown or QApplication.instance() is None:
+            return
+        self.shown = True
+        QMessageBox.warning(
+            None,
+            APP_DISPLAY_NAME,
+            t(
+                "Something unexpected went wrong. Your conversations are safe and the app "
+                "keeps working; the details are in the log file."
+            ),
+        )
+
+
+def run_gui(paths: AppPaths, debug: bool = False) -> int:
+    app = make_app()
+    sys.excepthook = PoliteExceptHook()
+    settings = load_settings(paths.settings_file)
+    install_translator(app, settings.language)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(run_window(app, paths))
+    finally:
+        loop.close()

@@ -1,0 +1,767 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+  <context>
+    <name>desktop_chat</name>
+    <message>
+      <source>System</source>
+      <translation>系统</translation>
+    </message>
+    <message>
+      <source>User</source>
+      <translation>用户</translation>
+    </message>
+    <message>
+      <source>Assistant</source>
+      <translation>助手</translation>
+    </message>
+    <message>
+      <source>No keyring</source>
+      <translation>没有密钥环</translation>
+    </message>
+    <message>
+      <source>No system keyring is available to store the API key safely. Keep the key for this session only? It is forgotten when desktop_chat quits. To keep keys, install a keyring (GNOME Keyring, KWallet or KeePassXC) and restart.</source>
+      <translation>没有可用的系统密钥环来安全保存 API 密钥。是否只在本次运行期间保留该密钥？退出 desktop_chat 后它会被遗忘。如需长期保存，请安装密钥环（GNOME Keyring、KWallet 或 KeePassXC）后重新启动。</translation>
+    </message>
+    <message>
+      <source>Keep for this session</source>
+      <translation>仅在本次运行中保留</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>取消</translation>
+    </message>
+    <message>
+      <source>Model</source>
+      <translation>模型</translation>
+    </message>
+    <message>
+      <source>Server default</source>
+      <translation>服务器默认值</translation>
+    </message>
+    <message>
+      <source>Role</source>
+      <translation>角色</translation>
+    </message>
+    <message>
+      <source>Message text</source>
+      <translation>消息内容</translation>
+    </message>
+    <message>
+      <source>Up</source>
+      <translation>上移</translation>
+    </message>
+    <message>
+      <source>Down</source>
+      <translation>下移</translation>
+    </message>
+    <message>
+      <source>Remove</source>
+      <translation>移除</translation>
+    </message>
+    <message>
+      <source>Add message</source>
+      <translation>添加消息</translation>
+    </message>
+    <message>
+      <source>Add preset message</source>
+      <translation>添加预设消息</translation>
+    </message>
+    <message>
+      <source>Name</source>
+      <translation>名称</translation>
+    </message>
+    <message>
+      <source>Description</source>
+      <translation>描述</translation>
+    </message>
+    <message>
+      <source>Icon</source>
+      <translation>图标</translation>
+    </message>
+    <message>
+      <source>An emoji or a few letters</source>
+      <translation>一个表情符号或几个字母</translation>
+    </message>
+    <message>
+      <source>Provider</source>
+      <translation>服务商</translation>
+    </message>
+    <message>
+      <source>Base URL</source>
+      <translation>接口地址</translation>
+    </message>
+    <message>
+      <source>API key</source>
+      <translation>API 密钥</translation>
+    </message>
+    <message>
+      <source>Forget key</source>
+      <translation>忘记密钥</translation>
+    </message>
+    <message>
+      <source>Forget the stored API key</source>
+      <translation>删除已保存的 API 密钥</translation>
+    </message>
+    <message>
+      <source>Test connection</source>
+      <translation>测试连接</translation>
+    </message>
+    <message>
+      <source>Temperature</source>
+      <translation>温度</translation>
+    </message>
+    <message>
+      <source>Top P</source>
+      <translation>Top P</translation>
+    </message>
+    <message>
+      <source>Maximum tokens</source>
+      <translation>最大令牌数</translation>
+    </message>
+    <message>
+      <source>Greetings, one per line</source>
+      <translation>开场白，每行一条</translation>
+    </message>
+    <message>
+      <source>Suggested questions, one per line</source>
+      <translation>推荐问题，每行一个</translation>
+    </message>
+    <message>
+      <source>Default agent for new conversations</source>
+      <translation>新对话默认使用的智能体</translation>
+    </message>
+    <message>
+      <source>Default agent</source>
+      <translation>默认智能体</translation>
+    </message>
+    <message>
+      <source>Save</source>
+      <translation>保存</translation>
+    </message>
+    <message>
+      <source>Save agent</source>
+      <translation>保存智能体</translation>
+    </message>
+    <message>
+      <source>Greetings</source>
+      <translation>开场白</translation>
+    </message>
+    <message>
+      <source>Suggested questions</source>
+      <translation>推荐问题</translation>
+    </message>
+    <message>
+      <source>Sent before every conversation, in this order.</source>
+      <translation>按此顺序在每次对话前发送。</translation>
+    </message>
+    <message>
+      <source>Connected, but the server lists no models.</source>
+      <translation>已连接，但服务器没有列出任何模型。</translation>
+    </message>
+    <message>
+      <source>Move message up</source>
+      <translation>上移消息</translation>
+    </message>
+    <message>
+      <source>Move message down</source>
+      <translation>下移消息</translation>
+    </message>
+    <message>
+      <source>Remove message</source>
+      <translation>移除消息</translation>
+    </message>
+    <message>
+      <source>Agent</source>
+      <translation>智能体</translation>
+    </message>
+    <message>
+      <source>Connection</source>
+      <translation>连接</translation>
+    </message>
+    <message>
+      <source>Sampling</source>
+      <translation>采样</translation>
+    </message>
+    <message>
+      <source>Preset messages</source>
+      <translation>预设消息</translation>
+    </message>
+    <message>
+      <source>Welcome</source>
+      <translation>欢迎</translation>
+    </message>
+    <message>
+      <source>A key is stored for this agent; it is never shown.</source>
+      <translation>此智能体已保存密钥；密钥不会显示。</translation>
+    </message>
+    <message>
+      <source>Type a new key to replace it</source>
+      <translation>输入新密钥以替换</translation>
+    </message>
+    <message>
+      <source>The key was forgotten.</source>
+      <translation>密钥已删除。</translation>
+    </message>
+    <message>
+      <source>Saved. The key is kept for this session only.</source>
+      <translation>已保存。密钥仅在本次运行中保留。</translation>
+    </message>
+    <message>
+      <source>Saved.</source>
+      <translation>已保存。</translation>
+    </message>
+    <message>
+      <source>Nothing was saved: the API key has nowhere to be kept.</source>
+      <translation>未保存任何内容：API 密钥无处可存。</translation>
+    </message>
+    <message>
+      <source>Connecting to {url}…</source>
+      <translation>正在连接 {url}…</translation>
+    </message>
+    <message>
+      <source>Connected — 1 model</source>
+      <translation>已连接 — 1 个模型</translation>
+    </message>
+    <message>
+      <source>{name}: server default</source>
+      <translation>{name}：服务器默认值</translation>
+    </message>
+    <message>
+      <source>No key stored; the OPENAI_API_KEY variable is used.</source>
+      <translation>未保存密钥；将使用 OPENAI_API_KEY 环境变量。</translation>
+    </message>
+    <message>
+      <source>Type a key to store it</source>
+      <translation>输入密钥以保存</translation>
+    </message>
+    <message>
+      <source>No key stored. Local servers need none.</source>
+      <translation>未保存密钥。本地服务器不需要密钥。</translation>
+    </message>
+    <message>
+      <source>Not saved. Please check {problems}</source>
+      <translation>未保存。请检查 {problems}</translation>
+    </message>
+    <message>
+      <source>Forget the API key of {name}? You will have to type it again.</source>
+      <translation>删除 {name} 的 API 密钥？之后需要重新输入。</translation>
+    </message>
+    <message>
+      <source>Connected — {count} models</source>
+      <translation>已连接 — {count} 个模型</translation>
+    </message>
+    <message>
+      <source>Conversation</source>
+      <translation>对话</translation>
+    </message>
+    <message>
+      <source>Message — Enter to send, Shift+Enter for a new line</source>
+      <translation>输入消息 — Enter 发送，Shift+Enter 换行</translation>
+    </message>
+    <message>
+      <source>Message</source>
+      <translation>消息</translation>
+    </message>
+    <message>
+      <source>Send</source>
+      <translation>发送</translation>
+    </message>
+    <message>
+      <source>Stop</source>
+      <translation>停止</translation>
+    </message>
+    <message>
+      <source>Move up</source>
+      <translation>上移</translation>
+    </message>
+    <message>
+      <source>Move down</source>
+      <translation>下移</translation>
+    </message>
+    <message>
+      <source>Delete</source>
+      <translation>删除</translation>
+    </message>
+    <message>
+      <source>Context</source>
+      <translation>上下文</translation>
+    </message>
+    <message>
+      <source>Prompt — sent first, in every request</source>
+      <translation>提示词 — 每次请求都最先发送</translation>
+    </message>
+    <message>
+      <source>No prompt messages.</source>
+      <translation>没有提示词消息。</translation>
+    </message>
+    <message>
+      <source>Conversation history</source>
+      <translation>对话历史</translation>
+    </message>
+    <message>
+      <source>No messages yet.</source>
+      <translation>还没有消息。</translation>
+    </message>
+    <message>
+      <source>Add system message</source>
+      <translation>添加系统消息</translation>
+    </message>
+    <message>
+      <source>Revert</source>
+      <translation>还原</translation>
+    </message>
+    <message>
+      <source>Apply</source>
+      <translation>应用</translation>
+    </message>
+    <message>
+      <source>An estimate: about one token per 4 characters of English text and one per Chinese, Japanese or Korean character, plus a few per message. The server's own count may differ.</source>
+      <translation>估算值：英文约每 4 个字符一个令牌，中日韩文字约每字一个令牌，每条消息另加几个。服务器的实际计数可能不同。</translation>
+    </message>
+    <message>
+      <source>Unsaved changes</source>
+      <translation>有未保存的修改</translation>
+    </message>
+    <message>
+      <source>A reply is being written. Apply is available again when it finishes.</source>
+      <translation>正在生成回复。完成后才能再次应用。</translation>
+    </message>
+    <message>
+      <source>Error</source>
+      <translation>错误</translation>
+    </message>
+    <message>
+      <source>This conversation was deleted.</source>
+      <translation>此对话已被删除。</translation>
+    </message>
+    <message>
+      <source>Prompt message {number}</source>
+      <translation>提示词消息 {number}</translation>
+    </message>
+    <message>
+      <source>Message {number}</source>
+      <translation>消息 {number}</translation>
+    </message>
+    <message>
+      <source>Role of {what}</source>
+      <translation>{what} 的角色</translation>
+    </message>
+    <message>
+      <source>Text of {what}</source>
+      <translation>{what} 的内容</translation>
+    </message>
+    <message>
+      <source>Move {what} up</source>
+      <translation>上移 {what}</translation>
+    </message>
+    <message>
+      <source>Move {what} down</source>
+      <translation>下移 {what}</translation>
+    </message>
+    <message>
+      <source>Delete {what}</source>
+      <translation>删除 {what}</translation>
+    </message>
+    <message>
+      <source>About {count} tokens</source>
+      <translation>约 {count} 个令牌</translation>
+    </message>
+    <message>
+      <source>Something unexpected went wrong; the details are in the log.</source>
+      <translation>发生了意外错误；详细信息已写入日志。</translation>
+    </message>
+    <message>
+      <source>Message {number} is empty. Write something in it or delete it.</source>
+      <translation>消息 {number} 为空。请填写内容或将其删除。</translation>
+    </message>
+    <message>
+      <source>Pinned</source>
+      <translation>已置顶</translation>
+    </message>
+    <message>
+      <source>Today</source>
+      <translation>今天</translation>
+    </message>
+    <message>
+      <source>Yesterday</source>
+      <translation>昨天</translation>
+    </message>
+    <message>
+      <source>Previous 7 days</source>
+      <translation>过去 7 天</translation>
+    </message>
+    <message>
+      <source>Earlier</source>
+      <translation>更早</translation>
+    </message>
+    <message>
+      <source>New chat</source>
+      <translation>新对话</translation>
+    </message>
+    <message>
+      <source>New conversation (Ctrl+N)</source>
+      <translation>新建对话 (Ctrl+N)</translation>
+    </message>
+    <message>
+      <source>Search conversations (Ctrl+F)</source>
+      <translation>搜索对话 (Ctrl+F)</translation>
+    </message>
+    <message>
+      <source>Search conversations</source>
+      <translation>搜索对话</translation>
+    </message>
+    <message>
+      <source>Conversations</source>
+      <translation>对话列表</translation>
+    </message>
+    <message>
+      <source>Rename…</source>
+      <translation>重命名…</translation>
+    </message>
+    <message>
+      <source>Export…</source>
+      <translation>导出…</translation>
+    </message>
+    <message>
+      <source>Delete…</source>
+      <translation>删除…</translation>
+    </message>
+    <message>
+      <source>New conversation</source>
+      <translation>新对话</translation>
+    </message>
+    <message>
+      <source>Unpin</source>
+      <translation>取消置顶</translation>
+    </message>
+    <message>
+      <source>Pin</source>
+      <translation>置顶</translation>
+    </message>
+    <message>
+      <source>Connect to a model</source>
+      <translation>连接一个模型</translation>
+    </message>
+    <message>
+      <source>Choose where your model runs. You can change this, and add more agents, later in Settings.</source>
+      <translation>选择模型运行的位置。之后可以在设置中更改，并添加更多智能体。</translation>
+    </message>
+    <message>
+      <source>Find models</source>
+      <translation>查找模型</translation>
+    </message>
+    <message>
+      <source>Start chatting</source>
+      <translation>开始聊天</translation>
+    </message>
+    <message>
+      <source>API key (optional)</source>
+      <translation>API 密钥（可选）</translation>
+    </message>
+    <message>
+      <source>{provider} needs an API key.</source>
+      <translation>{provider} 需要 API 密钥。</translation>
+    </message>
+    <message>
+      <source>Please check {problems}</source>
+      <translation>请检查 {problems}</translation>
+    </message>
+    <message>
+      <source>Something unexpected went wrong. Your conversations are safe and the app keeps working; the details are in the log file.</source>
+      <translation>发生了意外错误。你的对话是安全的，应用仍可继续使用；详细信息已写入日志文件。</translation>
+    </message>
+    <message>
+      <source>Keep the damaged file as a backup and start with an empty database?</source>
+      <translation>将损坏的文件保留为备份，并使用空数据库重新开始？</translation>
+    </message>
+    <message>
+      <source>Dismiss</source>
+      <translation>关闭</translation>
+    </message>
+    <message>
+      <source>Agent for this conversation</source>
+      <translation>此对话使用的智能体</translation>
+    </message>
+    <message>
+      <source>Show what the next request will send</source>
+      <translation>显示下一次请求将发送的内容</translation>
+    </message>
+    <message>
+      <source>Settings</source>
+      <translation>设置</translation>
+    </message>
+    <message>
+      <source>Settings (Ctrl+,)</source>
+      <translation>设置 (Ctrl+,)</translation>
+    </message>
+    <message>
+      <source>Search</source>
+      <translation>搜索</translation>
+    </message>
+    <message>
+      <source>Copy the last reply</source>
+      <translation>复制最后一条回复</translation>
+    </message>
+    <message>
+      <source>Rename conversation</source>
+      <translation>重命名对话</translation>
+    </message>
+    <message>
+      <source>Title:</source>
+      <translation>标题：</translation>
+    </message>
+    <message>
+      <source>Delete conversation</source>
+      <translation>删除对话</translation>
+    </message>
+    <message>
+      <source>Export conversation</source>
+      <translation>导出对话</translation>
+    </message>
+    <message>
+      <source>Markdown (*.md);;JSON (*.json)</source>
+      <translation>Markdown (*.md);;JSON (*.json)</translation>
+    </message>
+    <message>
+      <source>Editing: sending replaces this message and what follows</source>
+      <translation>编辑中：发送后将替换此消息及其后的内容</translation>
+    </message>
+    <message>
+      <source>Last reply copied</source>
+      <translation>已复制最后一条回复</translation>
+    </message>
+    <message>
+      <source>Delete “{title}” and all its messages? This cannot be undone.</source>
+      <translation>删除“{title}”及其全部消息？此操作无法撤销。</translation>
+    </message>
+    <message>
+      <source>Exported to {path}</source>
+      <translation>已导出到 {path}</translation>
+    </message>
+    <message>
+      <source>Continue</source>
+      <translation>继续</translation>
+    </message>
+    <message>
+      <source>Stopped</source>
+      <translation>已停止</translation>
+    </message>
+    <message>
+      <source>Failed</source>
+      <translation>失败</translation>
+    </message>
+    <message>
+      <source>Interrupted</source>
+      <translation>已中断</translation>
+    </message>
+    <message>
+      <source>Copy</source>
+      <translation>复制</translation>
+    </message>
+    <message>
+      <source>Edit</source>
+      <translation>编辑</translation>
+    </message>
+    <message>
+      <source>Retry</source>
+      <translation>重试</translation>
+    </message>
+    <message>
+      <source>Regenerate</source>
+      <translation>重新生成</translation>
+    </message>
+    <message>
+      <source>Reasoning</source>
+      <translation>思考过程</translation>
+    </message>
+    <message>
+      <source>Writing…</source>
+      <translation>生成中…</translation>
+    </message>
+    <message>
+      <source>Message copied</source>
+      <translation>已复制消息</translation>
+    </message>
+    <message>
+      <source>Code copied</source>
+      <translation>已复制代码</translation>
+    </message>
+    <message>
+      <source>GPT models from OpenAI; needs an API key.</source>
+      <translation>OpenAI 的 GPT 模型；需要 API 密钥。</translation>
+    </message>
+    <message>
+      <source>Models running on this computer with Ollama; no key needed.</source>
+      <translation>在本机通过 Ollama 运行的模型；无需密钥。</translation>
+    </message>
+    <message>
+      <source>The model loaded in LM Studio's local server; no key needed.</source>
+      <translation>LM Studio 本地服务器中加载的模型；无需密钥。</translation>
+    </message>
+    <message>
+      <source>A llama.cpp server on this computer; no key needed.</source>
+      <translation>本机上的 llama.cpp 服务器；无需密钥。</translation>
+    </message>
+    <message>
+      <source>DeepSeek's models; needs an API key.</source>
+      <translation>DeepSeek 的模型；需要 API 密钥。</translation>
+    </message>
+    <message>
+      <source>Custom (OpenAI-compatible)</source>
+      <translation>自定义（兼容 OpenAI）</translation>
+    </message>
+    <message>
+      <source>Any other OpenAI-compatible server: vLLM, LiteLLM, a gateway…</source>
+      <translation>任何其他兼容 OpenAI 的服务器：vLLM、LiteLLM、网关…</translation>
+    </message>
+    <message>
+      <source>Follow the system</source>
+      <translation>跟随系统</translation>
+    </message>
+    <message>
+      <source>Light</source>
+      <translation>浅色</translation>
+    </message>
+    <message>
+      <source>Dark</source>
+      <translation>深色</translation>
+    </message>
+    <message>
+      <source>Agents</source>
+      <translation>智能体</translation>
+    </message>
+    <message>
+      <source>New</source>
+      <translation>新建</translation>
+    </message>
+    <message>
+      <source>New agent</source>
+      <translation>新建智能体</translation>
+    </message>
+    <message>
+      <source>Duplicate</source>
+      <translation>复制</translation>
+    </message>
+    <message>
+      <source>Duplicate agent</source>
+      <translation>复制智能体</translation>
+    </message>
+    <message>
+      <source>Delete agent</source>
+      <translation>删除智能体</translation>
+    </message>
+    <message>
+      <source>Import…</source>
+      <translation>导入…</translation>
+    </message>
+    <message>
+      <source>Import agent preset</source>
+      <translation>导入智能体预设</translation>
+    </message>
+    <message>
+      <source>Export agent preset</source>
+      <translation>导出智能体预设</translation>
+    </message>
+    <message>
+      <source>Agent presets (*.json);;All files (*)</source>
+      <translation>智能体预设 (*.json);;所有文件 (*)</translation>
+    </message>
+    <message>
+      <source>Agent presets (*.json)</source>
+      <translation>智能体预设 (*.json)</translation>
+    </message>
+    <message>
+      <source>Save settings</source>
+      <translation>保存设置</translation>
+    </message>
+    <message>
+      <source>Maximum concurrent requests</source>
+      <translation>最大并发请求数</translation>
+    </message>
+    <message>
+      <source> s</source>
+      <translation> 秒</translation>
+    </message>
+    <message>
+      <source>Request timeout in seconds</source>
+      <translation>请求超时（秒）</translation>
+    </message>
+    <message>
+      <source>None — e.g. http://proxy.example:3128</source>
+      <translation>无 — 例如 http://proxy.example:3128</translation>
+    </message>
+    <message>
+      <source>HTTP proxy</source>
+      <translation>HTTP 代理</translation>
+    </message>
+    <message>
+      <source>Name new conversations automatically</source>
+      <translation>自动为新对话命名</translation>
+    </message>
+    <message>
+      <source>Automatic titles</source>
+      <translation>自动标题</translation>
+    </message>
+    <message>
+      <source>Request timeout</source>
+      <translation>请求超时</translation>
+    </message>
+    <message>
+      <source>Theme</source>
+      <translation>主题</translation>
+    </message>
+    <message>
+      <source>Default</source>
+      <translation>默认</translation>
+    </message>
+    <message>
+      <source> pt</source>
+      <translation> 磅</translation>
+    </message>
+    <message>
+      <source>Font size</source>
+      <translation>字号</translation>
+    </message>
+    <message>
+      <source>Language</source>
+      <translation>语言</translation>
+    </message>
+    <message>
+      <source>Some text changes language only after a restart.</source>
+      <translation>部分文字需重启后才会切换语言。</translation>
+    </message>
+    <message>
+      <source>General</source>
+      <translation>常规</translation>
+    </message>
+    <message>
+      <source>Appearance</source>
+      <translation>外观</translation>
+    </message>
+    <message>
+      <source>{name} (copy)</source>
+      <translation>{name}（副本）</translation>
+    </message>
+    <message>
+      <source>{name} (default)</source>
+      <translation>{name}（默认）</translation>
+    </message>
+    <message>
+      <source>Exported to {path}. The API key is not included.</source>
+      <translation>已导出到 {path}。不包含 API 密钥。</translation>
+    </message>
+    <message>
+      <source>The HTTP proxy must be an address like http://proxy.example:3128.</source>
+      <translation>HTTP 代理必须是类似 http://proxy.example:3128 的地址。</translation>
+    </message>
+    <message>
+      <source>Delete the agent {name}? Its conversations are kept.</source>
+      <translation>删除智能体 {name}？其对话会被保留。</translation>
+    </message>
+    <message>
+      <source>The settings could not be written: {reason}</source>
+      <translation>无法写入设置：{reason}</translation>
+    </message>
+  </context>
+</TS>
