@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self._closing = False
 
         self.sidebar = ConversationList()
+        self.sidebar.setMinimumWidth(200)
         self.chat = ChatView()
         self.chat.dark = dark
         self.composer = Composer()
@@ -143,7 +144,9 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.center)
         self.splitter.addWidget(self.context_editor)
+        self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([260, 760, 320])
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
@@ -529,7 +532,12 @@ class MainWindow(QMainWindow):
     # Panels and dialogs --------------------------------------------------------
 
     def _toggle_context(self, shown: bool) -> None:
+        sizes = self.splitter.sizes()
         self.context_editor.setVisible(shown)
+        if shown and sizes[2] < self.context_editor.minimumWidth():
+            # Take the panel's room from the chat, never from the conversation list.
+            panel = max(self.context_editor.minimumWidth(), 340)
+            self.splitter.setSizes([sizes[0], max(sizes[1] - panel, 300), panel])
         if shown and self.current_id:
             self.context_editor.load(self.current_id)
 
