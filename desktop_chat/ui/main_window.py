@@ -279,6 +279,12 @@ class MainWindow(QMainWindow):
     def open_conversation(self, conversation_id: str) -> None:
         if conversation_id == self.current_id:
             return
+        if not self._may_leave_context_edits():
+            if self.current_id:
+                self.sidebar.view.blockSignals(True)
+                self.sidebar.select(self.current_id)
+                self.sidebar.view.blockSignals(False)
+            return
         self._stash_draft()
         self.current_id = conversation_id
         self.current = None  # until it has loaded, events for it are not shown twice
@@ -302,6 +308,17 @@ class MainWindow(QMainWindow):
         self.composer.set_text(self._drafts.get(conversation_id, detail.draft))
         if self.context_editor.isVisible():
             self.context_editor.load(conversation_id)
+
+    def _may_leave_context_edits(self) -> bool:
+        """Unapplied context edits are work: ask before a switch throws them away."""
+        if not (self.context_editor.isVisible() and self.context_editor.is_dirty):
+            return True
+        answer = QMessageBox.question(
+            self,
+            t("Unapplied context changes"),
+            t("The context of this conversation has changes that are not applied. Discard them?"),
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _reload_current(self) -> None:
         if self.current_id:

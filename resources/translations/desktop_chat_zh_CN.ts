@@ -504,6 +504,14 @@
       <translation>复制最后一条回复</translation>
     </message>
     <message>
+      <source>Unapplied context changes</source>
+      <translation>上下文修改尚未应用</translation>
+    </message>
+    <message>
+      <source>The context of this conversation has changes that are not applied. Discard them?</source>
+      <translation>此对话的上下文有尚未应用的修改。要放弃这些修改吗？</translation>
+    </message>
+    <message>
       <source>Rename conversation</source>
       <translation>重命名对话</translation>
     </message>
