@@ -87,6 +87,41 @@ def _parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import conversations from a JSON file")
     imp.add_argument("file", type=Path)
+
+    serve = sub.add_parser("serve", help="run the local HTTP + SSE API, without the window")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port to listen on (8765; 0: any)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host that other machines can reach (every client still needs a token)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also accept this name in the Host header (e.g. the machine's network name)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages from this origin (e.g. http://localhost:5173) call the API",
+    )
+    serve.add_argument(
+        "--heartbeat", type=float, default=15.0, help="seconds between SSE keep-alive comments"
+    )
+
+    tokens = sub.add_parser("tokens", help="create, list or revoke API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    create = tokens.add_parser("create", help="create a token (printed once) for a client")
+    create.add_argument("name", help="the client's name, e.g. notes-script")
+    tokens.add_parser("list", help="list tokens (names and dates only)")
+    revoke = tokens.add_parser("revoke", help="revoke a token; its client is locked out at once")
+    revoke.add_argument("name")
     return parser
 
 
@@ -278,10 +313,108 @@ async def _import(core: Core, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# Local API ---------------------------------------------------------------------------
+
+
+async def _serve(core: Core, args: argparse.Namespace) -> int:
+    """Serve the API until SIGINT or SIGTERM; no Qt is imported on this path."""
+    from desktop_chat.api import ApiServer, TokenStore, is_loopback  # aiohttp only when used
+
+    remote = not is_loopback(args.host)
+    if remote and not args.allow_remote:
+        raise CliError(
+            f"{args.host} can be reached from other machines; add --allow-remote to serve there",
+            EXIT_USAGE,
+        )
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"{args.port} is not a port number", EXIT_USAGE)
+    if args.heartbeat <= 0:
+        raise CliError("--heartbeat must be a positive number of seconds", EXIT_USAGE)
+    if remote:
+        print(
+            f"desktop-chat: warning: serving on {args.host}, reachable from other machines. "
+            "Traffic is not encrypted; anyone on the network who sees a token can use it.",
+            file=sys.stderr,
+        )
+    tokens = TokenStore(core.store)
+    server = ApiServer(
+        core.service,
+        tokens,
+        host=args.host,
+        port=args.port,
+        heartbeat=args.heartbeat,
+        cors_origins=args.cors_origin,
+        allow_remote=args.allow_remote,
+        extra_hosts=args.allow_host,
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:  # before the URL is printed: whoever reads it may stop us at once
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopping.set)
+    try:
+        try:
+            await server.start()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            message = f"cannot listen on {args.host}:{args.port}: {reason}"
+            raise CliError(message, EXIT_USAGE) from None
+        print(server.url, flush=True)  # first line of stdout: scripts and tests read it
+        if not await tokens.list():
+            print(
+                "desktop-chat: no API tokens yet; create one with "
+                "`desktop-chat tokens create NAME`",
+                file=sys.stderr,
+            )
+        print(f"desktop-chat: API on {server.url}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
+        await stopping.wait()
+    finally:
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+        await server.stop()
+    return EXIT_OK
+
+
+async def _tokens(core: Core, args: argparse.Namespace) -> int:
+    from desktop_chat.api.auth import TokenNameError, TokenStore
+
+    tokens = TokenStore(core.store)
+    if args.action == "create":
+        try:
+            record, token = await tokens.create(args.name)
+        except TokenNameError as exc:
+            raise CliError(exc.user_message, EXIT_USAGE) from None
+        except StoreError as exc:
+            if exc.kind != "exists":
+                raise
+            raise CliError(exc.user_message, EXIT_USAGE) from None
+        print(token)
+        print(
+            f"Created API token {record.name}. It is shown only this once: keep it somewhere "
+            "safe; revoke it with `desktop-chat tokens revoke NAME`.",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    if args.action == "revoke":
+        await tokens.revoke(args.name)
+        print(f"Revoked API token {args.name}.")
+        return EXIT_OK
+    for record in await tokens.list():
+        created = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        used = record.last_used_at
+        last = used.astimezone().strftime("%Y-%m-%d %H:%M") if used else "never used"
+        print(f"{record.name}\t{created}\t{last}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[Core, argparse.Namespace], Awaitable[int]]] = {
     "agents": _agents,
     "ask": _ask,
     "list": _list,
     "export": _export,
     "import": _import,
+    "serve": _serve,
+    "tokens": _tokens,
 }

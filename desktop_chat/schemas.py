@@ -208,3 +208,34 @@ def validation_message(exc: Exception) -> str:
         where = ".".join(str(p) for p in err.get("loc", ())) or "value"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "; ".join(parts)
+
+
+# Local API ---------------------------------------------------------------------------
+
+
+class ApiToken(BaseModel):
+    """A client of the local API as the store keeps it: a name, never the token itself."""
+
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class ModelUsage(BaseModel):
+    """Request, token and error counts of one model."""
+
+    model: str
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    errors: int = 0
+
+
+class UsageStats(BaseModel):
+    """Totals over the usage table, and the same figures per model (busiest first)."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    errors: int = 0
+    by_model: list[ModelUsage] = Field(default_factory=list)

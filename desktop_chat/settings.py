@@ -28,6 +28,8 @@ class Settings(BaseModel):
     font_size: int = Field(default=0, ge=0, le=48)
     language: str = "system"
     default_agent_id: str | None = None
+    api_enabled: bool = False
+    api_port: int = Field(default=8765, ge=1024, le=65535)
 
 
 def load_settings(path: Path) -> Settings:

@@ -100,6 +100,7 @@ class WindowOnLoop:
     async def __aexit__(self, *exc_info: object) -> None:
         self.window.close()
         await wait_until(lambda: self.window._closing, what="window closed")
+        await self.window.api.stop()
         await self.bridge.drain()
         self.bridge.close()
         self.window.deleteLater()

@@ -65,7 +65,15 @@ V2 = [
     "INSERT INTO message_fts(message_fts) VALUES ('rebuild')",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2)
+# Clients of the local API: a token is stored only as the SHA-256 of its text.
+V3 = [
+    'CREATE TABLE "api_token" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL,'
+    ' "hash" VARCHAR(64) NOT NULL, "created_at" DATETIME NOT NULL, "last_used_at" DATETIME)',
+    'CREATE UNIQUE INDEX "api_token_name" ON "api_token" ("name")',
+    'CREATE UNIQUE INDEX "api_token_hash" ON "api_token" ("hash")',
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3)
 LATEST = len(MIGRATIONS)
 
 

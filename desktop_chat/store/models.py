@@ -125,6 +125,18 @@ class UsageRow(BaseModel):
         table_name = "usage"
 
 
+class ApiTokenRow(BaseModel):
+    """A client of the local API; `hash` is the SHA-256 hex digest of the token."""
+
+    name = CharField(unique=True)
+    hash = CharField(unique=True)
+    created_at = DateTimeField()
+    last_used_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "api_token"
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = DateTimeField()

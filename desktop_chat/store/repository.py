@@ -9,17 +9,26 @@ from peewee import JOIN, SqliteDatabase, fn
 
 from desktop_chat.schemas import (
     Agent,
+    ApiToken,
     ChatMessage,
     ContextEntry,
     Conversation,
     ConversationDetail,
     Message,
+    ModelUsage,
     UsageRecord,
+    UsageStats,
     new_id,
 )
 from desktop_chat.store import convert
-from desktop_chat.store.errors import NotFoundError
-from desktop_chat.store.models import AgentRow, ConversationRow, MessageRow, UsageRow
+from desktop_chat.store.errors import NotFoundError, StoreError
+from desktop_chat.store.models import (
+    AgentRow,
+    ApiTokenRow,
+    ConversationRow,
+    MessageRow,
+    UsageRow,
+)
 
 _UNSET = object()
 
@@ -371,3 +380,74 @@ class Repository:
             )
             for r in query
         ]
+
+    def usage_stats(self, owner: str | None = None) -> UsageStats:
+        """Requests, tokens and failures per model; `owner` counts only its conversations.
+
+        A scoped count joins the conversation table, so the usage of a deleted
+        conversation is still in the totals for everyone but no longer in its owner's.
+        """
+        failed = "SUM(CASE WHEN u.status = 'failed' THEN 1 ELSE 0 END)"
+        sql = (
+            "SELECT u.model, COUNT(*), COALESCE(SUM(u.prompt_tokens), 0),"
+            f" COALESCE(SUM(u.completion_tokens), 0), {failed} FROM usage u"
+        )
+        params: list[object] = []
+        if owner is not None:
+            sql += " JOIN conversation c ON c.session_id = u.conversation_session_id"
+            sql += " WHERE c.owner = ?"
+            params.append(owner)
+        sql += " GROUP BY u.model ORDER BY COUNT(*) DESC, u.model"
+        by_model = [
+            ModelUsage(
+                model=model,
+                requests=requests,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                errors=errors or 0,
+            )
+            for model, requests, prompt, completion, errors in self.db.execute_sql(sql, params)
+        ]
+        return UsageStats(
+            requests=sum(m.requests for m in by_model),
+            prompt_tokens=sum(m.prompt_tokens for m in by_model),
+            completion_tokens=sum(m.completion_tokens for m in by_model),
+            errors=sum(m.errors for m in by_model),
+            by_model=by_model,
+        )
+
+    # API tokens -----------------------------------------------------------------
+
+    def create_api_token(self, name: str, token_hash: str) -> ApiToken:
+        """Store a new client under a name not yet in use."""
+        if ApiTokenRow.get_or_none(ApiTokenRow.name == name) is not None:
+            raise StoreError(
+                "exists",
+                f"An API token named {name!r} already exists; revoke it first or pick "
+                "another name.",
+            )
+        row = ApiTokenRow.create(name=name, hash=token_hash, created_at=_now())
+        return _api_token(row)
+
+    def list_api_tokens(self) -> list[ApiToken]:
+        return [_api_token(r) for r in ApiTokenRow.select().order_by(ApiTokenRow.name)]
+
+    def api_token_hashes(self) -> list[tuple[str, str]]:
+        """(name, hash) of every client, for a constant-time comparison done by the caller."""
+        return [(r.name, r.hash) for r in ApiTokenRow.select(ApiTokenRow.name, ApiTokenRow.hash)]
+
+    def revoke_api_token(self, name: str) -> None:
+        if ApiTokenRow.delete().where(ApiTokenRow.name == name).execute() == 0:
+            raise NotFoundError("API token", name)
+
+    def touch_api_token(self, name: str) -> None:
+        ApiTokenRow.update(last_used_at=_now()).where(ApiTokenRow.name == name).execute()
+
+
+def _api_token(row: ApiTokenRow) -> ApiToken:
+    used = row.last_used_at
+    return ApiToken(
+        name=row.name,
+        created_at=convert.from_db_time(row.created_at),
+        last_used_at=convert.from_db_time(used) if used is not None else None,
+    )

@@ -82,6 +82,7 @@ async def run_window(app: QApplication, paths: AppPaths) -> int:
     window.show()
     await window.start()
     await closed.wait()
+    await window.api.stop()
     await core.aclose()
     await bridge.drain()
     bridge.close()

@@ -33,6 +33,7 @@ from desktop_chat import APP_DISPLAY_NAME
 from desktop_chat.app import Core
 from desktop_chat.schemas import Agent, Conversation, ConversationDetail, Event, Message
 from desktop_chat.transfer import export_json, export_markdown
+from desktop_chat.ui.api_runner import ApiRunner
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.chat_view import ChatView
 from desktop_chat.ui.composer import Composer
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.core = core
         self.bridge = bridge
         self.service = core.service
+        self.api = ApiRunner(core.service)
         self.setWindowTitle(APP_DISPLAY_NAME)
         self.setMinimumSize(720, 480)
         self.agents: list[Agent] = []
@@ -199,6 +201,9 @@ class MainWindow(QMainWindow):
         """Load agents and conversations, restore the last session's state."""
         await self._load_agents()
         await self._load_list()
+        await self.api.apply(self.core.settings)
+        if self.api.error:
+            self.show_error(self.api.error)
         state = self._state()
         geometry = state.value("window/geometry")
         if isinstance(geometry, QByteArray):
@@ -559,7 +564,7 @@ class MainWindow(QMainWindow):
             self.context_editor.load(self.current_id)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.core, self.bridge, self)
+        dialog = SettingsDialog(self.core, self.bridge, self, api_runner=self.api)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.agents_changed.connect(lambda: self.bridge.spawn(self._load_agents()))
         dialog.settings_changed.connect(self._settings_changed)

@@ -45,6 +45,7 @@ from desktop_chat.app import Core
 from desktop_chat.schemas import Agent, new_id, utcnow, validation_message
 from desktop_chat.settings import Settings
 from desktop_chat.ui.agent_form import AgentForm, Outcome, ask, in_words, key_shared, plain_label
+from desktop_chat.ui.api_runner import ApiRunner
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.i18n import LANGUAGES, N_, t
 from desktop_chat.ui.presets import (
@@ -489,7 +490,13 @@ class SettingsDialog(QDialog):
     agents_changed = Signal()
     settings_changed = Signal(object)  # Settings
 
-    def __init__(self, core: Core, bridge: EngineBridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        core: Core,
+        bridge: EngineBridge,
+        parent: QWidget | None = None,
+        api_runner: ApiRunner | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle(t("Settings"))
@@ -500,6 +507,11 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.agents_tab, t("Agents"))
         self.tabs.addTab(self.general_tab, t("General"))
         self.tabs.addTab(self.appearance_tab, t("Appearance"))
+        if api_runner is not None:
+            from desktop_chat.ui.api_tab import LocalApiTab  # its page imports the API stack
+
+            self.api_tab = LocalApiTab(core, bridge, api_runner)
+            self.tabs.addTab(self.api_tab, t("Local API"))
         self.agents_tab.agents_changed.connect(self.agents_changed)
         self.general_tab.saved.connect(self.settings_changed)
         self.appearance_tab.saved.connect(self.settings_changed)

@@ -252,6 +252,82 @@
       <translation>已连接 — {count} 个模型</translation>
     </message>
     <message>
+      <source>Revoke the token {name}? Programs using it lose access at once.</source>
+      <translation>吊销令牌 {name}？使用它的程序将立即失去访问权限。</translation>
+    </message>
+    <message>
+      <source>Run the local API while the window is open</source>
+      <translation>窗口打开时运行本地 API</translation>
+    </message>
+    <message>
+      <source>Run the local API</source>
+      <translation>运行本地 API</translation>
+    </message>
+    <message>
+      <source>Port of the local API</source>
+      <translation>本地 API 的端口</translation>
+    </message>
+    <message>
+      <source>API tokens</source>
+      <translation>API 令牌</translation>
+    </message>
+    <message>
+      <source>Name of the program, e.g. my-editor</source>
+      <translation>程序名称，例如 my-editor</translation>
+    </message>
+    <message>
+      <source>Name of the new token</source>
+      <translation>新令牌的名称</translation>
+    </message>
+    <message>
+      <source>Create token</source>
+      <translation>创建令牌</translation>
+    </message>
+    <message>
+      <source>Revoke</source>
+      <translation>吊销</translation>
+    </message>
+    <message>
+      <source>Revoke the selected token</source>
+      <translation>吊销所选令牌</translation>
+    </message>
+    <message>
+      <source>The new token, shown once</source>
+      <translation>新令牌（只显示一次）</translation>
+    </message>
+    <message>
+      <source>Copy</source>
+      <translation>复制</translation>
+    </message>
+    <message>
+      <source>Port</source>
+      <translation>端口</translation>
+    </message>
+    <message>
+      <source>Tokens</source>
+      <translation>令牌</translation>
+    </message>
+    <message>
+      <source>Copy the token now: it is not shown again.</source>
+      <translation>请立即复制令牌：它不会再次显示。</translation>
+    </message>
+    <message>
+      <source>never used</source>
+      <translation>从未使用</translation>
+    </message>
+    <message>
+      <source>Revoke token</source>
+      <translation>吊销令牌</translation>
+    </message>
+    <message>
+      <source>Not running. `desktop-chat serve` runs it without the window.</source>
+      <translation>未运行。`desktop-chat serve` 可在不打开窗口时运行它。</translation>
+    </message>
+    <message>
+      <source>Running at {url}</source>
+      <translation>正在运行：{url}</translation>
+    </message>
+    <message>
       <source>Conversation</source>
       <translation>对话</translation>
     </message>
@@ -564,10 +640,6 @@
       <translation>已中断</translation>
     </message>
     <message>
-      <source>Copy</source>
-      <translation>复制</translation>
-    </message>
-    <message>
       <source>Edit</source>
       <translation>编辑</translation>
     </message>
@@ -750,6 +822,10 @@
     <message>
       <source>{name} (copy)</source>
       <translation>{name}（副本）</translation>
+    </message>
+    <message>
+      <source>Local API</source>
+      <translation>本地 API</translation>
     </message>
     <message>
       <source>{name} (default)</source>

@@ -1,0 +1,155 @@
+"""The route table and the aiohttp application that serves it.
+
+`create_app` builds a complete application around a ConversationService; ApiServer runs
+it, and tests may too. The route table below is also what the OpenAPI document is built
+from (see openapi.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from desktop_chat import __version__
+from desktop_chat.api import page, routes, sse
+from desktop_chat.api.auth import TicketBook, TokenStore
+from desktop_chat.api.context import CONTEXT, ApiContext
+from desktop_chat.api.errors import error_middleware
+from desktop_chat.api.finals import FinalMessages
+from desktop_chat.api.models import (
+    AgentList,
+    ConversationPage,
+    ConversationView,
+    CreateConversationRequest,
+    Health,
+    SendAccepted,
+    SendMessageRequest,
+    StopResult,
+    StreamTicket,
+    StreamTicketRequest,
+    UpdateConversationRequest,
+)
+from desktop_chat.api.openapi import Param, RouteSpec, build_document
+from desktop_chat.api.security import MIDDLEWARES_AFTER_ERRORS, add_response_headers, authenticated
+from desktop_chat.engine import ConversationService
+from desktop_chat.schemas import Context, Conversation, ConversationDetail, UsageStats
+
+MAX_BODY = 2 * 1024 * 1024
+CONVERSATION = "/api/conversations/{id}"
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("GET", "/", page.index, "page", "The web page.", media_type="text/html",
+              public=True),
+    RouteSpec("GET", "/static/{filename}", page.asset, "static", "A file of the web page.",
+              media_type="application/octet-stream", public=True, errors=(404,)),
+    RouteSpec("GET", "/api/health", routes.health, "health", "Is the server up?",
+              response=Health, public=True),
+    RouteSpec("GET", "/openapi.json", routes.openapi, "openapi", "This document.",
+              media_type="application/json"),
+    RouteSpec("GET", "/api/agents", routes.list_agents, "list_agents",
+              "The agents (never their keys).", response=AgentList),
+    RouteSpec("GET", "/api/stats", routes.stats, "stats",
+              "Requests, tokens and errors of this client's conversations, by model.",
+              response=UsageStats),
+    RouteSpec("POST", "/api/conversations", routes.create_conversation, "create_conversation",
+              "Start a conversation.", status=201, body=CreateConversationRequest,
+              response=ConversationDetail, errors=(503,)),
+    RouteSpec("GET", "/api/conversations", routes.list_conversations, "list_conversations",
+              "This client's conversations, pinned first, then most recent.",
+              response=ConversationPage,
+              params=(Param("limit", "query", "Page size, 1 to 200 (default 50).", "integer"),
+                      Param("offset", "query", "How many to skip (default 0).", "integer"),
+                      Param("q", "query", "Search titles and message text.")),
+              errors=(422,)),
+    RouteSpec("GET", CONVERSATION, routes.get_conversation, "get_conversation",
+              "A conversation with its messages, and the reply in flight if any.",
+              response=ConversationView, errors=(404,)),
+    RouteSpec("PATCH", CONVERSATION, routes.update_conversation, "update_conversation",
+              "Rename, pin or unpin.", body=UpdateConversationRequest, response=Conversation,
+              errors=(404,)),
+    RouteSpec("DELETE", CONVERSATION, routes.delete_conversation, "delete_conversation",
+              "Delete a conversation (stops its reply first).", status=204, errors=(404,)),
+    RouteSpec("PUT", CONVERSATION + "/context", routes.replace_context, "replace_context",
+              "Replace what the next request sends: preset messages and history.",
+              body=Context, response=Context, errors=(404, 409)),
+    RouteSpec("POST", CONVERSATION + "/messages", routes.send_message, "send_message",
+              "Send a message; the reply streams on the conversation's stream.", status=202,
+              body=SendMessageRequest, response=SendAccepted, errors=(400, 404, 409)),
+    RouteSpec("POST", CONVERSATION + "/stop", routes.stop_reply, "stop_reply",
+              "Stop the reply in flight; its partial text is kept. Body: {} or empty.",
+              response=StopResult, errors=(404,)),
+    RouteSpec("GET", CONVERSATION + "/stream", sse.stream_handler, "stream",
+              "The conversation's events as Server-Sent Events.",
+              media_type="text/event-stream", ticket=True,
+              params=(Param("ticket", "query", "A stream ticket, instead of a bearer token."),
+                      Param("last_event_id", "query",
+                            "Resume after this event id (like the Last-Event-ID header).",
+                            "integer"),
+                      Param("Last-Event-ID", "header", "Resume after this event id.")),
+              errors=(404, 422)),
+    RouteSpec("POST", "/api/stream-tickets", routes.create_stream_ticket, "create_stream_ticket",
+              "A single-use ticket (60 s) to open one conversation's stream with EventSource.",
+              status=201, body=StreamTicketRequest, response=StreamTicket, errors=(404,)),
+)  # fmt: skip
+
+
+def create_app(
+    service: ConversationService,
+    tokens: TokenStore,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    heartbeat: float = 15.0,
+    cors_origins: Sequence[str] = (),
+    extra_hosts: Sequence[str] = (),
+    queue_size: int = 1024,
+    max_body: int = MAX_BODY,
+    tickets: TicketBook | None = None,
+) -> web.Application:
+    """The application; `port` is only for the Host check and may be set once bound."""
+    app = web.Application(
+        middlewares=[error_middleware, *MIDDLEWARES_AFTER_ERRORS], client_max_size=max_body
+    )
+    context = ApiContext(
+        service=service,
+        tokens=tokens,
+        tickets=tickets or TicketBook(),
+        finals=FinalMessages(),
+        host=host.lower(),
+        port=port,
+        heartbeat=heartbeat,
+        queue_size=queue_size,
+        max_body=max_body,
+        cors_origins=frozenset(o.strip().lower().rstrip("/") for o in cors_origins),
+        extra_hosts=tuple(h.lower() for h in extra_hosts),
+        openapi=build_document(ROUTES, __version__),
+    )
+    app[CONTEXT] = context
+    for spec in ROUTES:
+        handler = spec.handler if spec.public else authenticated(spec.handler, tickets=spec.ticket)
+        app.router.add_route(spec.method, spec.path, handler, name=spec.name)
+    app.on_response_prepare.append(add_response_headers)
+    app.on_startup.append(_attach)
+    app.on_shutdown.append(_end_streams)
+    app.on_cleanup.append(_detach)
+    return app
+
+
+async def _attach(app: web.Application) -> None:
+    """on_startup (again after a stop, too): accept streams, follow the ends of replies."""
+    context = app[CONTEXT]
+    context.closing = False
+    context.finals.attach(context.service.bus)
+
+
+async def _end_streams(app: web.Application) -> None:
+    """on_shutdown: end every open stream now, or the runner would wait out its timeout."""
+    context = app[CONTEXT]
+    context.closing = True
+    for close in list(context.streams):
+        close()
+
+
+async def _detach(app: web.Application) -> None:
+    app[CONTEXT].finals.detach()

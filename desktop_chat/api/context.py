@@ -1,0 +1,68 @@
+"""What the handlers share for one server: the service, the token checks, the open streams.
+
+One ApiContext per application, reached through an AppKey; nothing lives at module level,
+so two servers (or a test's and the window's) never share state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from desktop_chat.api.auth import TicketBook, TokenStore
+from desktop_chat.api.finals import FinalMessages
+from desktop_chat.engine import ConversationService
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def host_with_port(host: str, port: int) -> str:
+    """How a Host header names `host` on `port`; IPv6 literals take brackets."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host.lower()}:{port}"
+
+
+@dataclass
+class ApiContext:
+    service: ConversationService
+    tokens: TokenStore
+    tickets: TicketBook
+    finals: FinalMessages
+    host: str
+    port: int
+    heartbeat: float
+    queue_size: int
+    max_body: int
+    cors_origins: frozenset[str] = frozenset()
+    extra_hosts: tuple[str, ...] = ()
+    # Called to end every open stream when the server stops (see sse.py).
+    streams: set[Callable[[], None]] = field(default_factory=set)
+    closing: bool = False
+    openapi: dict[str, Any] | None = None
+
+    def allowed_hosts(self) -> frozenset[str]:
+        """The Host headers accepted: loopback names and the configured host, on our port.
+
+        Checked on every request whatever the bind address, so that a page on another
+        domain resolving to 127.0.0.1 (DNS rebinding) gets nowhere.
+        """
+        names = {*LOOPBACK_NAMES, self.host, *self.extra_hosts}
+        allowed = {host_with_port(n, self.port) for n in names}
+        if self.port == 80:
+            allowed |= {h.rsplit(":", 1)[0] for h in allowed}
+        return frozenset(allowed)
+
+    def same_origins(self) -> frozenset[str]:
+        """Origins of pages this server serves itself (its own web page)."""
+        return frozenset(f"http://{h}" for h in self.allowed_hosts())
+
+
+CONTEXT = web.AppKey("desktop_chat.api.context", ApiContext)
+
+
+def context_of(request: web.Request) -> ApiContext:
+    return request.app[CONTEXT]

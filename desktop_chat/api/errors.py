@@ -1,0 +1,112 @@
+"""Every failure becomes a JSON error body with the right status, and never a 500 for bad input.
+
+Known refusals of the engine and the store keep their sentence (`user_message`), which is
+written to be shown as it is; anything else is logged here and answered with a neutral 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+
+from desktop_chat.engine import EngineError, InputError, NoAgentError, ReplyInProgressError
+from desktop_chat.store import NotFoundError, StoreError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A handler that acts for an owner (a token's conversations), given by `authenticated`.
+OwnedHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
+
+
+class ApiError(Exception):
+    """A refusal the API itself decides on, with the status and body to answer."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        kind: str,
+        fields: Sequence[str] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.fields = list(fields)
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int,
+    message: str,
+    kind: str,
+    fields: Sequence[str] = (),
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = {"error": {"message": message, "kind": kind, "fields": list(fields)}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+# Status and kind of aiohttp's own refusals (unknown route, wrong method, body too large).
+_HTTP_KINDS = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+def _from_http(exc: web.HTTPException) -> web.Response:
+    kind = _HTTP_KINDS.get(exc.status, exc.reason.lower().replace(" ", "_"))
+    message = {
+        404: "There is nothing at this address.",
+        405: "This address does not accept that method.",
+        413: "The request body is too large.",
+    }.get(exc.status, exc.reason)
+    headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+    return error_response(exc.status, message, kind, headers=headers)
+
+
+def map_known(exc: Exception) -> web.Response | None:
+    """The response for a known engine or store refusal, or None for anything else."""
+    if isinstance(exc, NotFoundError):
+        return error_response(404, exc.user_message, exc.kind)
+    if isinstance(exc, ReplyInProgressError | NoAgentError):
+        return error_response(409, exc.user_message, exc.kind)
+    if isinstance(exc, InputError):
+        return error_response(400, exc.user_message, exc.kind)
+    if isinstance(exc, EngineError):
+        status = 503 if exc.kind == "closing" else 400
+        return error_response(status, exc.user_message, exc.kind)
+    if isinstance(exc, StoreError):
+        # The database is busy, full or read-only: not the client's fault, and not a bug.
+        return error_response(503, exc.user_message, exc.kind)
+    return None
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost middleware: turns every exception into a JSON error response."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.message, exc.kind, exc.fields, exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _from_http(exc)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        known = map_known(exc)
+        if known is not None:
+            return known
+        # The path only: query strings may carry stream tickets and are never logged.
+        log.exception("The API failed on %s %s", request.method, request.path)
+        return error_response(
+            500, "Something went wrong; the details are in the log.", "internal_error"
+        )

@@ -1,0 +1,54 @@
+"""The end of each conversation's last reply, for clients that reconnect after it."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from desktop_chat.engine import EventBus
+from desktop_chat.schemas import Event
+
+
+@dataclass(frozen=True)
+class FinalRecord:
+    seq: int
+    message_id: int | None
+
+
+class FinalMessages:
+    """Remembers the sequence id and message id of each conversation's last stored reply.
+
+    The engine forgets a reply once it is stored; this is how a client reconnecting after
+    that learns whether it missed the end. Bounded: the least recently finished
+    conversations are forgotten first, and a client asking about one of those simply gets
+    the last stored reply again (a `message` event is an idempotent upsert by id).
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._records: OrderedDict[str, FinalRecord] = OrderedDict()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def attach(self, bus: EventBus) -> None:
+        if self._unsubscribe is None:
+            self._unsubscribe = bus.subscribe(self._on_event)
+
+    def detach(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def get(self, conversation_id: str) -> FinalRecord | None:
+        return self._records.get(conversation_id)
+
+    def _on_event(self, event: Event) -> None:
+        if event.type == "deleted":
+            self._records.pop(event.conversation_id, None)
+        elif event.type == "message" and event.data.get("role") == "assistant":
+            message_id = event.data.get("id")
+            record = FinalRecord(event.seq, message_id if isinstance(message_id, int) else None)
+            self._records[event.conversation_id] = record
+            self._records.move_to_end(event.conversation_id)
+            while len(self._records) > self._capacity:
+                self._records.popitem(last=False)

@@ -1,0 +1,57 @@
+"""Reading request bodies and query parameters into models, with 422s that name the field."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from desktop_chat.api.errors import ApiError
+from desktop_chat.schemas import validation_message
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _fields(exc: ValidationError) -> list[str]:
+    names = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        if name not in names:
+            names.append(name)
+    return names
+
+
+async def read_body(request: web.Request, model: type[M], allow_empty: bool = False) -> M:
+    """The JSON body validated as `model`; bad JSON or fields give 422, too large 413."""
+    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    if allow_empty and not raw.strip():
+        raw = b"{}"
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # UnicodeDecodeError included
+        message = f"The body is not valid JSON: {exc}"
+        raise ApiError(422, message, "invalid_json", ["body"]) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, validation_message(exc), "invalid_input", _fields(exc)) from None
+
+
+def query_int(
+    request: web.Request, name: str, default: int, minimum: int, maximum: int | None = None
+) -> int:
+    """An integer query parameter within bounds; anything else is a 422 naming it."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"{name}: must be a whole number", "invalid_input", [name]) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        message = f"{name}: must be at least {minimum}{upper}"
+        raise ApiError(422, message, "invalid_input", [name])
+    return value

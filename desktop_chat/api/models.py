@@ -1,0 +1,169 @@
+"""The shapes of the API's request and response bodies.
+
+Requests forbid unknown fields, so a misspelt field is a 422 naming it rather than a
+silently ignored value. The OpenAPI document is generated from these same models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from desktop_chat.schemas import (
+    MAX_MESSAGE_CHARS,
+    Agent,
+    AgentParams,
+    AppPreset,
+    ChatMessage,
+    Context,
+    Conversation,
+    ConversationDetail,
+    Message,
+)
+
+
+class ErrorDetail(BaseModel):
+    message: str = Field(description="A sentence to show as it is.")
+    kind: str = Field(description="A stable word a program can test, e.g. `not_found`.")
+    fields: list[str] = Field(
+        default_factory=list, description="The request fields at fault (422 only)."
+    )
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class CreateConversationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The agent's agent_id or name; the default agent when left out.",
+    )
+    title: str = Field(default="", max_length=200)
+    context: Context | None = Field(
+        default=None,
+        description="Preset messages and history to start from, instead of the agent's prompt.",
+    )
+
+
+class UpdateConversationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=200)
+    pinned: bool | None = None
+
+
+class EmptyRequest(BaseModel):
+    """A body with nothing in it: `{}` (or no body at all, where the route allows)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SendMessageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class StreamTicketRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class ReplySnapshot(BaseModel):
+    """The reply being written, as far as it has come."""
+
+    content: str
+    reasoning: str
+    queued: bool = Field(description="True while the reply waits for a free request slot.")
+    model: str
+    last_seq: int | None = Field(description="The id of the last event of this reply so far.")
+
+
+class ConversationView(ConversationDetail):
+    reply: ReplySnapshot | None = Field(
+        default=None, description="The reply in flight, if one is being written."
+    )
+
+
+class ConversationPage(BaseModel):
+    items: list[Conversation]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+
+
+class AgentInfo(BaseModel):
+    """An agent as the API shows it: never a key, nor the name of its keyring entry."""
+
+    agent_id: str
+    name: str
+    provider: str
+    base_url: str
+    model: str
+    params: AgentParams
+    preset_messages: list[ChatMessage]
+    app_preset: AppPreset
+    is_default: bool
+    has_key: bool
+
+    @classmethod
+    def of(cls, agent: Agent, has_key: bool) -> AgentInfo:
+        return cls(
+            agent_id=agent.agent_id,
+            name=agent.name,
+            provider=agent.provider,
+            base_url=agent.base_url,
+            model=agent.model,
+            params=agent.params,
+            preset_messages=agent.preset_messages,
+            app_preset=agent.app_preset,
+            is_default=agent.is_default,
+            has_key=has_key,
+        )
+
+
+class AgentList(BaseModel):
+    items: list[AgentInfo]
+
+
+class SendAccepted(BaseModel):
+    message: Message = Field(description="The stored user message.")
+    stream: str = Field(description="Where the reply streams (needs a token or a ticket).")
+
+
+class StopResult(BaseModel):
+    stopped: bool = Field(description="False when no reply was in flight.")
+
+
+class StreamTicket(BaseModel):
+    ticket: str
+    expires_in: int = Field(description="Seconds; a ticket opens one stream, once.")
+    stream: str = Field(description="The stream's URL with the ticket, ready for EventSource.")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+StreamEventType = Literal["message", "delta", "done", "error", "title"]
+
+
+class StreamEvent(BaseModel):
+    """The `data:` of one SSE event; its `id:` is the event's sequence number."""
+
+    type: StreamEventType
+    data: dict[str, Any]

@@ -1,0 +1,186 @@
+"""`GET /api/conversations/{id}/stream`: a conversation's events as Server-Sent Events.
+
+Each event is ``id: <seq>`` and ``data: {"type": ..., "data": {...}}``, the same events the
+window receives from the engine's bus. A client that reconnects with ``Last-Event-ID``
+(or ``?last_event_id=``, for a page that opens a fresh EventSource with a fresh ticket)
+first gets what it missed:
+
+* while a reply is in flight, its events after that id, replayed from ``ReplyState.events``;
+* when the last reply ended after that id, its stored final message as one ``message``
+  event, so the client ends with exactly the text of a client that never dropped.
+
+The subscription to the bus starts before the replay is computed, in the same step of the
+event loop, and live events are de-duplicated by sequence number, so nothing falls into
+the gap between the two. A client going away never touches the reply: it only unsubscribes.
+Each subscriber has a bounded queue; one too slow to keep up is disconnected (and may
+reconnect with its Last-Event-ID) rather than let the queue grow without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+
+from desktop_chat.api.context import ApiContext, context_of
+from desktop_chat.api.errors import ApiError
+from desktop_chat.api.finals import FinalRecord
+from desktop_chat.schemas import Event, Message
+from desktop_chat.store import StoreError
+
+log = logging.getLogger(__name__)
+
+FORWARDED = frozenset({"message", "delta", "done", "error", "title"})
+RETRY_MS = 2000
+HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",  # proxies (nginx) must not hold events back
+}
+
+
+def format_event(seq: int, type_: str, data: object) -> bytes:
+    """One SSE event. JSON escapes newlines, so the data always fits on one line."""
+    payload = json.dumps({"type": type_, "data": data}, ensure_ascii=False)
+    return f"id: {seq}\ndata: {payload}\n\n".encode()
+
+
+class Subscriber:
+    """One stream's bounded inbox, filled synchronously by the bus."""
+
+    def __init__(self, conversation_id: str, maxsize: int, abort: Callable[[], None]) -> None:
+        self.conversation_id = conversation_id
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.dropped = False
+        self._abort = abort
+
+    def push(self, event: Event) -> None:
+        if self.dropped or (event.type not in FORWARDED and event.type != "deleted"):
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning(
+                "An SSE client of %s is too slow to keep up (%d events queued); disconnecting it",
+                self.conversation_id,
+                self.queue.maxsize,
+            )
+            self._drop()
+
+    def close(self) -> None:
+        """End the stream: the server is stopping."""
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            self._drop()
+
+    def _drop(self) -> None:
+        # The writer may be blocked on a full socket: cutting the connection wakes it.
+        self.dropped = True
+        self._abort()
+
+
+def _last_event_id(request: web.Request) -> int | None:
+    raw = request.headers.get("Last-Event-ID")
+    name = "Last-Event-ID"
+    if raw is None:
+        raw, name = request.query.get("last_event_id"), "last_event_id"
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ApiError(422, f"{name}: must be an event id", "invalid_input", [name]) from None
+
+
+async def _stored_message(
+    ctx: ApiContext, conversation_id: str, message_id: int | None
+) -> Message | None:
+    """The stored reply `message_id`, or the conversation's last reply when it is unknown.
+
+    None when there is none, or the conversation went away meanwhile: the stream has
+    started by now, so there is no status code left to answer with.
+    """
+    try:
+        detail = await ctx.service.get_conversation(conversation_id)
+    except StoreError as exc:
+        log.info("No stored reply to resend in %s (%s)", conversation_id, exc.kind)
+        return None
+    replies = [m for m in detail.messages if m.role == "assistant"]
+    if message_id is None:
+        return replies[-1] if replies else None
+    return next((m for m in replies if m.id == message_id), None)
+
+
+async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse:
+    ctx = context_of(request)
+    conversation_id = request.match_info["id"]
+    last_id = _last_event_id(request)
+    await ctx.service.get_conversation(conversation_id, owner)  # 404 for anyone else's
+    if ctx.closing:
+        raise ApiError(503, "The server is stopping.", "closing")
+
+    transport = request.transport
+    subscriber = Subscriber(
+        conversation_id,
+        ctx.queue_size,
+        abort=lambda: transport.abort() if transport is not None else None,
+    )
+    # From here to the replay list, no await: no event can slip between the two.
+    unsubscribe = ctx.service.bus.subscribe(subscriber.push, conversation_id)
+    ctx.streams.add(subscriber.close)
+    try:
+        state = ctx.service.in_flight(conversation_id)
+        replay = list(state.events) if state is not None else []
+        backlog = [e for e in replay if last_id is None or e.seq > last_id]
+        final: FinalRecord | None = None
+        send_final = False
+        if last_id is not None:
+            final = ctx.finals.get(conversation_id)
+            # Unknown (the reply ended before this server started): send the last one again.
+            send_final = final.seq > last_id if final is not None else state is None
+
+        response = web.StreamResponse(status=200, headers=HEADERS)
+        await response.prepare(request)
+        chunks = [f"retry: {RETRY_MS}\n\n".encode()]
+        seen = last_id or 0
+        if send_final:
+            message_id = final.message_id if final is not None else None
+            message = await _stored_message(ctx, conversation_id, message_id)
+            if message is not None:
+                seq = final.seq if final is not None else seen
+                chunks.append(format_event(seq, "message", message.model_dump(mode="json")))
+                seen = max(seen, seq)
+        for event in backlog:
+            chunks.append(format_event(event.seq, event.type, event.data))
+            seen = max(seen, event.seq)
+        await response.write(b"".join(chunks))
+        await _pump(ctx, subscriber, response, seen)
+    except ConnectionResetError:
+        log.debug("An SSE client of %s went away", conversation_id)
+    finally:
+        unsubscribe()
+        ctx.streams.discard(subscriber.close)
+    return response
+
+
+async def _pump(
+    ctx: ApiContext, subscriber: Subscriber, response: web.StreamResponse, seen: int
+) -> None:
+    """Write live events as they come, a heartbeat comment when none came for a while."""
+    while not subscriber.dropped:
+        try:
+            async with asyncio.timeout(ctx.heartbeat):
+                event = await subscriber.queue.get()
+        except TimeoutError:
+            await response.write(b": keep-alive\n\n")
+            continue
+        if event is None or event.type == "deleted" or subscriber.dropped:
+            return
+        if event.seq <= seen:  # already sent in the replay
+            continue
+        seen = event.seq
+        await response.write(format_event(event.seq, event.type, event.data))

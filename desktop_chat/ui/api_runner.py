@@ -1,0 +1,48 @@
+"""Runs the local API inside the window's event loop when the settings ask for it.
+
+The window and the API are two clients of one engine: a reply started from a script
+streams in the window, and the other way round.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from desktop_chat.api.server import ApiServer
+from desktop_chat.engine import ConversationService
+from desktop_chat.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ApiRunner:
+    def __init__(self, service: ConversationService) -> None:
+        self.service = service
+        self.server: ApiServer | None = None
+        self.error: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        return self.server.url if self.server is not None and self.server.running else None
+
+    async def apply(self, settings: Settings) -> None:
+        """Start, stop or move the server so that it matches `settings`."""
+        wanted = settings.api_port if settings.api_enabled else None
+        if self.server is not None and (wanted is None or self.server.port != wanted):
+            await self.stop()
+        if wanted is None or self.server is not None:
+            return
+        server = ApiServer(self.service, port=wanted)
+        try:
+            await server.start()
+        except OSError as exc:
+            self.error = f"The local API could not listen on port {wanted}: {exc.strerror or exc}"
+            log.warning("%s", self.error)
+            return
+        self.server, self.error = server, None
+        log.info("Local API listening on %s", server.url)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            server, self.server = self.server, None
+            await server.stop()

@@ -1,0 +1,160 @@
+"""Settings page for the local API: run it in the window, and manage its tokens.
+
+A token is shown once, when it is created, and stored only as a hash; each token is a
+client that sees only the conversations it created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from desktop_chat.api.auth import TokenNameError, TokenStore
+from desktop_chat.app import Core
+from desktop_chat.schemas import ApiToken
+from desktop_chat.settings import Settings
+from desktop_chat.ui.agent_form import Outcome, ask, in_words, plain_label
+from desktop_chat.ui.api_runner import ApiRunner
+from desktop_chat.ui.bridge import EngineBridge
+from desktop_chat.ui.i18n import t
+from desktop_chat.ui.settings_dialog import SettingsPage
+
+TOKEN_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class LocalApiTab(SettingsPage):
+    def __init__(
+        self, core: Core, bridge: EngineBridge, runner: ApiRunner, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(core, bridge, parent)
+        self.runner = runner
+        self.tokens = TokenStore(core.store)
+        self.enabled = QCheckBox(t("Run the local API while the window is open"))
+        self.enabled.setObjectName("apiEnabled")
+        self.enabled.setAccessibleName(t("Run the local API"))
+        self.port = QSpinBox()
+        self.port.setObjectName("apiPort")
+        self.port.setRange(1024, 65535)
+        self.port.setAccessibleName(t("Port of the local API"))
+        self.state = plain_label("apiState")
+        self.token_list = QListWidget()
+        self.token_list.setObjectName("apiTokens")
+        self.token_list.setAccessibleName(t("API tokens"))
+        self.token_name = QLineEdit()
+        self.token_name.setObjectName("apiTokenName")
+        self.token_name.setPlaceholderText(t("Name of the program, e.g. my-editor"))
+        self.token_name.setAccessibleName(t("Name of the new token"))
+        self.create_button = QPushButton(t("Create token"))
+        self.create_button.clicked.connect(self._create)
+        self.revoke_button = QPushButton(t("Revoke"))
+        self.revoke_button.setAccessibleName(t("Revoke the selected token"))
+        self.revoke_button.clicked.connect(self._revoke)
+        self.new_token = QLineEdit()
+        self.new_token.setObjectName("apiNewToken")
+        self.new_token.setReadOnly(True)
+        self.new_token.setAccessibleName(t("The new token, shown once"))
+        self.new_token.hide()
+        self.copy_button = QPushButton(t("Copy"))
+        self.copy_button.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(self.new_token.text())
+        )
+        self.copy_button.hide()
+        self.token_status = plain_label("apiTokenStatus")
+
+        create_row = QHBoxLayout()
+        create_row.addWidget(self.token_name, 1)
+        create_row.addWidget(self.create_button)
+        create_row.addWidget(self.revoke_button)
+        shown_row = QHBoxLayout()
+        shown_row.addWidget(self.new_token, 1)
+        shown_row.addWidget(self.copy_button)
+        self.form.addRow("", self.enabled)
+        self.form.addRow(t("Port"), self.port)
+        self.form.addRow("", self.state)
+        self.form.addRow(t("Tokens"), self.token_list)
+        self.form.addRow("", create_row)
+        self.form.addRow("", shown_row)
+        self.form.addRow("", self.token_status)
+        self.finish_layout()
+        self.load(core.settings)
+        self.saved.connect(lambda _settings: self.bridge.spawn(self._restart()))
+        self.refresh_tokens()
+
+    def load(self, settings: Settings) -> None:
+        self.enabled.setChecked(settings.api_enabled)
+        self.port.setValue(settings.api_port)
+        self._show_state()
+
+    def changes(self) -> dict[str, Any]:
+        return {"api_enabled": self.enabled.isChecked(), "api_port": self.port.value()}
+
+    async def _restart(self) -> None:
+        await self.runner.apply(self.core.settings)
+        self._show_state()
+
+    def _show_state(self) -> None:
+        if self.runner.url:
+            self.state.setText(t("Running at {url}").format(url=self.runner.url))
+        elif self.runner.error:
+            self.state.setText(self.runner.error)
+        else:
+            self.state.setText(t("Not running. `desktop-chat serve` runs it without the window."))
+
+    # Tokens ----------------------------------------------------------------------
+
+    def refresh_tokens(self) -> None:
+        self.bridge.spawn(in_words(self.tokens.list()), self._show_tokens)
+
+    def _show_tokens(self, outcome: Outcome[list[ApiToken]]) -> None:
+        self.token_list.clear()
+        for token in outcome.value or []:
+            used = (
+                token.last_used_at.astimezone().strftime("%Y-%m-%d %H:%M")
+                if (token.last_used_at)
+                else t("never used")
+            )
+            self.token_list.addItem(f"{token.name}  ·  {used}")
+            self.token_list.item(self.token_list.count() - 1).setData(TOKEN_NAME_ROLE, token.name)
+
+    def _create(self) -> None:
+        self.token_status.clear()
+        self.bridge.spawn(self._create_token(self.token_name.text().strip()))
+
+    async def _create_token(self, name: str) -> None:
+        try:
+            outcome = await in_words(self.tokens.create(name))
+        except TokenNameError as exc:
+            self.token_status.setText(exc.user_message)
+            return
+        if outcome.value is None:
+            self.token_status.setText(outcome.error or "")
+            return
+        _record, secret = outcome.value
+        self.new_token.setText(secret)
+        self.new_token.show()
+        self.copy_button.show()
+        self.token_name.clear()
+        self.token_status.setText(t("Copy the token now: it is not shown again."))
+        self.refresh_tokens()
+
+    def _revoke(self) -> None:
+        item = self.token_list.currentItem()
+        if item is not None:
+            self.bridge.spawn(self._revoke_token(item.data(TOKEN_NAME_ROLE)))
+
+    async def _revoke_token(self, name: str) -> None:
+        question = t("Revoke the token {name}? Programs using it lose access at once.")
+        if await ask(self, t("Revoke token"), question.format(name=name), t("Revoke"), t("Cancel")):
+            await in_words(self.tokens.revoke(name))
+            self.refresh_tokens()

@@ -1,0 +1,484 @@
+"""The local API through a real HTTP client: CRUD, replies, and the SSE stream.
+
+The server runs in the test's own event loop, as it would in the window's, on a free
+port; the fake OpenAI server writes the replies through the real SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from desktop_chat.api.finals import FinalMessages
+from desktop_chat.api.sse import Subscriber
+from desktop_chat.app import Core
+from desktop_chat.engine import EventBus, ReplyInProgressError
+from desktop_chat.schemas import Event
+from tests.fake_openai import FakeOpenAI, Scenario
+from tests.helpers import EventLog
+from tests.test_api_support import Api, SseEvent, running_api
+
+pytestmark = pytest.mark.asyncio
+
+FORWARDED = {"message", "delta", "done", "error", "title"}
+
+
+@pytest_asyncio.fixture
+async def api(core: Core) -> AsyncIterator[Api]:
+    async with running_api(core, heartbeat=0.2) as running:
+        yield running
+
+
+def text_of(events: list[SseEvent]) -> str:
+    return "".join(e.data["text"] for e in events if e.type == "delta")
+
+
+async def stored_reply(core: Core, cid: str) -> str:
+    detail = await core.service.get_conversation(cid)
+    assert detail.messages[-1].role == "assistant"
+    return detail.messages[-1].content
+
+
+# Conversations -------------------------------------------------------------------------
+
+
+async def test_conversation_crud_round_trip(api: Api, core: Core) -> None:
+    agents = (await api.call("GET", "/api/agents")).body["items"]
+    created = await api.call(
+        "POST",
+        "/api/conversations",
+        {
+            "agent": "Fake",
+            "title": "Planning",
+            "context": {
+                "preset": [{"role": "system", "content": "Be brief."}],
+                "history": [
+                    {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Hello"},
+                ],
+            },
+        },
+    )
+    assert created.status == 201, created.body
+    conversation = created.body
+    cid = conversation["id"]
+    assert created.headers["Location"] == f"/api/conversations/{cid}"
+    assert conversation["owner"] == "token:alice"
+    assert conversation["agent_id"] == agents[0]["agent_id"]
+    assert [m["content"] for m in conversation["messages"]] == ["Hi", "Hello"]
+    for title in ("second", "third"):
+        await api.conversation(title=title)
+
+    listed = await api.call("GET", "/api/conversations?limit=2")
+    assert listed.status == 200
+    assert [c["title"] for c in listed.body["items"]] == ["third", "second"]
+    assert listed.body["next_offset"] == 2
+    rest = await api.call("GET", "/api/conversations?limit=2&offset=2")
+    assert [c["title"] for c in rest.body["items"]] == ["Planning"]
+    assert rest.body["next_offset"] is None
+    found = await api.call("GET", "/api/conversations?q=hello")
+    assert [c["id"] for c in found.body["items"]] == [cid]
+
+    patched = await api.call(
+        "PATCH", f"/api/conversations/{cid}", {"title": "Renamed", "pinned": True}
+    )
+    assert patched.status == 200, patched.body
+    assert (patched.body["title"], patched.body["pinned"]) == ("Renamed", True)
+    first = await api.call("GET", "/api/conversations?limit=1")
+    assert first.body["items"][0]["id"] == cid, "a pinned conversation comes first"
+
+    context = await api.call("GET", f"/api/conversations/{cid}")
+    history = [
+        {"id": context.body["messages"][0]["id"], "role": "user", "content": "Hi there"},
+        {"role": "assistant", "content": "Hello again"},
+    ]
+    put = await api.call(
+        "PUT",
+        f"/api/conversations/{cid}/context",
+        {"preset": [{"role": "system", "content": "Be kind."}], "history": history},
+    )
+    assert put.status == 200, put.body
+    assert put.body["preset"] == [{"role": "system", "content": "Be kind."}]
+    assert [(e["role"], e["content"]) for e in put.body["history"]] == [
+        ("user", "Hi there"),
+        ("assistant", "Hello again"),
+    ]
+    detail = await api.call("GET", f"/api/conversations/{cid}")
+    assert detail.status == 200
+    assert detail.body["title"] == "Renamed" and detail.body["reply"] is None
+    assert [m["content"] for m in detail.body["messages"]] == ["Hi there", "Hello again"]
+    assert (await core.service.get_context(cid)).preset[0].content == "Be kind."
+
+    deleted = await api.call("DELETE", f"/api/conversations/{cid}")
+    assert deleted.status == 204 and deleted.body is None
+    gone = await api.call("GET", f"/api/conversations/{cid}")
+    assert gone.status == 404 and gone.error["kind"] == "not_found"
+
+
+async def test_a_second_send_while_replying_is_refused_with_409(
+    api: Api, core: Core, fake: FakeOpenAI
+) -> None:
+    fake.scenario = Scenario(tokens=[f"w{i} " for i in range(200)], delay=0.02)
+    cid = (await api.conversation())["id"]
+    log = EventLog(core.service, cid)
+
+    first = await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Go on"})
+    assert first.status == 202, first.body
+    assert first.body["message"]["role"] == "user"
+    assert first.body["stream"] == f"/api/conversations/{cid}/stream"
+    await log.wait_for(lambda: len(log.of("delta")) >= 1)
+    in_flight = await api.call("GET", f"/api/conversations/{cid}")
+    assert in_flight.body["reply"]["model"] == "fake-model"
+
+    second = await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "And?"})
+    assert second.status == 409
+    assert second.error["message"] == ReplyInProgressError().user_message
+
+    stopped = await api.call("POST", f"/api/conversations/{cid}/stop", {})
+    assert stopped.status == 200 and stopped.body == {"stopped": True}
+    assert (await log.done(cid)).data["status"] == "stopped"
+    again = await api.call("POST", f"/api/conversations/{cid}/stop", data="", headers={
+        "Content-Type": "application/json"})  # fmt: skip
+    assert again.status == 200 and again.body == {"stopped": False}
+
+
+async def test_agents_never_show_keys_and_stats_count_own_usage(api: Api, core: Core) -> None:
+    agents = await api.call("GET", "/api/agents")
+    assert agents.status == 200
+    (agent,) = agents.body["items"]
+    assert agent["has_key"] is True and agent["name"] == "Fake"
+    text = str(agents.body)
+    assert "key_ref" not in text and "agent:fake" not in text and "sk-test" not in text
+
+    cid = (await api.conversation())["id"]
+    log = EventLog(core.service, cid)
+    await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Count me"})
+    await log.done(cid)
+    mine = await api.call("GET", "/api/stats")
+    assert mine.status == 200
+    assert mine.body["requests"] == 1 and mine.body["errors"] == 0
+    assert mine.body["completion_tokens"] > 0
+    assert [m["model"] for m in mine.body["by_model"]] == ["fake-model"]
+    other = await api.call("GET", "/api/stats", as_="bob")
+    assert other.body["requests"] == 0 and other.body["by_model"] == []
+
+
+async def test_openapi_document_covers_every_route(api: Api) -> None:
+    from desktop_chat.api.app import ROUTES
+
+    reply = await api.call("GET", "/openapi.json")
+    assert reply.status == 200
+    document = reply.body
+    assert document["openapi"].startswith("3.1")
+    for spec in ROUTES:
+        operation = document["paths"][spec.path][spec.method.lower()]
+        assert str(spec.status) in operation["responses"]
+    schemas = document["components"]["schemas"]
+    assert {"CreateConversationRequest", "SendMessageRequest", "ErrorResponse", "Message"} <= set(
+        schemas
+    )
+
+    def refs(node: object) -> list[str]:
+        if isinstance(node, dict):
+            found = [node["$ref"]] if "$ref" in node else []
+            return found + [r for v in node.values() for r in refs(v)]
+        if isinstance(node, list):
+            return [r for v in node for r in refs(v)]
+        return []
+
+    for ref in refs(document):
+        assert ref.removeprefix("#/components/schemas/") in schemas, ref
+    registered = {
+        (route.method, route.resource.canonical)
+        for route in api.server.app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
+    documented = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    }
+    assert registered == documented
+
+
+async def test_the_page_and_its_files_are_served_without_a_token(api: Api) -> None:
+    page = await api.call("GET", "/", as_=None)
+    assert page.status == 200 and "<title>Desktop Chat</title>" in page.body
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    script = await api.call("GET", "/static/app.js", as_=None)
+    assert script.status == 200 and "EventSource" in script.body
+    assert (await api.call("GET", "/static/style.css", as_=None)).status == 200
+    for missing in ("/static/nothing.js", "/static/..%2Fapi%2Fapp.py", "/static/.hidden"):
+        assert (await api.call("GET", missing, as_=None)).status == 404, missing
+
+
+# The stream ---------------------------------------------------------------------------
+
+
+async def test_stream_carries_deltas_and_done_in_order_with_ids(
+    api: Api, core: Core, fake: FakeOpenAI
+) -> None:
+    fake.scenario = Scenario(tokens=["Hel", "lo", ", ", "world", "!"], reasoning=["hm"])
+    cid = (await api.conversation())["id"]
+    async with api.stream(cid) as stream:
+        headers = stream.response.headers
+        assert headers["Content-Type"].startswith("text/event-stream")
+        assert headers["Cache-Control"] == "no-cache"
+        assert headers["X-Accel-Buffering"] == "no"
+        assert "Content-Encoding" not in headers
+        sent = await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Say hello"})
+        assert sent.status == 202
+        events = await stream.until("done")
+
+    assert stream.retry == 2000
+    types = [e.type for e in events]
+    assert types[0] == "message" and events[0].data["content"] == "Say hello"
+    assert "title" in types
+    deltas = [e for e in events if e.type == "delta"]
+    assert text_of(events) == "Hello, world!"
+    assert "".join(e.data["reasoning"] for e in deltas) == "hm"
+    assert types[-2:] == ["message", "done"]
+    assert events[-2].data["content"] == "Hello, world!"
+    assert events[-1].data["status"] == "complete"
+    ids = [e.id for e in events]
+    assert all(isinstance(i, int) for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert await stored_reply(core, cid) == "Hello, world!"
+
+
+@pytest.mark.parametrize("via", ["header", "query"])
+async def test_reconnecting_mid_reply_yields_exactly_the_remaining_text(
+    api: Api, core: Core, fake: FakeOpenAI, via: str
+) -> None:
+    fake.scenario = Scenario(tokens=[f"t{i} " for i in range(150)], delay=0.01)
+    cid = (await api.conversation())["id"]
+    log = EventLog(core.service, cid)
+    async with api.stream(cid) as first:
+        await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Count"})
+        before: list[SseEvent] = []
+        while len([e for e in before if e.type == "delta"]) < 5:
+            event = await first.next()
+            assert event is not None
+            before.append(event)
+        last_id = first.last_id
+    assert last_id is not None
+    # The client is gone; the reply goes on without it.
+    assert core.service.in_flight(cid) is not None
+
+    if via == "header":
+        context = api.stream(cid, last_event_id=last_id)
+    else:
+        token = await api.token()
+        ticket = await api.call("POST", "/api/stream-tickets", {"conversation_id": cid})
+        assert ticket.status == 201
+        path = f"{ticket.body['stream']}&last_event_id={last_id}"
+        assert token not in path
+        context = api.stream(cid, path=path)
+    async with context as second:
+        after = await second.until("done")
+
+    assert any(e.type == "delta" for e in after), "the reply ended before the reconnect"
+    assert all(e.id is not None and e.id > last_id for e in after)
+    ids = [e.id for e in after]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    stored = await stored_reply(core, cid)
+    assert text_of(before) + text_of(after) == stored
+    assert stored == "".join(f"t{i} " for i in range(150))
+    assert log.of("done")[0].data["status"] == "complete"
+
+
+async def test_reconnecting_after_the_reply_ended_gets_the_stored_message(
+    api: Api, core: Core, fake: FakeOpenAI
+) -> None:
+    fake.scenario = Scenario(tokens=[f"p{i} " for i in range(60)], delay=0.005)
+    cid = (await api.conversation())["id"]
+    log = EventLog(core.service, cid)
+    async with api.stream(cid) as first:
+        await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Count"})
+        await first.until("delta")
+        last_id = first.last_id
+    await log.done(cid)
+    assert last_id is not None
+
+    async with api.stream(cid, last_event_id=last_id) as second:
+        event = await second.next()
+    assert event is not None and event.type == "message"
+    stored = await stored_reply(core, cid)
+    assert event.data["content"] == stored == "".join(f"p{i} " for i in range(60))
+    assert event.data["role"] == "assistant" and event.id is not None and event.id > last_id
+
+    # A client that saw everything gets nothing again, only heartbeats.
+    done_id = log.of("done")[0].seq
+    async with api.stream(cid, last_event_id=done_id) as third:
+        await third.comment()
+    assert third.events == []
+
+
+async def test_a_hundred_subscribers_all_receive_every_event_in_order(
+    api: Api, core: Core, fake: FakeOpenAI
+) -> None:
+    fake.scenario = Scenario(tokens=[f"x{i} " for i in range(40)], delay=0.002)
+    cid = (await api.conversation())["id"]
+    log = EventLog(core.service, cid)
+    token = await api.token()
+    connected = asyncio.Event()
+    ready = 0
+    received: list[list[tuple[int | None, str]]] = []
+
+    async def subscriber() -> None:
+        nonlocal ready
+        async with api.stream(cid) as stream:
+            ready += 1  # headers are sent after the subscription: from here on, nothing is missed
+            if ready == 100:
+                connected.set()
+            events = await stream.until("done", timeout=30)
+            received.append([(e.id, e.type) for e in events])
+
+    assert token
+    tasks = [asyncio.create_task(subscriber()) for _ in range(100)]
+    async with asyncio.timeout(30):
+        await connected.wait()
+    await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Broadcast"})
+    await asyncio.gather(*tasks)
+
+    expected = [(e.seq, e.type) for e in log.events if e.type in FORWARDED]
+    assert len(received) == 100
+    assert sum(1 for _, t in expected if t == "delta") == 40
+    for events in received:
+        assert events == expected
+
+
+async def test_heartbeats_arrive_at_the_configured_interval(core: Core) -> None:
+    async with running_api(core, heartbeat=0.05) as api:
+        cid = (await api.conversation())["id"]
+        async with api.stream(cid) as stream:
+            started = time.monotonic()
+            await stream.comment()
+            await stream.comment()
+            await stream.comment()
+            assert time.monotonic() - started < 5
+        assert stream.events == []
+
+
+async def test_a_client_leaving_never_stops_the_reply(
+    api: Api, core: Core, fake: FakeOpenAI
+) -> None:
+    fake.scenario = Scenario(tokens=[f"k{i} " for i in range(50)], delay=0.01)
+    cid = (await api.conversation())["id"]
+    log = EventLog(core.service, cid)
+    async with api.stream(cid) as stream:
+        await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Go"})
+        await stream.until("delta")
+    done = await log.done(cid)
+    assert done.data["status"] == "complete"
+    assert await stored_reply(core, cid) == "".join(f"k{i} " for i in range(50))
+    await log.wait_for(lambda: api.server.open_streams == 0)
+
+
+async def test_stop_returns_quickly_with_a_client_connected(core: Core) -> None:
+    async with running_api(core) as api:  # the default 15 s heartbeat
+        cid = (await api.conversation())["id"]
+        async with api.stream(cid) as stream:
+            assert api.server.open_streams == 1
+            started = time.monotonic()
+            await api.server.stop()
+            elapsed = time.monotonic() - started
+            assert await stream.next() is None, "the stream did not end"
+        assert elapsed < 2.0, f"stop() took {elapsed:.1f} s"
+        assert not api.server.running
+
+
+async def test_stream_of_a_deleted_conversation_ends(api: Api) -> None:
+    cid = (await api.conversation())["id"]
+    async with api.stream(cid) as stream:
+        assert (await api.call("DELETE", f"/api/conversations/{cid}")).status == 204
+        assert await stream.next() is None
+
+
+async def test_a_server_can_start_again_after_stopping(core: Core) -> None:
+    async with running_api(core) as api:
+        await api.server.stop()
+        await api.server.start()
+        health = await api.call("GET", "/api/health", as_=None)
+        assert health.status == 200 and health.body["status"] == "ok"
+        cid = (await api.conversation())["id"]
+        async with api.stream(cid) as stream:
+            assert stream.response.status == 200
+
+
+# Units -----------------------------------------------------------------------------------
+
+
+async def test_a_slow_subscriber_is_cut_off_instead_of_queueing_for_ever(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    aborted: list[bool] = []
+    subscriber = Subscriber("c1", maxsize=3, abort=lambda: aborted.append(True))
+    for seq in range(10):
+        subscriber.push(Event(type="delta", conversation_id="c1", seq=seq, data={"text": "x"}))
+    assert subscriber.dropped and aborted == [True]
+    assert subscriber.queue.qsize() == 3
+    assert "too slow" in caplog.text
+    subscriber.push(Event(type="conversation", conversation_id="c1", seq=99))
+    assert subscriber.queue.qsize() == 3
+
+
+async def test_final_messages_are_remembered_within_bounds() -> None:
+    bus = EventBus()
+    finals = FinalMessages(capacity=2)
+    finals.attach(bus)
+    for cid in ("a", "b", "c"):
+        bus.publish("message", cid, {"role": "user", "id": 1})
+        bus.publish("message", cid, {"role": "assistant", "id": 2})
+    assert finals.get("a") is None
+    record = finals.get("c")
+    assert record is not None and record.message_id == 2
+    bus.publish("deleted", "c", {})
+    assert finals.get("c") is None
+    finals.detach()
+    assert bus.listener_count == 0
+
+
+async def test_sse_events_fit_on_one_data_line() -> None:
+    from desktop_chat.api.sse import format_event
+
+    raw = format_event(7, "delta", {"text": "line one\nline two\r\n", "reasoning": ""})
+    assert raw.count(b"\n\n") == 1 and raw.endswith(b"\n\n")
+    assert raw.splitlines()[0] == b"id: 7"
+    assert len(raw.strip().splitlines()) == 2
+
+
+async def test_usage_stats_count_requests_tokens_and_failures(core: Core) -> None:
+    from desktop_chat.schemas import Conversation, MessageStatus, UsageRecord
+
+    mine = await core.store.run(lambda r: r.create_conversation(Conversation(owner="token:alice")))
+    ok, failed = MessageStatus.COMPLETE, MessageStatus.FAILED
+
+    def usage(cid: str, model: str, status: MessageStatus, tokens: int | None) -> UsageRecord:
+        return UsageRecord(
+            conversation_id=cid,
+            agent_id=None,
+            model=model,
+            status=status,
+            prompt_tokens=tokens,
+            completion_tokens=tokens // 2 if tokens else None,
+        )
+
+    records = [
+        usage(mine.id, "m1", ok, 10),
+        usage(mine.id, "m1", failed, None),
+        usage(mine.id, "m2", ok, 2),
+        usage("gone", "m2", ok, 100),
+    ]
+    for record in records:
+        await core.store.run(lambda r, u=record: r.record_usage(u))
+
+    everyone = await core.store.run(lambda r: r.usage_stats())
+    assert (everyone.requests, everyone.errors) == (4, 1)
+    assert (everyone.prompt_tokens, everyone.completion_tokens) == (112, 56)
+    assert [(m.model, m.requests) for m in everyone.by_model] == [("m1", 2), ("m2", 2)]
+    alice = await core.store.run(lambda r: r.usage_stats("token:alice"))
+    assert (alice.requests, alice.prompt_tokens, alice.completion_tokens) == (3, 12, 6)
+    assert [(m.model, m.requests, m.errors) for m in alice.by_model] == [("m1", 2, 1), ("m2", 1, 0)]
