@@ -298,3 +298,16 @@ async def test_many_events_reach_many_subscribers_in_order(core: Core, fake: Fak
     expected = [str(i) for i in range(100)]
     for log in logs:
         assert [e.data["text"] for e in log.of("delta")] == expected
+
+
+async def test_a_regenerated_reply_never_reuses_the_old_id(core: Core, fake: FakeOpenAI) -> None:
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "Tell me")
+    await log.done(conv.id)
+    first_reply = (await core.service.get_conversation(conv.id)).messages[-1]
+    await core.service.regenerate(conv.id)
+    await log.done(conv.id, 2)
+    second_reply = (await core.service.get_conversation(conv.id)).messages[-1]
+    assert second_reply.id != first_reply.id
+    assert second_reply.id > first_reply.id

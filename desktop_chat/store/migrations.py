@@ -73,7 +73,33 @@ V3 = [
     'CREATE UNIQUE INDEX "api_token_hash" ON "api_token" ("hash")',
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3)
+_FTS_TRIGGERS = V2[1:4]
+
+# Message ids are never reused (AUTOINCREMENT): a regenerated reply must not inherit the
+# id of the one it replaced, or a window or API client holding the old id would edit or
+# delete the wrong message. SQLite cannot alter a primary key, so the table is rebuilt.
+V4 = [
+    "DROP TRIGGER message_fts_insert",
+    "DROP TRIGGER message_fts_delete",
+    "DROP TRIGGER message_fts_update",
+    'CREATE TABLE "message_v4" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,'
+    ' "conversation_id" INTEGER NOT NULL, "position" INTEGER NOT NULL,'
+    ' "role" VARCHAR(255) NOT NULL, "content" TEXT NOT NULL, "reasoning" TEXT NOT NULL,'
+    ' "status" VARCHAR(255) NOT NULL, "error" TEXT, "prompt_tokens" INTEGER,'
+    ' "completion_tokens" INTEGER, "model" VARCHAR(255), "finish_reason" VARCHAR(255),'
+    ' "ttft_ms" REAL, "duration_ms" REAL, "created_at" DATETIME NOT NULL,'
+    ' FOREIGN KEY ("conversation_id") REFERENCES "conversation" ("id") ON DELETE CASCADE)',
+    'INSERT INTO "message_v4" SELECT "id", "conversation_id", "position", "role", "content",'
+    ' "reasoning", "status", "error", "prompt_tokens", "completion_tokens", "model",'
+    ' "finish_reason", "ttft_ms", "duration_ms", "created_at" FROM "message"',
+    'DROP TABLE "message"',
+    'ALTER TABLE "message_v4" RENAME TO "message"',
+    'CREATE INDEX "message_conversation_id_position" ON "message" ("conversation_id", "position")',
+    *_FTS_TRIGGERS,
+    "INSERT INTO message_fts(message_fts) VALUES ('rebuild')",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4)
 LATEST = len(MIGRATIONS)
 
 
