@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from desktop_chat.schemas import (
     MAX_MESSAGE_CHARS,
+    ChatMessage,
     ConversationDetail,
     Message,
     MessageStatus,
@@ -59,6 +60,7 @@ class ImportedConversation(BaseModel):
     title: str = Field(default="", max_length=200)
     agent_id: str | None = None
     pinned: bool = False
+    preset_messages: list[ChatMessage] | None = None
     messages: list[ImportedMessage] = Field(default_factory=list)
 
     def to_messages(self) -> list[Message]:
@@ -95,6 +97,11 @@ def _conversation_json(conversation: ConversationDetail) -> dict[str, Any]:
         "agent_id": conversation.agent_id,
         "pinned": conversation.pinned,
         "created_at": conversation.created_at.isoformat(),
+        **(
+            {"preset_messages": [m.model_dump() for m in conversation.preset_messages]}
+            if conversation.preset_messages is not None
+            else {}
+        ),
         "messages": [
             {
                 "role": m.role,

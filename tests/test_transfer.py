@@ -247,3 +247,17 @@ async def test_markdown_export_has_titles_roles_and_text(core: Core) -> None:
         assert content in markdown
     assert "Anyone there?" in markdown
     assert markdown.index("# Bidi") < markdown.index(TRICKY[0][1]) < markdown.index(TRICKY[4][1])
+
+
+@pytest.mark.asyncio
+async def test_a_conversations_own_prompt_survives_export_and_import(core):
+    from desktop_chat.schemas import ChatMessage, Context
+    from desktop_chat.transfer import export_json, parse_import
+
+    own = [ChatMessage(role="system", content="Answer in French.")]
+    conv = await core.service.create_conversation(context=Context(preset=own))
+    exported = export_json(await core.service.export([conv.id]))
+    await core.service.delete_conversation(conv.id)
+    (new_id,) = await core.service.import_conversations(parse_import(exported))
+    assert (await core.service.get_conversation(new_id)).preset_messages == own
+    assert (await core.service.get_context(new_id)).preset == own

@@ -191,6 +191,7 @@ class ConversationService:
                 or snippet_title(next((m.content for m in messages if m.role == "user"), "")),
                 owner=owner,
                 pinned=item.pinned,
+                preset_messages=item.preset_messages,
                 **({"created_at": first, "updated_at": last} if first and last else {}),
             )
             prepared.append((conversation, messages))

@@ -335,6 +335,7 @@ class Repository:
                     title=conversation.title,
                     owner=conversation.owner,
                     pinned=conversation.pinned,
+                    preset_messages=convert.dump_messages(conversation.preset_messages),
                     draft="",
                     created_at=convert.to_db_time(conversation.created_at),
                     updated_at=convert.to_db_time(conversation.updated_at),
