@@ -12,7 +12,6 @@ from pathlib import Path
 import keyring
 import keyring.backends.fail
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.errors import PasswordSetError
 
 from desktop_chat.app import Core
@@ -27,23 +26,8 @@ from tests.memory_keyring import MemoryKeyring
 SENTINEL = "sk-test-key-1234567890"  # what the `core` fixture stores for the fake agent
 
 
-class FakePlaintextKeyring(KeyringBackend):
+class FakePlaintextKeyring(MemoryKeyring):
     """Stands in for keyrings.alt's PlaintextKeyring: it works, but writes keys in clear."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.passwords.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.passwords.pop((service, username), None)
 
 
 class LockedKeyring(MemoryKeyring):
