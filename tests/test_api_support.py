@@ -185,9 +185,12 @@ class Api:
 
 
 @asynccontextmanager
-async def running_api(core: Core, **options: Any) -> AsyncIterator[Api]:
-    """An ApiServer on a free port and a client session; both closed afterwards."""
-    server = ApiServer(core.service, host="127.0.0.1", port=0, **options)
+async def running_api(core: Core, *, port: int = 0, **options: Any) -> AsyncIterator[Api]:
+    """An ApiServer (on a free port unless `port` is given) and a client session.
+
+    Both are closed afterwards, the server even if the test stopped it or started it again.
+    """
+    server = ApiServer(core.service, host="127.0.0.1", port=port, **options)
     await server.start()
     connector = aiohttp.TCPConnector(limit=0)  # the 100-subscriber test opens 100 at once
     session = aiohttp.ClientSession(connector=connector)

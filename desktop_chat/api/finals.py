@@ -35,9 +35,16 @@ class FinalMessages:
             self._unsubscribe = bus.subscribe(self._on_event)
 
     def detach(self) -> None:
+        """Stop following the bus, and forget: replies may end before `attach` again.
+
+        A record kept across a stop would be stale once another reply ends meanwhile, and
+        would tell a client resuming after that that there is nothing newer to resend.
+        Without records, such a client gets the last stored reply (see sse.py).
+        """
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self._records.clear()
 
     def get(self, conversation_id: str) -> FinalRecord | None:
         return self._records.get(conversation_id)

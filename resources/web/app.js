@@ -21,6 +21,7 @@
     lastEventId: null,
     retryTimer: null,
     renderQueued: false,
+    offline: false, // the error shown is "the server cannot be reached"
   };
 
   class HttpError extends Error {
@@ -37,7 +38,12 @@
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    const response = await fetch(path, init);
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch {
+      throw new HttpError(0, "The server cannot be reached."); // stopped, or the network is down
+    }
     if (response.status === 204) return null;
     const data = await response.json().catch(() => null);
     if (!response.ok) {
@@ -79,6 +85,8 @@
       return;
     }
     sessionStorage.setItem(TOKEN_KEY, token);
+    $("token").value = ""; // the token is kept in sessionStorage, not left in the form
+    $("login-error").textContent = "";
     $("login").hidden = true;
     $("app").hidden = false;
     await Promise.all([loadAgents(), loadConversations()]).catch(showError);
@@ -174,6 +182,10 @@
     state.stream = source;
     source.onopen = () => {
       setStatus("");
+      if (state.offline) {
+        showError(""); // the server is back: what failed meanwhile no longer matters
+        refreshListSoon();
+      }
       // Subscribed now: load the stored messages; events from here on are not missed.
       if (!resuming) loadDetail(generation).catch(showError);
     };
@@ -200,7 +212,12 @@
     switch (type) {
       case "message":
         state.messages.set(data.id, data);
-        if (data.role === "assistant") state.pending = null;
+        if (data.role === "assistant") {
+          // A reply is announced once stored, so it has ended. After a reconnect this may
+          // be all there is of it (no `done` follows), so it must free the composer too.
+          state.pending = null;
+          state.busy = false;
+        }
         break;
       case "delta":
         if (!state.pending) state.pending = { text: "", reasoning: "" };
@@ -265,6 +282,7 @@
   }
 
   function showError(error) {
+    state.offline = error instanceof HttpError && error.status === 0;
     $("error").textContent = typeof error === "string" ? error : error.message;
   }
 
