@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"desktop_chat {__version__}")
     parser.add_argument("--debug", action="store_true", help="log at debug level, also to stderr")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that this installation works (database, streaming, search) in a "
+        "temporary folder, without touching your data, then exit",
+    )
     sub = parser.add_subparsers(dest="command")
 
     agents = sub.add_parser("agents", help="list, add, edit or remove agents").add_subparsers(
@@ -127,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.self_test:  # before any user folder is created or the log file is opened
+        from desktop_chat.selftest import self_test
+
+        return asyncio.run(self_test())
     paths = default_paths().ensure()
     setup_logging(paths.log_file, debug=args.debug)
     if args.command is None:

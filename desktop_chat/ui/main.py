@@ -25,6 +25,7 @@ from desktop_chat.store import StoreError
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.i18n import install_translator, t
 from desktop_chat.ui.resources import resource_dir
+from desktop_chat.ui.single_instance import SingleInstance, raise_window
 from desktop_chat.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationVersion(__version__)
     app.setApplicationDisplayName(APP_DISPLAY_NAME)
+    app.setDesktopFileName(APP_NAME)  # the Wayland app id: resources/desktop/desktop_chat.desktop
     app.setQuitOnLastWindowClosed(False)
     icon = resource_dir() / "icons" / "desktop_chat.svg"
     if icon.exists():
@@ -67,7 +69,9 @@ async def open_core(paths: AppPaths) -> Core | None:
         return await Core.open(paths)
 
 
-async def run_window(app: QApplication, paths: AppPaths) -> int:
+async def run_window(
+    app: QApplication, paths: AppPaths, instance: SingleInstance | None = None
+) -> int:
     from desktop_chat.ui.main_window import MainWindow
 
     core = await open_core(paths)
@@ -80,6 +84,8 @@ async def run_window(app: QApplication, paths: AppPaths) -> int:
     window.closed.connect(closed.set)
     window.resize(1180, 760)
     window.show()
+    if instance is not None:  # a later launch for this data folder brings this window forward
+        instance.activation_requested.connect(lambda: raise_window(window))
     await window.start()
     await closed.wait()
     await window.api.stop()
@@ -112,12 +118,16 @@ class PoliteExceptHook:
 
 def run_gui(paths: AppPaths, debug: bool = False) -> int:
     app = make_app()
+    instance = SingleInstance(paths.data)
+    if not instance.claim():
+        return 0  # another window runs on this data folder and was asked to come forward
     sys.excepthook = PoliteExceptHook()
     settings = load_settings(paths.settings_file)
     install_translator(app, settings.language)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(run_window(app, paths))
+        return loop.run_until_complete(run_window(app, paths, instance))
     finally:
+        instance.close()
         loop.close()
