@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from desktop_chat.engine.clients import ClientPool
 from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
@@ -543,6 +544,27 @@ class ConversationService:
         if self._tasks:
             await asyncio.wait(list(self._tasks))
         await self._clients.aclose()
+
+    # Live figures (the Manage window) ------------------------------------------------
+
+    @property
+    def max_concurrent(self) -> int:
+        """How many requests may stream at once (the request semaphore's size)."""
+        return self.config.max_concurrent_requests
+
+    @property
+    def requests_in_flight(self) -> int:
+        """Replies holding a slot of the semaphore: waiting for the first token or streaming."""
+        return sum(1 for state in self._replies.values() if not state.queued)
+
+    @property
+    def requests_queued(self) -> int:
+        """Replies waiting for a free slot because `max_concurrent` are already running."""
+        return sum(1 for state in self._replies.values() if state.queued)
+
+    async def list_usage(self, since: datetime | None = None) -> list[UsageRecord]:
+        """One record per request sent upstream, oldest first, for statistics."""
+        return await self.store.run(lambda r: r.list_usage(since))
 
 
 def _summary(conversation: Conversation) -> dict[str, object]:

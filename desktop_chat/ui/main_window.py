@@ -41,6 +41,7 @@ from desktop_chat.ui.context_editor import ContextEditor
 from desktop_chat.ui.conversation_list import ConversationList
 from desktop_chat.ui.first_run import FirstRunPane
 from desktop_chat.ui.i18n import t
+from desktop_chat.ui.manage import open_manage_window
 from desktop_chat.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,12 @@ class MainWindow(QMainWindow):
         header.setContentsMargins(24, 10, 16, 6)
         header.addWidget(self.title_label, 1)
         header.addWidget(self.agent_combo)
+        self.manage_button = QToolButton()
+        self.manage_button.setText(t("Manage…"))
+        self.manage_button.setToolTip(t("Conversations in bulk, providers, statistics (Ctrl+M)"))
+        self.manage_button.clicked.connect(self.open_manage)
         header.addWidget(self.context_button)
+        header.addWidget(self.manage_button)
         header.addWidget(self.settings_button)
 
         chat_pane = QWidget()
@@ -188,6 +194,7 @@ class MainWindow(QMainWindow):
         action("Ctrl+N", self.new_conversation, t("New conversation"))
         action("Ctrl+F", self._focus_search, t("Search"))
         action("Ctrl+,", self.open_settings, t("Settings"))
+        action("Ctrl+M", self.open_manage, t("Manage…"))
         action("Ctrl+Shift+C", self.copy_last_reply, t("Copy the last reply"))
         action("Esc", self.stop, t("Stop"))
 
@@ -562,6 +569,9 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([sizes[0], max(sizes[1] - panel, 300), panel])
         if shown and self.current_id:
             self.context_editor.load(self.current_id)
+
+    def open_manage(self) -> None:
+        open_manage_window(self.core, self.bridge, self)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.core, self.bridge, self, api_runner=self.api)

@@ -572,6 +572,14 @@
       <translation>设置 (Ctrl+,)</translation>
     </message>
     <message>
+      <source>Manage…</source>
+      <translation>管理…</translation>
+    </message>
+    <message>
+      <source>Conversations in bulk, providers, statistics (Ctrl+M)</source>
+      <translation>批量管理对话、服务商与统计 (Ctrl+M)</translation>
+    </message>
+    <message>
       <source>Search</source>
       <translation>搜索</translation>
     </message>
@@ -628,12 +636,400 @@
       <translation>继续</translation>
     </message>
     <message>
-      <source>Stopped</source>
-      <translation>已停止</translation>
+      <source>No requests in this period</source>
+      <translation>此期间没有请求</translation>
+    </message>
+    <message>
+      <source>Title</source>
+      <translation>标题</translation>
+    </message>
+    <message>
+      <source>Messages</source>
+      <translation>消息数</translation>
+    </message>
+    <message>
+      <source>Last activity</source>
+      <translation>最近活动</translation>
+    </message>
+    <message>
+      <source>Owner</source>
+      <translation>所有者</translation>
+    </message>
+    <message>
+      <source>Search titles and messages</source>
+      <translation>搜索标题和消息</translation>
+    </message>
+    <message>
+      <source>Agent to move the selected conversations to</source>
+      <translation>所选对话要改用的智能体</translation>
+    </message>
+    <message>
+      <source>Change agent</source>
+      <translation>更换智能体</translation>
+    </message>
+    <message>
+      <source>Export conversations</source>
+      <translation>导出对话</translation>
+    </message>
+    <message>
+      <source>Agent:</source>
+      <translation>智能体：</translation>
+    </message>
+    <message>
+      <source>{count} conversations match</source>
+      <translation>{count} 个对话匹配</translation>
+    </message>
+    <message>
+      <source>{count} conversations</source>
+      <translation>{count} 个对话</translation>
+    </message>
+    <message>
+      <source>Delete {count} conversations and all their messages? This cannot be undone.</source>
+      <translation>删除这 {count} 个对话及其全部消息？此操作无法撤销。</translation>
+    </message>
+    <message>
+      <source>Delete conversations</source>
+      <translation>删除对话</translation>
+    </message>
+    <message>
+      <source>window</source>
+      <translation>窗口</translation>
+    </message>
+    <message>
+      <source>State</source>
+      <translation>状态</translation>
+    </message>
+    <message>
+      <source>Tokens so far</source>
+      <translation>已生成令牌</translation>
+    </message>
+    <message>
+      <source>Tokens/s</source>
+      <translation>令牌/秒</translation>
+    </message>
+    <message>
+      <source>Elapsed</source>
+      <translation>已用时间</translation>
+    </message>
+    <message>
+      <source>Waiting for a slot</source>
+      <translation>等待空闲名额</translation>
+    </message>
+    <message>
+      <source>Request slots in use</source>
+      <translation>正在使用的请求名额</translation>
+    </message>
+    <message>
+      <source>Replies in flight</source>
+      <translation>进行中的回复</translation>
+    </message>
+    <message>
+      <source>Errors in the last hour</source>
+      <translation>最近一小时的错误</translation>
+    </message>
+    <message>
+      <source>Waiting for the first token</source>
+      <translation>等待第一个令牌</translation>
+    </message>
+    <message>
+      <source>Streaming</source>
+      <translation>输出中</translation>
+    </message>
+    <message>
+      <source>Time</source>
+      <translation>时间</translation>
+    </message>
+    <message>
+      <source>Request slots:</source>
+      <translation>请求名额：</translation>
     </message>
     <message>
       <source>Failed</source>
       <translation>失败</translation>
+    </message>
+    <message>
+      <source>{running} of {limit}</source>
+      <translation>{running} / {limit}</translation>
+    </message>
+    <message>
+      <source>Waiting for a slot: {queued}</source>
+      <translation>排队等待：{queued}</translation>
+    </message>
+    <message>
+      <source>Errors in the last hour: {count}</source>
+      <translation>最近一小时的错误：{count}</translation>
+    </message>
+    <message>
+      <source>Key</source>
+      <translation>密钥</translation>
+    </message>
+    <message>
+      <source>Last error</source>
+      <translation>最近错误</translation>
+    </message>
+    <message>
+      <source>Seen</source>
+      <translation>发生时间</translation>
+    </message>
+    <message>
+      <source>Test</source>
+      <translation>测试</translation>
+    </message>
+    <message>
+      <source>Result</source>
+      <translation>结果</translation>
+    </message>
+    <message>
+      <source>Set</source>
+      <translation>已设置</translation>
+    </message>
+    <message>
+      <source>From OPENAI_API_KEY</source>
+      <translation>来自 OPENAI_API_KEY</translation>
+    </message>
+    <message>
+      <source>Missing</source>
+      <translation>缺失</translation>
+    </message>
+    <message>
+      <source>Key rejected</source>
+      <translation>密钥被拒绝</translation>
+    </message>
+    <message>
+      <source>Not permitted</source>
+      <translation>无权限</translation>
+    </message>
+    <message>
+      <source>Model not found</source>
+      <translation>找不到模型</translation>
+    </message>
+    <message>
+      <source>Rate limited</source>
+      <translation>请求过于频繁</translation>
+    </message>
+    <message>
+      <source>Context too long</source>
+      <translation>上下文过长</translation>
+    </message>
+    <message>
+      <source>Bad request</source>
+      <translation>请求无效</translation>
+    </message>
+    <message>
+      <source>Server error</source>
+      <translation>服务器错误</translation>
+    </message>
+    <message>
+      <source>Timed out</source>
+      <translation>超时</translation>
+    </message>
+    <message>
+      <source>Cannot connect</source>
+      <translation>无法连接</translation>
+    </message>
+    <message>
+      <source>Stream cut off</source>
+      <translation>输出中断</translation>
+    </message>
+    <message>
+      <source>Malformed reply</source>
+      <translation>回复格式错误</translation>
+    </message>
+    <message>
+      <source>No key</source>
+      <translation>没有密钥</translation>
+    </message>
+    <message>
+      <source>Providers</source>
+      <translation>服务提供方</translation>
+    </message>
+    <message>
+      <source>Keys are never shown here, only whether one is stored. “Rejected” means the server refused the key on the last request and none has worked since.</source>
+      <translation>这里从不显示密钥，只显示是否已保存。“已拒绝”表示服务器在最近一次请求中拒绝了该密钥，且此后没有请求成功。</translation>
+    </message>
+    <message>
+      <source>Testing…</source>
+      <translation>正在测试…</translation>
+    </message>
+    <message>
+      <source>Rejected</source>
+      <translation>已拒绝</translation>
+    </message>
+    <message>
+      <source>None</source>
+      <translation>无</translation>
+    </message>
+    <message>
+      <source>Test {name}</source>
+      <translation>测试 {name}</translation>
+    </message>
+    <message>
+      <source>Works: {count} models</source>
+      <translation>可用：{count} 个模型</translation>
+    </message>
+    <message>
+      <source>The server refused this key on {when}; no request has worked since.</source>
+      <translation>服务器于 {when} 拒绝了此密钥，此后没有请求成功。</translation>
+    </message>
+    <message>
+      <source>Last 24 hours</source>
+      <translation>最近 24 小时</translation>
+    </message>
+    <message>
+      <source>Last 7 days</source>
+      <translation>最近 7 天</translation>
+    </message>
+    <message>
+      <source>Last 30 days</source>
+      <translation>最近 30 天</translation>
+    </message>
+    <message>
+      <source>All time</source>
+      <translation>全部时间</translation>
+    </message>
+    <message>
+      <source>Per day</source>
+      <translation>按天</translation>
+    </message>
+    <message>
+      <source>Per agent</source>
+      <translation>按智能体</translation>
+    </message>
+    <message>
+      <source>Per model</source>
+      <translation>按模型</translation>
+    </message>
+    <message>
+      <source>Day</source>
+      <translation>日期</translation>
+    </message>
+    <message>
+      <source>Requests</source>
+      <translation>请求数</translation>
+    </message>
+    <message>
+      <source>Tokens in</source>
+      <translation>输入令牌</translation>
+    </message>
+    <message>
+      <source>Tokens out</source>
+      <translation>输出令牌</translation>
+    </message>
+    <message>
+      <source>Errors</source>
+      <translation>错误</translation>
+    </message>
+    <message>
+      <source>First token, median / p95</source>
+      <translation>首个令牌（中位数 / p95）</translation>
+    </message>
+    <message>
+      <source>Duration, median / p95</source>
+      <translation>耗时（中位数 / p95）</translation>
+    </message>
+    <message>
+      <source>Cost</source>
+      <translation>费用</translation>
+    </message>
+    <message>
+      <source>Prices per million tokens</source>
+      <translation>每百万令牌价格</translation>
+    </message>
+    <message>
+      <source>Period</source>
+      <translation>时间范围</translation>
+    </message>
+    <message>
+      <source>Grouping</source>
+      <translation>分组方式</translation>
+    </message>
+    <message>
+      <source>Export CSV…</source>
+      <translation>导出 CSV…</translation>
+    </message>
+    <message>
+      <source>Requests per day</source>
+      <translation>每日请求数</translation>
+    </message>
+    <message>
+      <source>Tokens per day</source>
+      <translation>每日令牌数</translation>
+    </message>
+    <message>
+      <source>Statistics</source>
+      <translation>统计</translation>
+    </message>
+    <message>
+      <source>For the cost estimate; in your billing currency. Blank: no price.</source>
+      <translation>用于估算费用，使用你的结算货币。留空表示未定价。</translation>
+    </message>
+    <message>
+      <source>Export statistics</source>
+      <translation>导出统计</translation>
+    </message>
+    <message>
+      <source>CSV (*.csv)</source>
+      <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+      <source>(no agent)</source>
+      <translation>（无智能体）</translation>
+    </message>
+    <message>
+      <source>Input / 1M</source>
+      <translation>输入 / 百万</translation>
+    </message>
+    <message>
+      <source>Output / 1M</source>
+      <translation>输出 / 百万</translation>
+    </message>
+    <message>
+      <source>Period:</source>
+      <translation>时间范围：</translation>
+    </message>
+    <message>
+      <source>Type a number, like 2.5</source>
+      <translation>请输入数字，例如 2.5</translation>
+    </message>
+    <message>
+      <source>{requests} requests · {tokens_in} tokens in · {tokens_out} tokens out · {errors} errors</source>
+      <translation>{requests} 个请求 · 输入 {tokens_in} 令牌 · 输出 {tokens_out} 令牌 · {errors} 个错误</translation>
+    </message>
+    <message>
+      <source>First token: {ttft} median, {ttft95} p95 · Duration: {duration} median, {duration95} p95 · Estimated cost: {cost}</source>
+      <translation>首个令牌：中位数 {ttft}，p95 {ttft95} · 耗时：中位数 {duration}，p95 {duration95} · 估算费用：{cost}</translation>
+    </message>
+    <message>
+      <source>In</source>
+      <translation>输入</translation>
+    </message>
+    <message>
+      <source>Out</source>
+      <translation>输出</translation>
+    </message>
+    <message>
+      <source>No price set for: {models}</source>
+      <translation>未设置价格：{models}</translation>
+    </message>
+    <message>
+      <source>Live</source>
+      <translation>实时</translation>
+    </message>
+    <message>
+      <source>Refresh</source>
+      <translation>刷新</translation>
+    </message>
+    <message>
+      <source>Read agents, conversations and usage again (F5)</source>
+      <translation>重新读取智能体、对话和用量 (F5)</translation>
+    </message>
+    <message>
+      <source>Manage — {app}</source>
+      <translation>管理 — {app}</translation>
+    </message>
+    <message>
+      <source>Stopped</source>
+      <translation>已停止</translation>
     </message>
     <message>
       <source>Interrupted</source>

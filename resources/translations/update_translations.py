@@ -26,7 +26,7 @@ CONTEXT = "desktop_chat"
 
 def collect() -> list[str]:
     found: dict[str, None] = {}
-    for path in sorted(SOURCES.glob("*.py")):
+    for path in sorted(SOURCES.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
