@@ -8,7 +8,7 @@ import pytest
 
 from desktop_chat.app import Core
 from desktop_chat.engine import InputError, NoAgentError, ReplyInProgressError
-from desktop_chat.schemas import ChatMessage, Context, ContextEntry, MessageStatus
+from desktop_chat.schemas import ChatMessage, Context, ContextEntry, Message, MessageStatus
 from desktop_chat.store import NotFoundError
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog
@@ -311,3 +311,16 @@ async def test_a_regenerated_reply_never_reuses_the_old_id(core: Core, fake: Fak
     second_reply = (await core.service.get_conversation(conv.id)).messages[-1]
     assert second_reply.id != first_reply.id
     assert second_reply.id > first_reply.id
+
+
+async def test_one_typed_letter_searches_titles_then_messages_from_the_second(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    titled = await core.service.create_conversation(title="Dinner ideas")
+    other = await core.service.create_conversation(title="Groceries")
+    await core.store.run(
+        lambda r: r.append_message(other.id, Message(role="user", content="do we need dill?"))
+    )
+    assert [c.id for c in await core.service.list_conversations(query="d")] == [titled.id]
+    found = {c.id for c in await core.service.list_conversations(query="di")}
+    assert found == {titled.id, other.id}

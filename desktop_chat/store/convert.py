@@ -95,6 +95,23 @@ def conversation_from_row(
     )
 
 
+def conversation_from_tuple(row: tuple[Any, ...]) -> Conversation:
+    """A list row (see Repository.list_conversations) to a Conversation, without validation."""
+    session_id, agent_id, title, owner, pinned, presets, draft, created, updated, count = row
+    return Conversation.model_construct(
+        id=session_id,
+        agent_id=agent_id,
+        title=title,
+        owner=owner,
+        pinned=bool(pinned),
+        preset_messages=load_messages(presets),
+        draft=draft,
+        message_count=count,
+        created_at=from_db_time(created),
+        updated_at=from_db_time(updated),
+    )
+
+
 def message_from_row(row: MessageRow, session_id: str) -> Message:
     return Message(
         id=row.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from peewee import JOIN, SqliteDatabase, fn
+from peewee import SqliteDatabase, fn
 
 from desktop_chat.schemas import (
     Agent,
@@ -147,60 +147,61 @@ class Repository:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Conversation]:
-        """Pinned first, then most recently active; `query` matches titles and message text."""
-        count = fn.COUNT(MessageRow.id)
-        select = (
-            ConversationRow.select(
-                ConversationRow, AgentRow.agent_id.alias("agent_slug"), count.alias("n")
-            )
-            .join(AgentRow, JOIN.LEFT_OUTER, on=ConversationRow.agent == AgentRow.id)
-            .switch(ConversationRow)
-            .join(MessageRow, JOIN.LEFT_OUTER, on=MessageRow.conversation == ConversationRow.id)
-            .group_by(ConversationRow.id)
-            .order_by(ConversationRow.pinned.desc(), ConversationRow.updated_at.desc())
-        )
-        if owner is not None:
-            select = select.where(ConversationRow.owner == owner)
-        if query and query.strip():
-            matching = self._matching_conversation_ids(query)
-            select = select.where(ConversationRow.id.in_(matching))
-        if limit is not None:
-            select = select.limit(limit).offset(offset)
-        return [
-            convert.conversation_from_row(row, row.agent_slug, row.n) for row in select.objects()
-        ]
+        """Pinned first, then most recently active; `query` matches titles and message text.
 
-    def _matching_conversation_ids(self, query: str) -> list[int]:
+        Plain SQL and unvalidated models: the list is read on every search keystroke and
+        at start-up, and rows written by this store need no second validation.
+        """
+        sql = (
+            "SELECT c.session_id, a.agent_id, c.title, c.owner, c.pinned, c.preset_messages,"
+            " c.draft, c.created_at, c.updated_at,"
+            " (SELECT COUNT(*) FROM message m WHERE m.conversation_id = c.id)"
+            " FROM conversation c LEFT JOIN agent a ON a.id = c.agent_id"
+        )
+        where: list[str] = []
+        params: list[object] = []
+        if owner is not None:
+            where.append("c.owner = ?")
+            params.append(owner)
+        if query and query.strip():
+            matching, matching_params = self._matching_conversations(query)
+            where.append(f"c.id IN ({matching})")
+            params.extend(matching_params)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.pinned DESC, c.updated_at DESC"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([limit, offset])
+        return [convert.conversation_from_tuple(row) for row in self.db.execute_sql(sql, params)]
+
+    def _matching_conversations(self, query: str) -> tuple[str, list[object]]:
+        """A sub-select of the ids of conversations whose title or messages match."""
         text = query.strip()
-        ids = {
-            r[0]
-            for r in self.db.execute_sql(
-                "SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'", (_like_pattern(text),)
-            )
-        }
+        parts = ["SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'"]
+        params: list[object] = [_like_pattern(text)]
+        if len(text) < 2 and text.isascii():
+            # One typed letter matches nearly every message: titles answer at once, and
+            # the messages are searched from the second keystroke on (an emoji or a CJK
+            # character is a word of its own and is searched at once).
+            return parts[0], params
         match = fts_query(text)
         if match is None or _UNSPACED_SCRIPT.search(text):
             # Emoji and other symbols are not tokens, and Chinese or Japanese words sit
             # inside longer tokens: look for every typed term as a substring instead.
             terms = text.split()
-            where = " AND ".join("content LIKE ? ESCAPE '\\'" for _ in terms)
-            ids.update(
-                r[0]
-                for r in self.db.execute_sql(
-                    f"SELECT DISTINCT conversation_id FROM message WHERE {where}",
-                    [_like_pattern(t) for t in terms],
-                )
+            parts.append(
+                "SELECT conversation_id FROM message WHERE "
+                + " AND ".join("content LIKE ? ESCAPE '\\'" for _ in terms)
             )
+            params.extend(_like_pattern(t) for t in terms)
         if match is not None:
-            ids.update(
-                r[0]
-                for r in self.db.execute_sql(
-                    "SELECT DISTINCT m.conversation_id FROM message_fts f "
-                    "JOIN message m ON m.id = f.rowid WHERE message_fts MATCH ?",
-                    (match,),
-                )
+            parts.append(
+                "SELECT m.conversation_id FROM message_fts f "
+                "JOIN message m ON m.id = f.rowid WHERE message_fts MATCH ?"
             )
-        return list(ids)
+            params.append(match)
+        return " UNION ".join(parts), params
 
     def get_conversation(self, session_id: str, owner: str | None = None) -> ConversationDetail:
         row = self._conversation_row(session_id, owner)

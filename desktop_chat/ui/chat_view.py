@@ -8,8 +8,6 @@ rate that adapts to how long rendering takes, so the event loop never stalls.
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -24,7 +22,10 @@ from desktop_chat.schemas import Agent, Message
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.message_widget import MessageWidget
 
-PAGE = 40
+# Enough messages to fill a tall window at once; older ones arrive a few at a time, so a
+# page added while scrolling costs about a frame.
+FIRST_PAGE = 20
+OLDER_PAGE = 8
 FRAME_MS = 16
 
 
@@ -73,8 +74,6 @@ class ChatView(QScrollArea):
         self._stream: MessageWidget | None = None
         self._stream_text: list[str] = []
         self._stream_reasoning: list[str] = []
-        self._markdown_every = 0.0
-        self._last_markdown = 0.0
         self._stick_to_bottom = True
         self._frame = QTimer(self)
         self._frame.setSingleShot(True)
@@ -92,7 +91,7 @@ class ChatView(QScrollArea):
     def show_conversation(self, messages: list[Message], agent: Agent | None) -> None:
         self._clear()
         self._messages = list(messages)
-        self._shown_from = max(0, len(messages) - PAGE)
+        self._shown_from = max(0, len(messages) - FIRST_PAGE)
         if not messages and agent is not None:
             self._show_opening(agent)
         for message in self._messages[self._shown_from :]:
@@ -116,8 +115,7 @@ class ChatView(QScrollArea):
         for greeting in preset.greetings:
             widget = MessageWidget(None, dark=self.dark, role_label=preset.name or agent.name)
             widget.setProperty("greeting", True)
-            widget.set_streaming_text(greeting, "", as_markdown=True)
-            widget.status_label.hide()
+            widget.show_markdown(greeting)
             self._insert(widget, len(self._opening))
             self._opening.append(widget)
         if preset.suggested_questions:
@@ -144,7 +142,7 @@ class ChatView(QScrollArea):
     def _load_older(self) -> None:
         if self._shown_from == 0:
             return
-        start = max(0, self._shown_from - PAGE)
+        start = max(0, self._shown_from - OLDER_PAGE)
         bar = self.verticalScrollBar()
         distance_from_bottom = bar.maximum() - bar.value()
         older = [self._make_widget(m) for m in self._messages[start : self._shown_from]]
@@ -178,9 +176,10 @@ class ChatView(QScrollArea):
             widget.hide()
         if message.role == "assistant" and self._stream is not None:
             self._frame.stop()
+            self._paint_stream()
             widget = self._stream
             self._stream = None
-            widget.set_message(message)
+            widget.finish_stream(message)
             widget.action.connect(self.message_action)
             widget.copy_requested.connect(self.notice)
             self._widgets.append(widget)
@@ -211,7 +210,6 @@ class ChatView(QScrollArea):
         self._insert(self._stream, len(self._opening) + len(self._widgets))
         self._stream_text = [text] if text else []
         self._stream_reasoning = [reasoning] if reasoning else []
-        self._markdown_every = 0.0
         self._paint_stream()
         self._follow()
 
@@ -237,14 +235,7 @@ class ChatView(QScrollArea):
             return
         text = "".join(self._stream_text)
         self._stream_text = [text] if text else []
-        now = time.perf_counter()
-        as_markdown = now - self._last_markdown >= self._markdown_every
-        started = time.perf_counter()
-        self._stream.set_streaming_text(text, "".join(self._stream_reasoning), as_markdown)
-        if as_markdown:
-            # Rendering costs grow with the text: re-render at most a fifth of the time.
-            self._markdown_every = (time.perf_counter() - started) * 5
-            self._last_markdown = now
+        self._stream.stream_update(text, "".join(self._stream_reasoning))
         self._follow()
 
     def _end_stream_widget(self) -> None:
@@ -262,7 +253,8 @@ class ChatView(QScrollArea):
     def _on_scroll(self, value: int) -> None:
         bar = self.verticalScrollBar()
         self._stick_to_bottom = value >= bar.maximum() - 24
-        if value <= bar.minimum() and self._shown_from > 0:
+        # Load before the reader reaches the top, so scrolling up never stops at an edge.
+        if value <= bar.minimum() + self.viewport().height() and self._shown_from > 0:
             self._older.start()
 
     def _on_range(self, _minimum: int, maximum: int) -> None:

@@ -56,8 +56,9 @@ def group_of(conversation: Conversation, now: datetime) -> str:
 class ConversationListModel(QAbstractListModel):
     def __init__(self) -> None:
         super().__init__()
-        self._conversations: list[Conversation] = []
+        self._conversations: dict[str, Conversation] = {}
         self._rows: list[str | Conversation] = []
+        self._row_of: dict[str, int] = {}
         self._streaming: set[str] = set()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -107,14 +108,19 @@ class ConversationListModel(QAbstractListModel):
 
     def set_conversations(self, conversations: list[Conversation]) -> None:
         self.beginResetModel()
-        self._conversations = list(conversations)
-        self._rows = self._grouped()
+        self._conversations = {c.id: c for c in conversations}
+        self._set_rows(self._grouped())
         self.endResetModel()
+
+    def _set_rows(self, rows: list[str | Conversation]) -> None:
+        self._rows = rows
+        self._row_of = {self._key(r): i for i, r in enumerate(rows)}
 
     def _grouped(self) -> list[str | Conversation]:
         now = datetime.now().astimezone()
         ordered = sorted(
-            self._conversations, key=lambda c: (not c.pinned, -c.updated_at.timestamp())
+            self._conversations.values(),
+            key=lambda c: (not c.pinned, -c.updated_at.timestamp()),
         )
         rows: list[str | Conversation] = []
         current = None
@@ -128,28 +134,25 @@ class ConversationListModel(QAbstractListModel):
 
     def upsert(self, conversation: Conversation) -> None:
         """A conversation was created or changed: update its row, or regroup if it moved."""
-        for i, existing in enumerate(self._conversations):
-            if existing.id == conversation.id:
-                self._conversations[i] = conversation
-                break
-        else:
-            self._conversations.append(conversation)
-        rows = self._grouped()
-        if [self._key(r) for r in rows] == [self._key(r) for r in self._rows]:
-            self._rows = rows
-            row = self.row_of(conversation.id)
-            if row is not None:
-                self.dataChanged.emit(self.index(row), self.index(row))
+        old_row = self._row_of.get(conversation.id)
+        previous = self._conversations.get(conversation.id)
+        self._conversations[conversation.id] = conversation
+        if (
+            previous is not None
+            and old_row is not None
+            and (previous.pinned, previous.updated_at)
+            == (conversation.pinned, conversation.updated_at)
+        ):
+            self._rows[old_row] = conversation  # same place: only its text changed
+            self.dataChanged.emit(self.index(old_row), self.index(old_row))
             return
         self.layoutAboutToBeChanged.emit()
-        old = {self._key(r): i for i, r in enumerate(self._rows)}
+        old_keys = [self._key(r) for r in self._rows]
         persistent = self.persistentIndexList()
-        self._rows = rows
-        new = {self._key(r): i for i, r in enumerate(self._rows)}
-        keys = {i: k for k, i in old.items()}
+        self._set_rows(self._grouped())
         for index in persistent:
-            key = keys.get(index.row())
-            target = new.get(key) if key is not None else None
+            row = index.row()
+            target = self._row_of.get(old_keys[row]) if 0 <= row < len(old_keys) else None
             self.changePersistentIndex(
                 index, self.index(target) if target is not None else QModelIndex()
             )
@@ -160,17 +163,14 @@ class ConversationListModel(QAbstractListModel):
         return "#" + row if isinstance(row, str) else row.id
 
     def remove(self, conversation_id: str) -> None:
-        self._conversations = [c for c in self._conversations if c.id != conversation_id]
-        self.set_conversations(self._conversations)
+        self._conversations.pop(conversation_id, None)
+        self.set_conversations(list(self._conversations.values()))
 
     def get(self, conversation_id: str) -> Conversation | None:
-        return next((c for c in self._conversations if c.id == conversation_id), None)
+        return self._conversations.get(conversation_id)
 
     def row_of(self, conversation_id: str) -> int | None:
-        for i, row in enumerate(self._rows):
-            if not isinstance(row, str) and row.id == conversation_id:
-                return i
-        return None
+        return self._row_of.get(conversation_id)
 
     def is_streaming(self, conversation_id: str) -> bool:
         return conversation_id in self._streaming

@@ -8,6 +8,7 @@ header with its language and a `copy:N` link; the view copies block N when click
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -47,7 +48,7 @@ def _highlight(code: str, language: str, palette: Palette) -> str:
     return highlight(code, lexer, formatter)
 
 
-def _parser(palette: Palette, blocks: list[str]) -> MarkdownIt:
+def _parser(palette: Palette, blocks: list[str], first_block: int) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(
         ["table", "strikethrough"]
     )
@@ -57,7 +58,7 @@ def _parser(palette: Palette, blocks: list[str]) -> MarkdownIt:
         language = (token.info or "").strip().split(" ")[0]
         code = token.content.rstrip("\n")
         blocks.append(code)
-        number = len(blocks) - 1
+        number = first_block + len(blocks) - 1
         body = _highlight(code, language, palette).rstrip("\n")
         label = html.escape(language or "code")
         return (
@@ -87,15 +88,37 @@ def _parser(palette: Palette, blocks: list[str]) -> MarkdownIt:
 
 
 @lru_cache(maxsize=1024)
-def render_markdown(text: str, dark: bool = False) -> Rendered:
-    """Render once per (text, theme); stored messages never change, so the cache hits."""
+def render_markdown(text: str, dark: bool = False, first_block: int = 0) -> Rendered:
+    """Render once per (text, theme); stored messages never change, so the cache hits.
+
+    `first_block` numbers the Copy links of a piece rendered after others (streaming).
+    """
     blocks: list[str] = []
     palette = DARK if dark else LIGHT
-    body = _parser(palette, blocks).render(text)
+    body = _parser(palette, blocks, first_block).render(text)
     body = body.replace("<table>", '<table border="1" cellspacing="0" cellpadding="4">')
     return Rendered(html=body, code_blocks=blocks)
 
 
-def render_plain(text: str) -> str:
-    """Cheap HTML for text while it streams in fast; markdown follows once per frame."""
-    return "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def finished_prefix(text: str, start: int) -> int:
+    """Where the Markdown blocks that can no longer change end, at or after `start`.
+
+    A block is finished once a blank line follows it outside a code fence; text after
+    that point may still change meaning (an open list, table or fence) and stays plain
+    until it finishes. `start` must itself be such a point (or 0).
+    """
+    end = start
+    in_fence = False
+    position = start
+    for line in text[start:].splitlines(keepends=True):
+        position += len(line)
+        if not line.endswith("\n"):
+            break  # the last line is still being written
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and not line.strip():
+            end = position
+    return end

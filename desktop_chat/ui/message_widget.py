@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QResizeEvent
+from PySide6.QtGui import (
+    QGuiApplication,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -17,7 +25,15 @@ from PySide6.QtWidgets import (
 
 from desktop_chat.schemas import Message, MessageStatus
 from desktop_chat.ui.i18n import N_, t
-from desktop_chat.ui.markdown import Rendered, render_markdown, render_plain
+from desktop_chat.ui.markdown import Rendered, finished_prefix, render_markdown
+
+
+@dataclass
+class _StreamState:
+    rendered_upto: int = 0  # characters of the reply rendered as Markdown
+    tail_position: int = 0  # where the plain-text tail starts in the document
+    tail: str = ""  # the plain text shown after it
+    rendered_text: str = ""  # the reply's text up to rendered_upto
 
 
 class AutoHeightBrowser(QTextBrowser):
@@ -81,6 +97,7 @@ class MessageWidget(QFrame):
         self.message = message
         self.dark = dark
         self.rendered = Rendered(html="")
+        self._streamed: _StreamState | None = None
         role = message.role if message else "assistant"
         self.setObjectName(f"message_{role}")
         self.setProperty("role", role)
@@ -134,10 +151,14 @@ class MessageWidget(QFrame):
 
     # Content ---------------------------------------------------------------------
 
-    def set_message(self, message: Message, *, is_last_reply: bool = False) -> None:
+    def set_message(
+        self, message: Message, *, is_last_reply: bool = False, render: bool = True
+    ) -> None:
+        """Show a stored message; `render=False` keeps the text already shown (streamed)."""
         self.message = message
-        self.rendered = render_markdown(message.content, self.dark)
-        self.body.setHtml(self.rendered.html)
+        if render:
+            self.rendered = render_markdown(message.content, self.dark)
+            self.body.setHtml(self.rendered.html)
         self._set_reasoning(message.reasoning)
         badge = t(STATUS_TEXT[message.status]) if message.status in STATUS_TEXT else ""
         self.status_label.setText(badge)
@@ -150,16 +171,58 @@ class MessageWidget(QFrame):
         self.role_label.setToolTip(" · ".join(m for m in meta if m))
         self._build_actions(message, is_last_reply)
 
-    def set_streaming_text(self, text: str, reasoning: str, as_markdown: bool) -> None:
-        """Show the reply so far; plain text is the cheap path while tokens pour in."""
-        if as_markdown:
-            self.rendered = render_markdown(text, self.dark)
-            self.body.setHtml(self.rendered.html)
-        else:
-            self.body.setHtml(render_plain(text))
+    def show_markdown(self, text: str) -> None:
+        """Text that is not a stored message (a greeting)."""
+        self.rendered = render_markdown(text, self.dark)
+        self.body.setHtml(self.rendered.html)
+
+    def stream_update(self, text: str, reasoning: str) -> None:
+        """Show the reply so far at a cost that does not grow with its length.
+
+        Finished Markdown blocks are rendered once and appended to the document; the block
+        still being written is shown as plain text, and only its new characters are added.
+        """
+        if self._streamed is None:
+            self._streamed = _StreamState()
+            self.rendered = Rendered(html="", code_blocks=[])
+            self.body.clear()
+            self.status_label.setText(t("Writing…"))
+            self.status_label.setVisible(True)
+        state = self._streamed
+        done = finished_prefix(text, state.rendered_upto)
+        cursor = QTextCursor(self.body.document())
+        if done > state.rendered_upto:
+            cursor.setPosition(state.tail_position)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            piece = render_markdown(
+                text[state.rendered_upto : done], self.dark, len(self.rendered.code_blocks)
+            )
+            cursor.insertHtml(piece.html)
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            self.rendered.code_blocks.extend(piece.code_blocks)
+            state.rendered_upto, state.tail_position, state.tail = done, cursor.position(), ""
+            state.rendered_text = text[:done]
+        tail = text[done:]
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if tail.startswith(state.tail):
+            cursor.insertText(tail[len(state.tail) :], QTextCharFormat())
+        else:  # the tail was rewritten (cannot happen when text only grows)
+            cursor.setPosition(state.tail_position)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.insertText(tail, QTextCharFormat())
+        state.tail = tail
         self._set_reasoning(reasoning)
-        self.status_label.setText(t("Writing…"))
-        self.status_label.setVisible(True)
+
+    def finish_stream(self, message: Message, *, is_last_reply: bool = False) -> None:
+        """The streamed reply was stored: render what is left and keep the document."""
+        state = self._streamed
+        if state is None or not message.content.startswith(state.rendered_text):
+            self.set_message(message, is_last_reply=is_last_reply)
+            return
+        self.stream_update(message.content + "\n\n", message.reasoning)
+        self._streamed = None
+        self.set_message(message, is_last_reply=is_last_reply, render=False)
 
     def plain_text(self) -> str:
         return self.message.content if self.message else self.body.toPlainText()
