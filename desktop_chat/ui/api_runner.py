@@ -7,10 +7,13 @@ streams in the window, and the other way round.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from desktop_chat.api.server import ApiServer
 from desktop_chat.engine import ConversationService
 from desktop_chat.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop_chat.api.server import ApiServer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class ApiRunner:
             await self.stop()
         if wanted is None or self.server is not None:
             return
+        from desktop_chat.api.server import ApiServer  # the HTTP stack loads only when used
+
         server = ApiServer(self.service, port=wanted)
         try:
             await server.start()
