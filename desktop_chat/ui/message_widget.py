@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QGuiApplication,
     QResizeEvent,
@@ -52,20 +52,25 @@ class AutoHeightBrowser(QTextBrowser):
         )
         self.viewport().setAutoFillBackground(False)
         self.setStyleSheet("QTextBrowser { background: transparent; }")
+        self._height = 0
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
 
-    def _fit(self) -> None:
-        height = int(self.document().size().height()) + 4
-        if height != self.height():
+    def _fit(self, size: QSizeF) -> None:
+        # The layout tells the new size; asking the document for it would lay it all out
+        # again, which is what made long streamed replies stall.
+        height = int(size.height()) + 4
+        if height != self._height:
+            self._height = height
             self.setFixedHeight(height)
+            self.updateGeometry()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self.document().setTextWidth(self.viewport().width())
-        self._fit()
+        if event.size().width() != event.oldSize().width():  # a new height needs no relayout
+            self.document().setTextWidth(self.viewport().width())
 
     def sizeHint(self) -> QSize:
-        return QSize(400, int(self.document().size().height()) + 4)
+        return QSize(400, self._height or 24)
 
 
 STATUS_TEXT = {
