@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -23,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from desktop_chat.schemas import ApiToken
-from desktop_chat.store import Store
+from desktop_chat.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 TOKEN_BYTES = 32
 TICKET_TTL = 60.0
@@ -104,7 +107,12 @@ class TokenStore:
         if last is not None and now - last < self._touch_interval:
             return
         self._touched[name] = now
-        await self._store.run(lambda r: r.touch_api_token(name))
+        try:
+            await self._store.run(lambda r: r.touch_api_token(name))
+        except StoreError as exc:
+            # Bookkeeping only: a database busy in another program (or full) must not turn
+            # a request that only reads into a failure.
+            log.info("Could not record the use of API token %s (%s)", name, exc.kind)
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,9 @@ def build_document(routes: Sequence[RouteSpec], version: str) -> dict[str, Any]:
             )
             success["content"] = {"text/event-stream": {"schema": ref(StreamEvent)}}
         elif spec.status != 204:
-            success["content"] = {spec.media_type: {"schema": {"type": "string"}}}
+            # A JSON body without a model of its own (this document) is still an object.
+            kind = "object" if spec.media_type == "application/json" else "string"
+            success["content"] = {spec.media_type: {"schema": {"type": kind}}}
         operation["responses"][str(spec.status)] = success
         errors = set(spec.errors) | {403}
         if not spec.public:

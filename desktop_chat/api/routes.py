@@ -38,6 +38,7 @@ from desktop_chat.store import NotFoundError
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
 MAX_QUERY_CHARS = 500
+MAX_OFFSET = 1_000_000_000  # SQLite's OFFSET is a 64-bit integer; a larger one would be a 500
 
 
 def model_response(
@@ -94,7 +95,7 @@ async def create_conversation(request: web.Request, owner: str) -> web.StreamRes
 async def list_conversations(request: web.Request, owner: str) -> web.StreamResponse:
     ctx = context_of(request)
     limit = query_int(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
-    offset = query_int(request, "offset", 0, 0)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     query = request.query.get("q") or None
     if query is not None and len(query) > MAX_QUERY_CHARS:
         message = f"q: must be at most {MAX_QUERY_CHARS} characters"

@@ -22,6 +22,7 @@ class ReplyState:
     events: list[Event] = field(default_factory=list)
     queued: bool = True
     stop_requested: bool = False
+    storing: bool = False  # the reply is being written: cancelling now would lose it
     started: float = field(default_factory=time.monotonic)
     first_token: float | None = None
 

@@ -164,6 +164,8 @@ class ConversationService:
         await self.store.run(lambda r: r.get_conversation(conversation_id, owner))
         await self.stop(conversation_id)
         async with self._locks.hold(conversation_id):
+            if conversation_id in self._replies:  # started by a send that held the lock
+                await self.stop(conversation_id)
             await self.store.run(lambda r: r.delete_conversation(conversation_id, owner))
         self.journal.forget(conversation_id)
         self.bus.publish("deleted", conversation_id, {})
@@ -313,8 +315,11 @@ class ConversationService:
         if state is None or state.task is None:
             return False
         state.stop_requested = True
-        state.task.cancel()
+        if not state.storing:
+            state.task.cancel()
         await asyncio.wait([state.task])
+        if self._replies.get(conversation_id) is state:  # cancelled before its first step
+            await self._store_reply(state, MessageStatus.STOPPED, Finish(), None)
         return True
 
     @staticmethod
@@ -403,6 +408,7 @@ class ConversationService:
     ) -> bool:
         """Write the reply once; if the write fails, the journal keeps it for next start."""
         cid = state.conversation_id
+        state.storing = True
         now = time.monotonic()
         ttft = (state.first_token - state.started) * 1000 if state.first_token else None
         message = Message(
@@ -539,10 +545,12 @@ class ConversationService:
         """Stop every reply (stored as interrupted), wait for the writes, close connections."""
         self._closing = True
         for state in list(self._replies.values()):
-            if state.task is not None:
+            if state.task is not None and not state.storing:
                 state.task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks))
+        for state in list(self._replies.values()):  # cancelled before their first step
+            await self._store_reply(state, MessageStatus.INTERRUPTED, Finish(), None)
         await self._clients.aclose()
 
     # Live figures (the Manage window) ------------------------------------------------

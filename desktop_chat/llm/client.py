@@ -12,7 +12,7 @@ import openai
 
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception
 from desktop_chat.redaction import redact
-from desktop_chat.schemas import AgentParams, ChatMessage
+from desktop_chat.schemas import MAX_MESSAGE_CHARS, AgentParams, ChatMessage
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,45 @@ def _reasoning_of(delta: Any) -> str:
     if value is None:
         value = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
     return value if isinstance(value, str) else ""
+
+
+def _count(value: Any) -> int | None:
+    """A token count as the server sent it, or None when it is not a count at all."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _read_chunk(chunk: Any, finish: Finish) -> tuple[Delta | None, Finish]:
+    """The delta and the finish so far after one chunk; ValueError for a chunk of a bad shape.
+
+    The SDK does not validate streamed chunks, so a server can send anything here: text
+    that is a number, `choices` that is a string, a usage count that is a word. Such a
+    chunk must end the reply as unreadable (its partial text kept), never reach the engine
+    as a value it cannot store.
+    """
+    try:
+        usage = chunk.usage
+        if usage is not None:
+            finish = Finish(
+                finish.finish_reason,
+                _count(getattr(usage, "prompt_tokens", None)),
+                _count(getattr(usage, "completion_tokens", None)),
+            )
+        if not chunk.choices:
+            return None, finish
+        choice = chunk.choices[0]
+        reason = choice.finish_reason
+        if reason:
+            finish = Finish(reason if isinstance(reason, str) else None, *_tokens(finish))
+        delta = choice.delta
+        if delta is None:
+            return None, finish
+        text = delta.content
+        reasoning = _reasoning_of(delta)
+    except (AttributeError, TypeError, IndexError, KeyError) as exc:
+        raise ValueError(f"a chunk of an unexpected shape: {exc}") from None
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"a chunk whose text is a {type(text).__name__}")
+    return Delta(text=text or "", reasoning=reasoning), finish
 
 
 def _mentions_stream_options(exc: openai.BadRequestError) -> bool:
@@ -93,31 +132,31 @@ class LLMClient:
         Cancelling the consumer closes the HTTP response, so Stop really stops the server.
         """
         started = False
+        length = 0  # characters of text so far: a reply longer than a message can hold is cut
         try:
             stream = await self._open_stream(model, messages, params)
             async with stream:
                 finish = Finish()
                 async for chunk in stream:
-                    if chunk.usage is not None:
-                        finish = Finish(
-                            finish.finish_reason,
-                            chunk.usage.prompt_tokens,
-                            chunk.usage.completion_tokens,
+                    item, finish = _read_chunk(chunk, finish)
+                    if item is None or not (item.text or item.reasoning):
+                        continue
+                    started = True
+                    room = MAX_MESSAGE_CHARS - length
+                    if len(item.text) > room:
+                        if room or item.reasoning:
+                            yield Delta(text=item.text[:room], reasoning=item.reasoning)
+                        log.warning("A reply from %s was cut at its length limit", self.base_url)
+                        raise LLMError(
+                            ErrorKind.TOO_LONG,
+                            f"The reply grew longer than {MAX_MESSAGE_CHARS:,} characters, the "
+                            "most one message can hold. It was cut there; the text so far was "
+                            "kept.",
                         )
-                    if not chunk.choices:
-                        continue
-                    choice = chunk.choices[0]
-                    if choice.finish_reason:
-                        finish = Finish(choice.finish_reason, *_tokens(finish))
-                    delta = choice.delta
-                    if delta is None:
-                        continue
-                    item = Delta(text=delta.content or "", reasoning=_reasoning_of(delta))
-                    if item.text or item.reasoning:
-                        started = True
-                        yield item
+                    length += len(item.text)
+                    yield item
             yield finish
-        except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
             error = from_exception(exc, base_url=self.base_url, model=model, streaming=started)
             log.warning(
                 "Chat request to %s failed: %s (%s)", self.base_url, error.kind, error.detail
@@ -160,20 +199,31 @@ class LLMClient:
                 messages=[m.model_dump() for m in messages],  # type: ignore[misc]
                 max_tokens=max_tokens,
             )
-        except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
             raise from_exception(
                 exc, base_url=self.base_url, model=model, streaming=False
             ) from None
-        if not result.choices:
-            raise LLMError(ErrorKind.MALFORMED, "The server sent an empty answer.")
-        return result.choices[0].message.content or ""
+        try:
+            choices = result.choices
+            if not choices:
+                raise LLMError(ErrorKind.MALFORMED, "The server sent an empty answer.")
+            content = choices[0].message.content
+        except (AttributeError, TypeError, IndexError, KeyError):
+            content = 0  # an answer of an unexpected shape: refused below
+        if content is not None and not isinstance(content, str):
+            raise LLMError(ErrorKind.MALFORMED, "The server sent an answer that is not text.")
+        return content or ""
 
     async def list_models(self) -> list[str]:
         self._check_open()
         try:
             page = await self._sdk.models.list()
-            return sorted(m.id for m in page.data)
-        except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:
+            return sorted(str(m.id) for m in page.data)
+        except (AttributeError, TypeError) as exc:  # a list of an unexpected shape
+            raise from_exception(
+                ValueError(str(exc)), base_url=self.base_url, model="", streaming=False
+            ) from None
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
             raise from_exception(exc, base_url=self.base_url, model="", streaming=False) from None
 
     async def aclose(self) -> None:

@@ -28,6 +28,7 @@ class ErrorKind(StrEnum):
     STREAM_CUT = "stream_cut"
     MALFORMED = "malformed"
     NO_KEY = "no_key"
+    TOO_LONG = "too_long"
 
 
 RETRYABLE = {
@@ -186,7 +187,9 @@ def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: 
             f"Cannot reach the server at {where}. Is it running, and is the address right?",
             detail=repr(exc.__cause__ or exc),
         )
-    if isinstance(exc, ValueError | openai.APIResponseValidationError | openai.APIError):
+    if isinstance(
+        exc, ValueError | RecursionError | openai.APIResponseValidationError | openai.APIError
+    ):
         return LLMError(
             ErrorKind.MALFORMED,
             f"The server at {where} sent a reply that "

@@ -17,7 +17,7 @@ from typing import TypeVar
 from peewee import SqliteDatabase
 
 from desktop_chat.store import migrations
-from desktop_chat.store.errors import StoreError, classify
+from desktop_chat.store.errors import StoreError, classify, from_os_error, read_only_folder
 from desktop_chat.store.models import database_proxy
 from desktop_chat.store.repository import Repository
 
@@ -48,12 +48,24 @@ def open_repository(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Repos
 
     `busy_timeout_ms` is how long to wait for another program's lock before giving up.
     """
-    _create_private(path)
+    try:
+        _create_private(path)
+    except OSError as exc:
+        raise from_os_error(exc, path) from exc
+    if not os.access(path.parent, os.W_OK):
+        # SQLite would open the file and fail later, creating its -wal file next to it.
+        raise read_only_folder(path.parent)
     db = SqliteDatabase(
         str(path),
         pragmas={**PRAGMAS, "busy_timeout": busy_timeout_ms},
         timeout=busy_timeout_ms / 1000,  # sqlite3's own busy handler, used while connecting
         check_same_thread=False,
+        # Every transaction here writes. A plain (deferred) BEGIN reads first and asks for the
+        # write lock later; in WAL mode that upgrade fails at once with "database is locked",
+        # without waiting for busy_timeout, whenever another process (a second instance, the
+        # command line) committed in between. BEGIN IMMEDIATE takes the write lock up front,
+        # so a writer waits its turn instead.
+        lock_type="IMMEDIATE",
     )
     try:
         db.connect(reuse_if_open=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import sqlite3
+from pathlib import Path
 
 from peewee import DatabaseError, OperationalError
 
@@ -21,11 +23,36 @@ class NotFoundError(StoreError):
         super().__init__("not_found", f"No {what} with id {ident!r}.")
 
 
+def read_only_folder(folder: Path) -> StoreError:
+    return StoreError(
+        "read_only",
+        f"The data folder {folder} is read-only, so desktop_chat cannot save conversations "
+        "there. Make it writable and start again; nothing in it was changed.",
+    )
+
+
+def from_os_error(exc: OSError, path: Path) -> StoreError:
+    """The database file cannot even be opened or created: say why, in words."""
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return read_only_folder(path.parent)
+    if exc.errno == errno.ENOSPC:
+        return StoreError("disk_full", "The disk is full; free some space, nothing was lost.")
+    reason = exc.strerror or type(exc).__name__
+    return StoreError("unavailable", f"Cannot open the conversation database at {path}: {reason}.")
+
+
 def classify(exc: Exception, path: str) -> StoreError | None:
     """Map a low-level SQLite error to a StoreError, or None when it looks like a bug."""
     if not isinstance(exc, DatabaseError | sqlite3.DatabaseError):
         return None
     text = str(exc).lower()
+    cause = exc.__context__
+    if "no transaction is active" in text and isinstance(cause, Exception):
+        # SQLite rolls a transaction back by itself on some errors (a full disk); the
+        # ROLLBACK that follows then fails, hiding the error that says what happened.
+        known = classify(cause, path)
+        if known is not None:
+            return known
     if "locked" in text or "busy" in text:
         return StoreError(
             "locked",

@@ -135,6 +135,10 @@ def migrate(db: SqliteDatabase, target: int = LATEST) -> int:
         )
     for number in range(version + 1, target + 1):
         with db.atomic():
+            # Read again under the write lock: another process starting at the same moment
+            # may have applied this step already.
+            if current_version(db) >= number:
+                continue
             for statement in MIGRATIONS[number - 1]:
                 db.execute_sql(statement)
             db.execute_sql(

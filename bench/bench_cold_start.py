@@ -1,0 +1,114 @@
+"""Cold start: `python -m desktop_chat` to its first painted window, against bare PySide6.
+
+Data: 1,000 conversations / 100,000 messages (bench/dataset.py "cold"). Each run launches a
+new process (bench/_first_paint.py) and times, from the launch in this process, the line
+it prints at the first paint. The app and the bare QMainWindow alternate, after one
+discarded warm-up run of each (so both start with a warm disk cache, as a second launch
+of the day does). The first app run writes window.ini; later runs restore it like a
+returning user's.
+
+    python bench/bench_cold_start.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from _common import BENCH, Row, check, finish, median, ms, percentile
+from dataset import fresh_home
+
+WRAPPER = BENCH / "_first_paint.py"
+
+
+def launch(mode: str, env: dict[str, str]) -> dict[str, float]:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(WRAPPER), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    marks: dict[str, float] = {}
+    assert process.stdout is not None
+    for line in process.stdout:
+        marks[line.strip()] = time.perf_counter() - started
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    marks["exit"] = time.perf_counter() - started
+    if code != 0 or "painted" not in marks:
+        raise RuntimeError(f"{mode} run failed (exit {code}, marks {marks})")
+    return marks
+
+
+def main() -> list[Row]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args, _ = parser.parse_known_args()
+    data = fresh_home("cold")
+    env = {**os.environ, "DESKTOP_CHAT_HOME": str(data.home), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    launch("bare", env)
+    launch("app", env)
+    bare, app, content = [], [], []
+    for _ in range(args.runs):
+        bare.append(ms(launch("bare", env)["painted"]))
+        marks = launch("app", env)
+        app.append(ms(marks["painted"]))
+        if "content" in marks:
+            content.append(ms(marks["content"]))
+    ratio = median(app) / median(bare)
+    n = args.runs
+    data_note = "1,000 conversations / 100,000 messages"
+    return [
+        Row(
+            "Cold start: bare PySide6 QMainWindow, launch → first paint",
+            "reference",
+            median(bare),
+            "ms",
+            percentile(bare, 95),
+            None,
+            n,
+        ),
+        Row(
+            "Cold start: app, launch → first paint",
+            "≤ 1,000 ms",
+            median(app),
+            "ms",
+            percentile(app, 95),
+            check(median(app), 1000),
+            n,
+            data_note,
+        ),
+        Row(
+            "Cold start: app first paint ÷ bare first paint",
+            "≤ 2.0",
+            ratio,
+            "x",
+            None,
+            check(ratio, 2.0),
+            n,
+            "ratio of the medians",
+        ),
+        Row(
+            "Cold start: app, launch → list and conversation painted",
+            "—",
+            median(content) if content else None,
+            "ms",
+            percentile(content, 95) if content else None,
+            None,
+            len(content),
+            "first paint with the list filled and the last conversation shown",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    finish(main())
