@@ -160,7 +160,7 @@ class ChatView(QScrollArea):
                 continue
             is_last = widget is self._widgets[-1] and widget.message.role == "assistant"
             if is_last or widget.button("Regenerate") or widget.button("Retry"):
-                widget.set_message(widget.message, is_last_reply=is_last)
+                widget.set_message(widget.message, is_last_reply=is_last, render=False)
 
     @property
     def message_widgets(self) -> list[MessageWidget]:
