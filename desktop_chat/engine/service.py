@@ -126,9 +126,13 @@ class ConversationService:
         query: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        after: Conversation | None = None,
     ) -> list[Conversation]:
+        """Pinned first, then most recent; `after` (the last of a page) starts the next page."""
         return await self.store.run(
-            lambda r: r.list_conversations(owner=owner, query=query, limit=limit, offset=offset)
+            lambda r: r.list_conversations(
+                owner=owner, query=query, limit=limit, offset=offset, after=after
+            )
         )
 
     async def get_conversation(

@@ -73,7 +73,7 @@ class ConversationRow(BaseModel):
     session_id = CharField(unique=True)
     agent = ForeignKeyField(AgentRow, null=True, on_delete="SET NULL", column_name="agent_id")
     title = CharField(default="")
-    owner = CharField(default="local", index=True)
+    owner = CharField(default="local")
     pinned = BooleanField(default=False)
     preset_messages = TextField(null=True)
     draft = TextField(default="")
@@ -82,6 +82,10 @@ class ConversationRow(BaseModel):
 
     class Meta:
         table_name = "conversation"
+        indexes = (
+            (("pinned", "updated_at", "session_id"), False),
+            (("owner", "pinned", "updated_at", "session_id"), False),
+        )
 
 
 class MessageRow(BaseModel):
@@ -104,7 +108,7 @@ class MessageRow(BaseModel):
 
     class Meta:
         table_name = "message"
-        indexes = ((("conversation", "position"), False),)
+        indexes = ((("conversation", "position"), False), (("id", "conversation"), False))
 
 
 class UsageRow(BaseModel):

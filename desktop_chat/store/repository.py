@@ -37,11 +37,14 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-# Scripts written without spaces between words (Chinese, Japanese). The FTS tokenizer
-# makes a whole run of them one token, so a word inside a sentence is never found by it.
+# Scripts written without spaces between words (Chinese, Japanese). The word index makes a
+# whole run of them one token, so a word inside a sentence is found by the trigram index
+# instead, which holds the messages with these characters (migration V5, same ranges).
 _UNSPACED_SCRIPT = re.compile(
     "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
 )
+# Above every character: `term < prefix + _LAST` holds for every term starting with prefix.
+_LAST = "\U0010ffff"
 
 
 def _like_pattern(text: str) -> str:
@@ -55,6 +58,37 @@ def fts_query(text: str) -> str | None:
     if not words:
         return None
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def _matching_messages(text: str) -> tuple[str, list[object]]:
+    """A sub-select of the ids of the messages that hold every typed term.
+
+    Words of spaced scripts are prefixes in the word index; a term with Chinese or
+    Japanese in it is a substring in the trigram index (one or two characters: the
+    prefix of a trigram, which V5 gives every character); a term with no word in it
+    (emoji, symbols) is looked for in the text itself, which reads every message.
+    """
+    parts: list[str] = []
+    params: list[object] = []
+    words: list[str] = []
+    for term in text.split():
+        if _UNSPACED_SCRIPT.search(term):
+            folded = term.lower()  # the trigram index folds case
+            if len(folded) >= 3:
+                parts.append("SELECT rowid FROM message_trigram WHERE message_trigram MATCH ?")
+                params.append('"' + folded.replace('"', '""') + '"')
+            else:
+                parts.append("SELECT doc FROM message_trigram_terms WHERE term >= ? AND term < ?")
+                params.extend([folded, folded + _LAST])
+        elif (match := fts_query(term)) is not None:
+            words.append(match)
+        else:
+            parts.append("SELECT id FROM message WHERE content LIKE ? ESCAPE '\\'")
+            params.append(_like_pattern(term))
+    if words:
+        parts.append("SELECT rowid FROM message_fts WHERE message_fts MATCH ?")
+        params.append(" ".join(words))
+    return " INTERSECT ".join(parts), params
 
 
 class Repository:
@@ -146,9 +180,13 @@ class Repository:
         query: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        after: Conversation | None = None,
     ) -> list[Conversation]:
         """Pinned first, then most recently active; `query` matches titles and message text.
 
+        `after` is the last conversation of the page before: the next page starts after
+        its place in this order, so conversations that moved to the top since (a new
+        message) are neither repeated nor skipped, as they would be with `offset`.
         Plain SQL and unvalidated models: the list is read on every search keystroke and
         at start-up, and rows written by this store need no second validation.
         """
@@ -165,11 +203,16 @@ class Repository:
             params.append(owner)
         if query and query.strip():
             matching, matching_params = self._matching_conversations(query)
-            where.append(f"c.id IN ({matching})")
+            # The unary + keeps SQLite on the list-order index (V5), stopping at the end
+            # of the page, rather than looking up and sorting every match.
+            where.append(f"+c.id IN ({matching})")
             params.extend(matching_params)
+        if after is not None:
+            where.append("(c.pinned, c.updated_at, c.session_id) < (?, ?, ?)")
+            params.extend([int(after.pinned), str(convert.to_db_time(after.updated_at)), after.id])
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY c.pinned DESC, c.updated_at DESC"
+        sql += " ORDER BY c.pinned DESC, c.updated_at DESC, c.session_id DESC"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params.extend([limit, offset])
@@ -178,30 +221,21 @@ class Repository:
     def _matching_conversations(self, query: str) -> tuple[str, list[object]]:
         """A sub-select of the ids of conversations whose title or messages match."""
         text = query.strip()
-        parts = ["SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'"]
+        titles = "SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'"
         params: list[object] = [_like_pattern(text)]
         if len(text) < 2 and text.isascii():
             # One typed letter matches nearly every message: titles answer at once, and
             # the messages are searched from the second keystroke on (an emoji or a CJK
             # character is a word of its own and is searched at once).
-            return parts[0], params
-        match = fts_query(text)
-        if match is None or _UNSPACED_SCRIPT.search(text):
-            # Emoji and other symbols are not tokens, and Chinese or Japanese words sit
-            # inside longer tokens: look for every typed term as a substring instead.
-            terms = text.split()
-            parts.append(
-                "SELECT conversation_id FROM message WHERE "
-                + " AND ".join("content LIKE ? ESCAPE '\\'" for _ in terms)
-            )
-            params.extend(_like_pattern(t) for t in terms)
-        if match is not None:
-            parts.append(
-                "SELECT m.conversation_id FROM message_fts f "
-                "JOIN message m ON m.id = f.rowid WHERE message_fts MATCH ?"
-            )
-            params.append(match)
-        return " UNION ".join(parts), params
+            return titles, params
+        messages, message_params = _matching_messages(text)
+        # INDEXED BY: the covering index maps message ids to conversations without
+        # reading the messages themselves (SQLite would pick the table's own rowid).
+        return (
+            f"{titles} UNION ALL SELECT conversation_id FROM message"
+            f" INDEXED BY message_id_conversation_id WHERE id IN ({messages})",
+            [*params, *message_params],
+        )
 
     def get_conversation(self, session_id: str, owner: str | None = None) -> ConversationDetail:
         row = self._conversation_row(session_id, owner)

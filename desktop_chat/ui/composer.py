@@ -63,7 +63,12 @@ class Composer(QWidget):
         return self._busy
 
     def set_busy(self, busy: bool) -> None:
-        """While a reply streams the button stops it; typing the next message stays allowed."""
+        """While a reply streams the button stops it; typing the next message stays allowed.
+
+        Called for every streamed token: only a change touches the button (and its layout).
+        """
+        if busy == self._busy:
+            return
         self._busy = busy
         self.button.setText(t("Stop") if busy else t("Send"))
         self.button.setAccessibleName(self.button.text())

@@ -32,13 +32,14 @@ from PySide6.QtWidgets import (
 from desktop_chat import APP_DISPLAY_NAME
 from desktop_chat.app import Core
 from desktop_chat.schemas import Agent, Conversation, ConversationDetail, Event, Message
+from desktop_chat.store import NotFoundError
 from desktop_chat.transfer import export_json, export_markdown
 from desktop_chat.ui.api_runner import ApiRunner
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.chat_view import ChatView
 from desktop_chat.ui.composer import Composer
 from desktop_chat.ui.context_editor import ContextEditor
-from desktop_chat.ui.conversation_list import ConversationList
+from desktop_chat.ui.conversation_list import PAGE_SIZE, ConversationList
 from desktop_chat.ui.first_run import FirstRunPane
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.manage import open_manage_window
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         self.sidebar.selected.connect(self.open_conversation)
         self.sidebar.new_requested.connect(self.new_conversation)
         self.sidebar.search_changed.connect(self._on_search)
+        self.sidebar.model.fetch_requested.connect(self._fetch_more)
         self.sidebar.rename_requested.connect(self.rename_conversation)
         self.sidebar.pin_requested.connect(self._pin)
         self.sidebar.export_requested.connect(self.export_conversation)
@@ -222,7 +224,7 @@ class MainWindow(QMainWindow):
         last = state.value("window/conversation", "", type=str)
         if not self.agents:
             self.center.setCurrentWidget(self.first_run)
-        elif last and self.sidebar.model.get(last):
+        elif last and await self._list_one(last):
             self.sidebar.select(last)
         else:
             await self._open_newest_or_new()
@@ -246,17 +248,47 @@ class MainWindow(QMainWindow):
         self._sync_agent_combo()
 
     async def _load_list(self) -> None:
+        """Fill the list with its first page (of the search results, while searching)."""
         self._search_seq += 1
         seq = self._search_seq
-        conversations = await self.service.list_conversations(query=self._search or None)
+        conversations = await self.service.list_conversations(
+            query=self._search or None, limit=PAGE_SIZE
+        )
         if seq != self._search_seq:
             return  # a newer search is already on its way
         current = self.current_id
-        self.sidebar.model.set_conversations(conversations)
+        model = self.sidebar.model
+        shown = model.get(current) if current else None
+        if shown is None and self.current is not None:
+            shown = _summary(self.current)
+        model.set_conversations(conversations, more=len(conversations) == PAGE_SIZE)
+        if shown is not None and not self._search and model.get(shown.id) is None:
+            model.include(shown)  # the open conversation stays listed, wherever its page
         if current:
             self.sidebar.view.blockSignals(True)
             self.sidebar.select(current)
             self.sidebar.view.blockSignals(False)
+
+    def _fetch_more(self, after: Conversation) -> None:
+        self.bridge.spawn(self._load_page(after))
+
+    async def _load_page(self, after: Conversation) -> None:
+        seq = self._search_seq
+        page = await self.service.list_conversations(
+            query=self._search or None, limit=PAGE_SIZE, after=after
+        )
+        if seq == self._search_seq:  # else it continues a list that was replaced since
+            self.sidebar.model.add_page(page, more=len(page) == PAGE_SIZE)
+
+    async def _list_one(self, conversation_id: str) -> bool:
+        """List a conversation whose page is not loaded (to select it); False if it is gone."""
+        if self.sidebar.model.get(conversation_id) is None:
+            try:
+                detail = await self.service.get_conversation(conversation_id)
+            except NotFoundError:
+                return False
+            self.sidebar.model.include(_summary(detail))
+        return True
 
     def agent_of(self, conversation: ConversationDetail | None) -> Agent | None:
         if conversation is None:
@@ -307,6 +339,9 @@ class MainWindow(QMainWindow):
         if conversation_id != self.current_id:
             return  # the user moved on while this loaded
         self.current = detail
+        if not self._search and self.sidebar.model.get(conversation_id) is None:
+            self.sidebar.model.include(_summary(detail))  # opened before its page loaded
+            self.sidebar.select(conversation_id)
         self.center.setCurrentIndex(0)
         self.banner.hide()
         self._editing = None
@@ -532,6 +567,8 @@ class MainWindow(QMainWindow):
     def _touch(self, cid: str, message: Message) -> None:
         conversation = self.sidebar.model.get(cid)
         if conversation is None:
+            if not self._search:  # active again, so at the top: its page may be far down
+                self.bridge.spawn(self._list_one(cid))
             return
         updated = conversation.model_copy(
             update={
@@ -609,3 +646,8 @@ class MainWindow(QMainWindow):
             state.sync()
             self.closed.emit()
         event.accept()
+
+
+def _summary(conversation: ConversationDetail) -> Conversation:
+    """What the list shows of an opened conversation: all but its messages."""
+    return Conversation.model_validate(conversation.model_dump(exclude={"messages"}))
