@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from desktop_chat.llm import Delta, ErrorKind, Finish, LLMClient, LLMError, StreamItem
+from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError, StreamItem
+from desktop_chat.llm.client import LLMClient
 from desktop_chat.schemas import AgentParams, ChatMessage
 from tests.fake_openai import FakeOpenAI, Scenario
 

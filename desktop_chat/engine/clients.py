@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import importlib
+import sys
+from typing import TYPE_CHECKING
 
-from desktop_chat.llm import LLMClient
+if TYPE_CHECKING:
+    from desktop_chat.llm.client import LLMClient
 
 
 class ClientPool:
@@ -13,15 +18,28 @@ class ClientPool:
         self.proxy = proxy
         self._clients: dict[tuple[str, str], LLMClient] = {}
 
-    def get(self, base_url: str, api_key: str | None) -> LLMClient:
+    async def get(self, base_url: str, api_key: str | None) -> LLMClient:
         # Keyed by a digest so the map itself never holds keys as dictionary keys in dumps.
         digest = hashlib.sha256((api_key or "").encode()).hexdigest()
         key = (base_url, digest)
         client = self._clients.get(key)
         if client is None:
-            client = LLMClient(base_url, api_key, timeout=self.timeout, proxy=self.proxy)
-            self._clients[key] = client
+            # Made in a worker thread: importing the SDK (the first time) and loading the
+            # system's certificates (every time) would stall the window for 40-500 ms.
+            made = await asyncio.to_thread(_new_client, base_url, api_key, self.timeout, self.proxy)
+            client = self._clients.setdefault(key, made)
+            if client is not made:  # another request made one meanwhile
+                await made.aclose()
         return client
+
+    async def preload(self) -> None:
+        """Import the SDK in a worker thread, ahead of the first request.
+
+        Imported on the event loop when the first message is sent, it would freeze the
+        window for the half second the import takes.
+        """
+        if "desktop_chat.llm.client" not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, "desktop_chat.llm.client")
 
     async def reconfigure(self, timeout: float, proxy: str | None) -> None:
         if (timeout, proxy) != (self.timeout, self.proxy):
@@ -32,3 +50,9 @@ class ClientPool:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+def _new_client(base_url: str, api_key: str | None, timeout: float, proxy: str | None) -> LLMClient:
+    from desktop_chat.llm.client import LLMClient  # the SDK loads with the first client
+
+    return LLMClient(base_url, api_key, timeout=timeout, proxy=proxy)

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from desktop_chat.engine.clients import ClientPool
 from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
@@ -19,7 +20,7 @@ from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.locks import LockTable
 from desktop_chat.engine.reply import ReplyState
 from desktop_chat.engine.titles import clean_title, snippet_title, title_request
-from desktop_chat.llm import Delta, ErrorKind, Finish, LLMClient, LLMError
+from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError
 from desktop_chat.schemas import (
     MAX_MESSAGE_CHARS,
     Agent,
@@ -36,6 +37,9 @@ from desktop_chat.schemas import (
 from desktop_chat.secrets import SecretStore
 from desktop_chat.store import NotFoundError, Store, StoreError
 from desktop_chat.transfer import ImportedConversation
+
+if TYPE_CHECKING:
+    from desktop_chat.llm.client import LLMClient
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +95,9 @@ class ConversationService:
     async def list_models(self, agent: Agent, api_key: str | None = None) -> list[str]:
         """The server's models; `api_key` tests a key the user typed but has not saved."""
         client = (
-            self._clients.get(agent.base_url, api_key) if api_key else await self._client_for(agent)
+            await self._clients.get(agent.base_url, api_key)
+            if api_key
+            else await self._client_for(agent)
         )
         return await client.list_models()
 
@@ -506,10 +512,14 @@ class ConversationService:
             raise NoAgentError()
         return agent
 
+    async def warm_up(self) -> None:
+        """Load what the first request needs while the user is still reading or typing."""
+        await self._clients.preload()
+
     async def _client_for(self, agent: Agent) -> LLMClient:
         # The keyring may talk over D-Bus: keep that off the event loop.
         key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
-        return self._clients.get(agent.base_url, key)
+        return await self._clients.get(agent.base_url, key)
 
     # Life cycle --------------------------------------------------------------------
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-
-import openai
+from typing import TYPE_CHECKING
 
 from desktop_chat.redaction import redact
+
+if TYPE_CHECKING:
+    import openai
 
 
 class ErrorKind(StrEnum):
@@ -112,6 +114,8 @@ def _is_context_error(exc: openai.APIStatusError) -> bool:
 
 def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: bool) -> LLMError:
     """Map an SDK or transport exception; `streaming` means chunks had already arrived."""
+    import openai  # already loaded by whoever raised exc; importing it here keeps start-up light
+
     where = base_url
     if isinstance(exc, LLMError):
         return exc
