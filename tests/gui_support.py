@@ -8,13 +8,15 @@ so streamed replies really arrive and repaint).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
+
+from tests.helpers import wait_until as wait_until  # the window's tests wait with it too
 
 # A closed qasync loop still owns QObjects with registered Qt timers. If the garbage
 # collector frees it on another thread (the database worker, the fake server), Qt cannot
@@ -34,15 +36,6 @@ def run_on_qt_loop(app: QApplication, coro: Coroutine[Any, Any, Any]) -> Any:
         loop.close()
         asyncio.set_event_loop(None)
         _FINISHED_LOOPS.append(loop)
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
-    """Let the loop run until `predicate()` is true; fail with `what` after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.01)
 
 
 def click(widget: QWidget) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from desktop_chat.engine import ConversationService
 from desktop_chat.schemas import Event
@@ -37,3 +38,16 @@ class EventLog:
     async def done(self, conversation_id: str, count: int = 1, timeout: float = 10.0) -> Event:
         await self.wait_for(lambda: len(self.of("done", conversation_id)) >= count, timeout)
         return self.of("done", conversation_id)[count - 1]
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
+    """Let the loop run until `predicate()` is true; fail with `what` after `timeout`.
+
+    For conditions nothing signals (a file's content, a widget's state); events have
+    EventLog.wait_for.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.01)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -11,7 +12,7 @@ from desktop_chat.engine import InputError, NoAgentError, ReplyInProgressError
 from desktop_chat.schemas import ChatMessage, Context, ContextEntry, Message, MessageStatus
 from desktop_chat.store import NotFoundError
 from tests.fake_openai import FakeOpenAI, Scenario
-from tests.helpers import EventLog
+from tests.helpers import EventLog, wait_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -68,6 +69,27 @@ async def test_nothing_is_written_while_streaming(core: Core, fake: FakeOpenAI) 
     assert journal.exists() and journal.stat().st_mode & 0o777 == 0o600
     await log.done(conv.id)
     assert _message_count(core, conv.id) == 2
+
+
+async def test_the_journal_gathers_a_fast_stream_and_keeps_up_with_a_stalled_one(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    fake.scenario = Scenario(tokens=[f"t{i} " for i in range(200)], stall_after=120)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "go")
+    await log.wait_for(lambda: len(log.of("delta")) == 120)
+    journal = core.paths.journal / f"{conv.id}.jsonl"
+
+    def journaled() -> str:
+        lines = journal.read_text(encoding="utf-8").splitlines()[1:]
+        return "".join(json.loads(line).get("t", "") for line in lines)
+
+    # The server has gone quiet: what it sent reaches the file anyway, in a few writes.
+    await wait_until(lambda: journaled() == "".join(f"t{i} " for i in range(120)))
+    assert len(journal.read_text(encoding="utf-8").splitlines()) - 1 < 120 / 4
+    await core.service.stop(conv.id)
+    await log.done(conv.id)
 
 
 async def test_request_sends_preset_and_history_only(core: Core, fake: FakeOpenAI) -> None:
