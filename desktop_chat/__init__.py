@@ -1,12 +1,9 @@
 """desktop_chat: a desktop chat client for OpenAI and every OpenAI-compatible endpoint."""
 
-from importlib.metadata import PackageNotFoundError, version
+# The one place the version is written (pyproject.toml reads it): a literal, because asking
+# importlib.metadata costs 20 ms of start-up and fails in a frozen bundle.
+__version__ = "0.1.0"
 
 APP_NAME = "desktop_chat"
 APP_DISPLAY_NAME = "Desktop Chat"
 ORGANIZATION = "desktop_chat"
-
-try:
-    __version__ = version("desktop_chat")
-except PackageNotFoundError:  # running from a source tree or a frozen bundle
-    __version__ = "0.1.0"

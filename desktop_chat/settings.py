@@ -10,9 +10,10 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from desktop_chat.appearance import Theme
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class Settings(BaseModel):
     request_timeout: float = Field(default=60.0, gt=0, le=3600)
     http_proxy: str | None = None
     auto_title: bool = True
-    theme: Literal["system", "light", "dark"] = "system"
+    theme: Theme = "system"
     font_size: int = Field(default=0, ge=0, le=48)
     language: str = "system"
     default_agent_id: str | None = None

@@ -84,7 +84,8 @@ class WindowOnLoop:
         from desktop_chat.ui.main_window import MainWindow
 
         self.bridge = EngineBridge(self.core.service)
-        self.window = MainWindow(self.core, self.bridge)
+        self.window = MainWindow(self.core.paths)
+        self.window.attach(self.core, self.bridge)
         self.window.resize(1100, 720)
         self.window.show()
         await self.window.start()

@@ -1,5 +1,10 @@
 """Starts the window on a qasync loop and shuts it down cleanly.
 
+The window paints its first frame before anything heavy loads: the engine, the database,
+pydantic and the SDK together take several hundred milliseconds to import and open, and a
+window that appears at once (then fills in) feels faster than one that appears late. So
+this module imports only Qt and the light parts of the app at the top.
+
 Closing the window must not stop the loop before the engine has stored the replies in
 flight (qasync stops the loop when the last window closes), so the app quits only after
 `Core.aclose()` has finished.
@@ -11,6 +16,7 @@ import asyncio
 import logging
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import qasync
 from PySide6.QtCore import QCoreApplication
@@ -18,15 +24,16 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop_chat import APP_DISPLAY_NAME, APP_NAME, ORGANIZATION, __version__
-from desktop_chat.app import Core
+from desktop_chat.appearance import read_theme
 from desktop_chat.paths import AppPaths
-from desktop_chat.settings import load_settings
-from desktop_chat.store import StoreError
-from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.i18n import install_translator, t
+from desktop_chat.ui.main_window import MainWindow
 from desktop_chat.ui.resources import resource_dir
 from desktop_chat.ui.single_instance import SingleInstance, raise_window
 from desktop_chat.ui.theme import apply_theme
+
+if TYPE_CHECKING:
+    from desktop_chat.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,9 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 async def open_core(paths: AppPaths) -> Core | None:
     """Open the database; offer to set a damaged one aside instead of failing silently."""
+    from desktop_chat.app import Core
+    from desktop_chat.store import StoreError
+
     try:
         return await Core.open(paths)
     except StoreError as exc:
@@ -72,23 +82,29 @@ async def open_core(paths: AppPaths) -> Core | None:
 async def run_window(
     app: QApplication, paths: AppPaths, instance: SingleInstance | None = None
 ) -> int:
-    from desktop_chat.ui.main_window import MainWindow
-
-    core = await open_core(paths)
-    if core is None:
-        return 4
-    bridge = EngineBridge(core.service)
-    dark = apply_theme(app, core.settings.theme, core.settings.font_size)
-    window = MainWindow(core, bridge, dark=dark)
+    window = MainWindow(paths, dark=apply_theme(app, read_theme(paths.settings_file)))
     closed = asyncio.Event()
     window.closed.connect(closed.set)
-    window.resize(1180, 760)
     window.show()
     if instance is not None:  # a later launch for this data folder brings this window forward
         instance.activation_requested.connect(lambda: raise_window(window))
-    await window.start()
-    await closed.wait()
-    await window.api.stop()
+    await window.first_paint()
+
+    from desktop_chat.settings import load_settings
+    from desktop_chat.ui.bridge import EngineBridge
+
+    install_translator(app, load_settings(paths.settings_file).language)
+    core = await open_core(paths)
+    if core is None:
+        window.close()
+        return 4
+    bridge = EngineBridge(core.service)
+    if not closed.is_set():  # the user may close the window while the database opens
+        apply_theme(app, core.settings.theme, core.settings.font_size)
+        window.attach(core, bridge)
+        await window.start()
+        await closed.wait()
+        await window.api.stop()
     await core.aclose()
     await bridge.drain()
     bridge.close()
@@ -122,8 +138,6 @@ def run_gui(paths: AppPaths, debug: bool = False) -> int:
     if not instance.claim():
         return 0  # another window runs on this data folder and was asked to come forward
     sys.excepthook = PoliteExceptHook()
-    settings = load_settings(paths.settings_file)
-    install_translator(app, settings.language)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

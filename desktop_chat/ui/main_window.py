@@ -3,16 +3,23 @@
 It is a thin client of the engine: every action is a call to ConversationService, and
 everything it shows comes back as engine events through the bridge, so a reply started
 elsewhere (the command line, the local API) shows here the same way.
+
+It starts in two steps so that it appears at once: `MainWindow(paths)` is a frame in the
+user's theme and size, which paints before the engine, the database and pydantic have
+loaded; `attach(core, bridge)` then builds the real content. That is why this module
+imports only Qt at the top, and the rest where it is first used.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -30,22 +37,41 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat import APP_DISPLAY_NAME
-from desktop_chat.app import Core
-from desktop_chat.schemas import Agent, Conversation, ConversationDetail, Event, Message
-from desktop_chat.store import NotFoundError
-from desktop_chat.transfer import export_json, export_markdown
-from desktop_chat.ui.api_runner import ApiRunner
-from desktop_chat.ui.bridge import EngineBridge
-from desktop_chat.ui.chat_view import ChatView
-from desktop_chat.ui.composer import Composer
-from desktop_chat.ui.context_editor import ContextEditor
-from desktop_chat.ui.conversation_list import PAGE_SIZE, ConversationList
-from desktop_chat.ui.first_run import FirstRunPane
 from desktop_chat.ui.i18n import t
-from desktop_chat.ui.manage import open_manage_window
-from desktop_chat.ui.settings_dialog import SettingsDialog
+
+if TYPE_CHECKING:
+    from desktop_chat.app import Core
+    from desktop_chat.paths import AppPaths
+    from desktop_chat.schemas import Agent, Conversation, ConversationDetail, Event, Message
+    from desktop_chat.ui.bridge import EngineBridge
 
 log = logging.getLogger(__name__)
+
+SIDEBAR_WIDTH = 260  # the list's width until the user drags the splitter
+
+
+class FrameSkeleton(QWidget):
+    """What the window shows until its content is built: the sidebar's band, in the theme.
+
+    It is the first thing painted at start-up, so it draws itself instead of building
+    widgets, and it says when it has been painted.
+    """
+
+    painted = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.was_painted = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        palette = self.palette()
+        painter.fillRect(self.rect(), palette.window())
+        painter.fillRect(0, 0, SIDEBAR_WIDTH, self.height(), palette.alternateBase())
+        painter.end()
+        if not self.was_painted:
+            self.was_painted = True
+            self.painted.emit()
 
 
 class ErrorBanner(QFrame):
@@ -76,14 +102,20 @@ class ErrorBanner(QFrame):
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, core: Core, bridge: EngineBridge, dark: bool = False) -> None:
+    def __init__(self, paths: AppPaths, dark: bool = False) -> None:
+        """The frame only: title, the last session's size and place, and a skeleton."""
         super().__init__()
-        self.core = core
-        self.bridge = bridge
-        self.service = core.service
-        self.api = ApiRunner(core.service)
+        self.paths = paths
+        self.dark = dark
         self.setWindowTitle(APP_DISPLAY_NAME)
         self.setMinimumSize(720, 480)
+        self.resize(1180, 760)
+        geometry = self._state().value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        self.skeleton = FrameSkeleton()
+        self.setCentralWidget(self.skeleton)
+        self.attached = False
         self.agents: list[Agent] = []
         self.current_id: str | None = None
         self.current: ConversationDetail | None = None
@@ -94,10 +126,36 @@ class MainWindow(QMainWindow):
         self._ready = False
         self._closing = False
 
+    async def first_paint(self, timeout: float = 1.0) -> None:
+        """Wait until the frame is on screen, so the work that follows does not delay it.
+
+        A window that is never painted (started minimised, say) must not hold up the
+        start, hence the timeout.
+        """
+        if self.skeleton.was_painted:
+            return
+        painted = asyncio.Event()
+        self.skeleton.painted.connect(painted.set)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(painted.wait(), timeout)
+
+    def attach(self, core: Core, bridge: EngineBridge) -> None:
+        """Build the content around the opened core; call `start()` next to fill it."""
+        from desktop_chat.ui.api_runner import ApiRunner
+        from desktop_chat.ui.chat_view import ChatView
+        from desktop_chat.ui.composer import Composer
+        from desktop_chat.ui.context_editor import ContextEditor
+        from desktop_chat.ui.conversation_list import ConversationList
+        from desktop_chat.ui.first_run import FirstRunPane
+
+        self.core = core
+        self.bridge = bridge
+        self.service = core.service
+        self.api = ApiRunner(core.service)
         self.sidebar = ConversationList()
         self.sidebar.setMinimumWidth(200)
         self.chat = ChatView()
-        self.chat.dark = dark
+        self.chat.dark = self.dark
         self.composer = Composer()
         self.banner = ErrorBanner()
         self.context_editor = ContextEditor(bridge)
@@ -156,13 +214,14 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([260, 760, 320])
+        self.splitter.setSizes([SIDEBAR_WIDTH, 760, 320])
         self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
+        self.setCentralWidget(self.splitter)  # deletes the skeleton
 
         self._connect()
         self._shortcuts()
         self.statusBar().setSizeGripEnabled(True)
+        self.attached = True
 
     # Wiring --------------------------------------------------------------------
 
@@ -202,7 +261,7 @@ class MainWindow(QMainWindow):
 
     def _state(self) -> QSettings:
         """Window state lives beside the settings, so DESKTOP_CHAT_HOME moves it too."""
-        return QSettings(str(self.core.paths.config / "window.ini"), QSettings.Format.IniFormat)
+        return QSettings(str(self.paths.config / "window.ini"), QSettings.Format.IniFormat)
 
     # Start-up --------------------------------------------------------------------
 
@@ -214,9 +273,6 @@ class MainWindow(QMainWindow):
         if self.api.error:
             self.show_error(self.api.error)
         state = self._state()
-        geometry = state.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
         splitter = state.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
@@ -229,6 +285,7 @@ class MainWindow(QMainWindow):
         else:
             await self._open_newest_or_new()
         self._ready = True
+        self.bridge.spawn(self.service.warm_up())
 
     async def _open_newest_or_new(self) -> None:
         model = self.sidebar.model
@@ -249,6 +306,8 @@ class MainWindow(QMainWindow):
 
     async def _load_list(self) -> None:
         """Fill the list with its first page (of the search results, while searching)."""
+        from desktop_chat.ui.conversation_list import PAGE_SIZE
+
         self._search_seq += 1
         seq = self._search_seq
         conversations = await self.service.list_conversations(
@@ -273,6 +332,8 @@ class MainWindow(QMainWindow):
         self.bridge.spawn(self._load_page(after))
 
     async def _load_page(self, after: Conversation) -> None:
+        from desktop_chat.ui.conversation_list import PAGE_SIZE
+
         seq = self._search_seq
         page = await self.service.list_conversations(
             query=self._search or None, limit=PAGE_SIZE, after=after
@@ -282,6 +343,8 @@ class MainWindow(QMainWindow):
 
     async def _list_one(self, conversation_id: str) -> bool:
         """List a conversation whose page is not loaded (to select it); False if it is gone."""
+        from desktop_chat.store import NotFoundError
+
         if self.sidebar.model.get(conversation_id) is None:
             try:
                 detail = await self.service.get_conversation(conversation_id)
@@ -423,6 +486,8 @@ class MainWindow(QMainWindow):
             self.bridge.spawn(self._export(conversation_id, Path(path), "JSON" in chosen))
 
     async def _export(self, conversation_id: str, path: Path, as_json: bool) -> None:
+        from desktop_chat.transfer import export_json, export_markdown
+
         conversations = await self.service.export([conversation_id])
         text = export_json(conversations) if as_json else export_markdown(conversations)
         path.write_text(text, encoding="utf-8")
@@ -524,6 +589,8 @@ class MainWindow(QMainWindow):
                 self.chat.append_delta(event.data["text"], event.data["reasoning"])
                 self.composer.set_busy(True)
         elif event.type == "message":
+            from desktop_chat.schemas import Message
+
             message = Message.model_validate(event.data)
             if is_current:
                 if message.role == "assistant" or not self._shown(message):
@@ -579,6 +646,10 @@ class MainWindow(QMainWindow):
         self.sidebar.model.upsert(updated)
 
     def _conversation_changed(self, cid: str, data: dict[str, object]) -> None:
+        from pydantic import ValidationError
+
+        from desktop_chat.schemas import Conversation
+
         try:
             summary = Conversation.model_validate(data)
         except ValidationError:  # a partial notice (an import): re-read the list
@@ -608,9 +679,13 @@ class MainWindow(QMainWindow):
             self.context_editor.load(self.current_id)
 
     def open_manage(self) -> None:
+        from desktop_chat.ui.manage import open_manage_window  # loads on first use, not at start-up
+
         open_manage_window(self.core, self.bridge, self)
 
     def open_settings(self) -> None:
+        from desktop_chat.ui.settings_dialog import SettingsDialog  # loads on first use
+
         dialog = SettingsDialog(self.core, self.bridge, self, api_runner=self.api)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.agents_changed.connect(lambda: self.bridge.spawn(self._load_agents()))
@@ -637,12 +712,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing:
             self._closing = True
-            self._stash_draft()
             state = self._state()
             state.setValue("window/geometry", self.saveGeometry())
-            state.setValue("window/splitter", self.splitter.saveState())
-            state.setValue("window/context", self.context_button.isChecked())
-            state.setValue("window/conversation", self.current_id or "")
+            if self.attached:
+                self._stash_draft()
+                state.setValue("window/splitter", self.splitter.saveState())
+                state.setValue("window/context", self.context_button.isChecked())
+                state.setValue("window/conversation", self.current_id or "")
             state.sync()
             self.closed.emit()
         event.accept()
@@ -650,4 +726,6 @@ class MainWindow(QMainWindow):
 
 def _summary(conversation: ConversationDetail) -> Conversation:
     """What the list shows of an opened conversation: all but its messages."""
+    from desktop_chat.schemas import Conversation
+
     return Conversation.model_validate(conversation.model_dump(exclude={"messages"}))

@@ -1,0 +1,328 @@
+"""The headless commands of `desktop-chat` (agents, ask, list, export, import, serve, tokens).
+
+Exit codes a script can rely on: 0 done, 1 the model or server failed, 2 bad usage or
+input, 3 not found, 4 local storage or keyring problem, 130 stopped with Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from desktop_chat.app import Core
+from desktop_chat.engine import EngineError
+from desktop_chat.schemas import Agent, AgentParams, ChatMessage, Event, validation_message
+from desktop_chat.secrets import KeyringUnavailableError
+from desktop_chat.store import NotFoundError, StoreError
+from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
+
+EXIT_OK, EXIT_UPSTREAM, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_LOCAL, EXIT_INTERRUPTED = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    130,
+)
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command against the user's data; the exit code says how it went."""
+    command = COMMANDS[args.command]
+    try:
+        return asyncio.run(_with_core(command, args))
+    except CliError as exc:
+        print(f"desktop-chat: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+async def _with_core(
+    command: Callable[[Core, argparse.Namespace], Awaitable[int]], args: argparse.Namespace
+) -> int:
+    try:
+        core = await Core.open()
+    except StoreError as exc:
+        raise CliError(exc.user_message, EXIT_LOCAL) from None
+    try:
+        return await command(core, args)
+    except NotFoundError as exc:
+        raise CliError(exc.user_message, EXIT_NOT_FOUND) from None
+    except (StoreError, KeyringUnavailableError) as exc:
+        raise CliError(exc.user_message, EXIT_LOCAL) from None
+    except EngineError as exc:
+        raise CliError(exc.user_message, EXIT_USAGE) from None
+    finally:
+        await core.aclose()
+
+
+# Agents ----------------------------------------------------------------------------
+
+
+async def _agents(core: Core, args: argparse.Namespace) -> int:
+    service = core.service
+    if args.action == "list":
+        for agent in await service.list_agents():
+            mark = "*" if agent.is_default else " "
+            key = "key set" if core.secrets.has(agent.key_ref) else "no key"
+            print(f"{mark} {agent.name}\t{agent.model}\t{agent.base_url}\t{key}\t{agent.agent_id}")
+        return EXIT_OK
+    if args.action == "remove":
+        agent = await service.get_agent(args.agent)
+        await service.delete_agent(agent.agent_id)
+        if agent.key_ref:
+            core.secrets.delete(agent.key_ref)
+        print(f"Removed agent {agent.name}.")
+        return EXIT_OK
+    base = await service.get_agent(args.agent) if args.action == "edit" else None
+    agent = _agent_from_args(args, base)
+    secret = _read_key(args)
+    if secret:
+        agent = agent.model_copy(update={"key_ref": agent.key_ref or f"agent:{agent.agent_id}"})
+        assert agent.key_ref is not None
+        core.secrets.set(agent.key_ref, secret)
+    agent = await service.save_agent(agent)
+    print(f"Saved agent {agent.name} ({agent.agent_id}).")
+    return EXIT_OK
+
+
+def _agent_from_args(args: argparse.Namespace, base: Agent | None) -> Agent:
+    data = base.model_dump() if base else {}
+    for field, value in (
+        ("name", args.name),
+        ("base_url", args.base_url),
+        ("model", args.model),
+        ("provider", args.provider),
+    ):
+        if value is not None:
+            data[field] = value
+    params = dict(data.get("params") or {})
+    if args.temperature is not None:
+        params["temperature"] = args.temperature
+    if args.max_tokens is not None:
+        params["max_tokens"] = args.max_tokens
+    try:
+        data["params"] = AgentParams.model_validate(params).model_dump()
+        if args.system is not None:
+            rest = [m for m in data.get("preset_messages", []) if m["role"] != "system"]
+            data["preset_messages"] = [
+                ChatMessage(role="system", content=args.system).model_dump(),
+                *rest,
+            ]
+        if args.default:
+            data["is_default"] = True
+        return Agent.model_validate(data)
+    except ValueError as exc:
+        raise CliError(f"invalid agent: {validation_message(exc)}", EXIT_USAGE) from None
+
+
+def _read_key(args: argparse.Namespace) -> str | None:
+    if args.key_env:
+        secret = os.environ.get(args.key_env)
+        if not secret:
+            raise CliError(f"the environment variable {args.key_env} is empty or unset", EXIT_USAGE)
+        return secret
+    if args.key_stdin:
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            raise CliError("no key was given on stdin", EXIT_USAGE)
+        return secret
+    return None
+
+
+# Conversations ---------------------------------------------------------------------
+
+
+async def _ask(core: Core, args: argparse.Namespace) -> int:
+    service = core.service
+    text = sys.stdin.read() if args.text == "-" else args.text
+    created = not args.conversation
+    if args.conversation:
+        conversation = await service.get_conversation(args.conversation)
+    else:
+        agent_id = (await service.get_agent(args.agent)).agent_id if args.agent else None
+        conversation = await service.create_conversation(agent_id=agent_id)
+    done = asyncio.get_running_loop().create_future()
+
+    def on_event(event: Event) -> None:
+        if event.type == "delta":
+            if event.data["reasoning"]:
+                sys.stderr.write(event.data["reasoning"])
+            sys.stdout.write(event.data["text"])
+            sys.stdout.flush()
+        elif event.type == "error":
+            print(f"\ndesktop-chat: {event.data['message']}", file=sys.stderr)
+        elif event.type == "done" and not done.done():
+            done.set_result(event.data["status"])
+
+    unsubscribe = service.bus.subscribe(on_event, conversation.id)
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[bool]] = []
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(
+            signal.SIGINT, lambda: stopping.append(loop.create_task(service.stop(conversation.id)))
+        )
+    try:
+        try:
+            await service.send(conversation.id, text)
+        except EngineError:
+            if created:  # refused before anything was asked: leave no empty conversation
+                await service.delete_conversation(conversation.id)
+            raise
+        status = await done
+    finally:
+        unsubscribe()
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(signal.SIGINT)
+    sys.stdout.write("\n")
+    print(f"conversation: {conversation.id}", file=sys.stderr)
+    return {"complete": EXIT_OK, "stopped": EXIT_INTERRUPTED}.get(status, EXIT_UPSTREAM)
+
+
+async def _list(core: Core, args: argparse.Namespace) -> int:
+    for c in await core.service.list_conversations():
+        stamp = c.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        print(f"{c.id}\t{stamp}\t{c.message_count}\t{c.title or '(untitled)'}")
+    return EXIT_OK
+
+
+async def _export(core: Core, args: argparse.Namespace) -> int:
+    conversations = await core.service.export(args.ids)
+    render = export_markdown if args.format == "md" else export_json
+    sys.stdout.write(render(conversations) + "\n")
+    return EXIT_OK
+
+
+async def _import(core: Core, args: argparse.Namespace) -> int:
+    try:
+        raw = args.file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}", EXIT_USAGE) from None
+    try:
+        items = parse_import(raw)
+    except ImportError_ as exc:
+        raise CliError(f"{args.file}: {exc} Nothing was imported.", EXIT_USAGE) from None
+    created = await core.service.import_conversations(items)
+    print(json.dumps({"imported": created}))
+    return EXIT_OK
+
+
+# Local API ---------------------------------------------------------------------------
+
+
+async def _serve(core: Core, args: argparse.Namespace) -> int:
+    """Serve the API until SIGINT or SIGTERM; no Qt is imported on this path."""
+    from desktop_chat.api import ApiServer, TokenStore, is_loopback  # aiohttp only when used
+
+    remote = not is_loopback(args.host)
+    if remote and not args.allow_remote:
+        raise CliError(
+            f"{args.host} can be reached from other machines; add --allow-remote to serve there",
+            EXIT_USAGE,
+        )
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"{args.port} is not a port number", EXIT_USAGE)
+    if args.heartbeat <= 0:
+        raise CliError("--heartbeat must be a positive number of seconds", EXIT_USAGE)
+    if remote:
+        print(
+            f"desktop-chat: warning: serving on {args.host}, reachable from other machines. "
+            "Traffic is not encrypted; anyone on the network who sees a token can use it.",
+            file=sys.stderr,
+        )
+    await core.service.warm_up()  # the first request must not wait for the SDK to import
+    tokens = TokenStore(core.store)
+    server = ApiServer(
+        core.service,
+        tokens,
+        host=args.host,
+        port=args.port,
+        heartbeat=args.heartbeat,
+        cors_origins=args.cors_origin,
+        allow_remote=args.allow_remote,
+        extra_hosts=args.allow_host,
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:  # before the URL is printed: whoever reads it may stop us at once
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopping.set)
+    try:
+        try:
+            await server.start()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            message = f"cannot listen on {args.host}:{args.port}: {reason}"
+            raise CliError(message, EXIT_USAGE) from None
+        print(server.url, flush=True)  # first line of stdout: scripts and tests read it
+        if not await tokens.list():
+            print(
+                "desktop-chat: no API tokens yet; create one with "
+                "`desktop-chat tokens create NAME`",
+                file=sys.stderr,
+            )
+        print(f"desktop-chat: API on {server.url}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
+        await stopping.wait()
+    finally:
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+        await server.stop()
+    return EXIT_OK
+
+
+async def _tokens(core: Core, args: argparse.Namespace) -> int:
+    from desktop_chat.api.auth import TokenNameError, TokenStore
+
+    tokens = TokenStore(core.store)
+    if args.action == "create":
+        try:
+            record, token = await tokens.create(args.name)
+        except TokenNameError as exc:
+            raise CliError(exc.user_message, EXIT_USAGE) from None
+        except StoreError as exc:
+            if exc.kind != "exists":
+                raise
+            raise CliError(exc.user_message, EXIT_USAGE) from None
+        print(token)
+        print(
+            f"Created API token {record.name}. It is shown only this once: keep it somewhere "
+            "safe; revoke it with `desktop-chat tokens revoke NAME`.",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    if args.action == "revoke":
+        await tokens.revoke(args.name)
+        print(f"Revoked API token {args.name}.")
+        return EXIT_OK
+    for record in await tokens.list():
+        created = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        used = record.last_used_at
+        last = used.astimezone().strftime("%Y-%m-%d %H:%M") if used else "never used"
+        print(f"{record.name}\t{created}\t{last}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[Core, argparse.Namespace], Awaitable[int]]] = {
+    "agents": _agents,
+    "ask": _ask,
+    "list": _list,
+    "export": _export,
+    "import": _import,
+    "serve": _serve,
+    "tokens": _tokens,
+}
