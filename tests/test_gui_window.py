@@ -104,6 +104,11 @@ def test_switching_conversations_never_disturbs_a_stream(qapp, paths, secrets, a
     run_on_qt_loop(qapp, scenario())
 
 
+def loaded(window) -> bool:
+    """The conversation the window points at has finished opening (not just been chosen)."""
+    return window.current is not None and window.current.id == window.current_id
+
+
 def test_drafts_are_kept_per_conversation_and_across_restarts(qapp, paths, secrets, agent, fake):
     async def scenario():
         async with CoreOnLoop(paths, secrets, agent) as core:
@@ -112,14 +117,14 @@ def test_drafts_are_kept_per_conversation_and_across_restarts(qapp, paths, secre
                 first = window.current_id
                 type_text(window.composer.edit, "half a thought")
                 click(window.sidebar.new_button)
-                await wait_until(lambda: window.current_id not in (None, first))
+                await wait_until(lambda: window.current_id not in (None, first) and loaded(window))
                 assert window.composer.text() == ""
                 window.sidebar.select(first)
-                await wait_until(lambda: window.current_id == first and window.current is not None)
+                await wait_until(lambda: window.current_id == first and loaded(window))
                 assert window.composer.text() == "half a thought"
             await core.store.run(lambda r: None)  # the draft write has reached the database
             async with WindowOnLoop(core) as window:
-                await wait_until(lambda: window.current is not None)
+                await wait_until(lambda: loaded(window))
                 assert window.current_id == first, "the last open conversation is restored"
                 assert window.composer.text() == "half a thought"
 
