@@ -51,8 +51,13 @@ def load_settings(path: Path) -> Settings:
 
 
 def save_settings(path: Path, settings: Settings) -> None:
-    """Write atomically so that a crash mid-write never leaves half a file."""
+    """Write atomically so that a crash mid-write never leaves half a file.
+
+    Owner-only whatever the umask: the proxy setting can carry a user name and password.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(settings.model_dump_json(indent=2))
     os.replace(tmp, path)

@@ -22,6 +22,7 @@ import pytest
 
 from desktop_chat.app import Core
 from desktop_chat.logs import setup_logging
+from desktop_chat.settings import Settings, save_settings
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog, wait_until
 from tests.test_api_support import running_api
@@ -214,3 +215,16 @@ def test_the_log_file_stays_owner_only_after_it_rotates(tmp_path: Path) -> None:
             if handler not in handlers:
                 root.removeHandler(handler)
                 handler.close()
+
+
+def test_the_settings_file_is_owner_only_with_a_loose_umask(tmp_path: Path) -> None:
+    path = tmp_path / "config" / "settings.json"
+    previous = os.umask(0o022)
+    try:
+        save_settings(path, Settings(http_proxy="http://user:secret@proxy.example:3128"))
+        assert _mode(path) == 0o600
+        path.chmod(0o644)  # an older release wrote it with the umask
+        save_settings(path, Settings())
+        assert _mode(path) == 0o600
+    finally:
+        os.umask(previous)
