@@ -6,6 +6,7 @@ import importlib.util
 import xml.etree.ElementTree as ET
 
 from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QMessageBox
 
 from desktop_chat.ui.i18n import install_translator, t, translations_dir
 
@@ -31,12 +32,16 @@ def test_every_visible_string_has_a_chinese_translation():
 
 def test_chinese_is_loaded_and_english_is_the_default(qapp):
     assert t("Send") == "Send"
-    translator = install_translator(qapp, "zh_CN")
-    assert translator is not None, "the compiled .qm file is missing"
+    translators = install_translator(qapp, "zh_CN")
+    assert len(translators) == 2, "a compiled .qm file is missing"
     try:
         assert t("Send") == "发送"
         assert t("New chat") == "新对话"
+        # Qt's own buttons, as in the "Discard the changes?" question.
+        yes = QMessageBox(QMessageBox.Icon.Question, "", "", QMessageBox.StandardButton.Yes)
+        assert yes.button(QMessageBox.StandardButton.Yes).text() not in ("&Yes", "Yes")
     finally:
-        QCoreApplication.removeTranslator(translator)
+        for translator in translators:
+            QCoreApplication.removeTranslator(translator)
     assert t("Send") == "Send"
-    assert install_translator(qapp, "en") is None
+    assert install_translator(qapp, "en") == []

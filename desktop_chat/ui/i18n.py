@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 CONTEXT = "desktop_chat"
 LANGUAGES = {"system": "System language", "en": "English", "zh_CN": "简体中文"}
@@ -30,13 +30,23 @@ def translations_dir() -> Path:
     return resource_dir() / "translations"
 
 
-def install_translator(app: QCoreApplication, language: str) -> QTranslator | None:
-    """Load the `.qm` for `language` ('system' follows the OS); None means English."""
+def install_translator(app: QCoreApplication, language: str) -> list[QTranslator]:
+    """Load the `.qm` files for `language` ('system' follows the OS); none means English.
+
+    Qt's own words (Yes, Cancel, the file dialog) come from Qt's `qtbase` catalogue, which
+    ships with PySide6; without it a Chinese window asks its questions with English buttons.
+    """
     code = QLocale.system().name() if language == "system" else language
     if not code.startswith("zh"):
-        return None
-    translator = QTranslator(app)
-    if translator.load(str(translations_dir() / "desktop_chat_zh_CN.qm")):
-        app.installTranslator(translator)
-        return translator
-    return None
+        return []
+    catalogues = [
+        translations_dir() / "desktop_chat_zh_CN.qm",
+        Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)) / "qtbase_zh_CN.qm",
+    ]
+    installed = []
+    for catalogue in catalogues:
+        translator = QTranslator(app)
+        if translator.load(str(catalogue)):
+            app.installTranslator(translator)
+            installed.append(translator)
+    return installed
