@@ -193,7 +193,7 @@ async def race_once(
     trigger = rng.choice(["loop", "deltas", "deltas", "done"])
     wanted = rng.randint(1, len(TOKENS) - 1)
     # Before "done", the first reply holds still after `wanted` tokens (or before the first),
-    # so that Stop lands mid-stream for sure, never in the final write (a known gap, tested
+    # so that Stop lands mid-stream for sure, never in the final write (a case tested
     # on its own below). Later replies, and those of "done", run through.
     held = Scenario(tokens=TOKENS, stall_after=wanted if trigger == "deltas" else 0)
     fake.queue = [held] if trigger != "done" else []

@@ -52,6 +52,7 @@ LOCKED = (
 )
 DISK_FULL = "The disk is full; free some space, nothing was lost."
 SLOW = [f"w{i} " for i in range(60)]
+KEPT = " The reply is kept, and is saved the next time desktop_chat starts."
 
 
 def read_only_sentence(folder: Path) -> str:
@@ -127,7 +128,8 @@ async def test_a_reply_ending_while_the_database_is_held_is_kept_for_the_next_st
         assert quick.service.in_flight(conv.id) is not None, "the reply ended before the lock"
         done = await log.done(conv.id)
         assert done.data["message_id"] is None
-        assert [e.data["message"] for e in log.of("error")] == [LOCKED]
+        errors = [(e.data["kind"], e.data["message"]) for e in log.of("error")]
+        assert errors == [("not_saved", LOCKED + KEPT)]
         assert journal_texts(paths.journal) == ["".join(SLOW)], "the reply is not in the journal"
         holder.release()
 
@@ -147,7 +149,7 @@ async def test_a_reply_ending_while_the_database_is_held_is_kept_for_the_next_st
         ("user", MessageStatus.COMPLETE, "First question"),
         ("user", MessageStatus.COMPLETE, "Second question"),
         ("assistant", MessageStatus.COMPLETE, "Second answer."),
-        ("assistant", MessageStatus.INTERRUPTED, "".join(SLOW)),
+        ("assistant", MessageStatus.COMPLETE, "".join(SLOW)),  # as it ended, though not saved
     ]
     assert list(paths.journal.iterdir()) == []
 
@@ -228,7 +230,8 @@ async def test_a_full_disk_keeps_the_reply_in_the_journal_until_the_next_start(
     done = await log.done(conv.id)
 
     assert done.data["message_id"] is None
-    assert [e.data["message"] for e in log.of("error")] == [DISK_FULL]
+    errors = [(e.data["kind"], e.data["message"]) for e in log.of("error")]
+    assert errors == [("not_saved", DISK_FULL + KEPT)]
     assert journal_texts(paths.journal) == ["".join(tokens)]
     with pytest.raises(StoreError) as caught:
         await core.service.send(conv.id, "One more, with an attachment " + "x" * 20_000)
@@ -252,7 +255,7 @@ async def test_a_full_disk_keeps_the_reply_in_the_journal_until_the_next_start(
         await again.aclose()
     assert [(m.role, m.status, m.content) for m in messages] == [
         ("user", MessageStatus.COMPLETE, "Fill it up"),
-        ("assistant", MessageStatus.INTERRUPTED, "".join(tokens)),
+        ("assistant", MessageStatus.COMPLETE, "".join(tokens)),
     ]
     assert check == [("ok",)]
     assert list(paths.journal.iterdir()) == []

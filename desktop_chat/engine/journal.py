@@ -90,6 +90,7 @@ class Orphan:
     text: str
     reasoning: str
     started: int = 0  # when the reply began, in ns since the epoch (0: not recorded)
+    ending: dict[str, object] | None = None  # how it ended, when it ended but was not stored
 
 
 class JournalEntry:
@@ -142,9 +143,14 @@ class JournalEntry:
         if record:
             self._write(record)
 
-    def close(self) -> None:
-        """Keep the file for recovery (the reply could not be stored) and let go of it."""
+    def close(self, ending: dict[str, object]) -> None:
+        """Keep the file for recovery (the reply could not be stored) and let go of it.
+
+        `ending` (status, error, finish_reason) lets the next start store the reply as it
+        really ended rather than as interrupted.
+        """
         self.flush()
+        self._write({"end": ending})
         if self._file is not None:
             file, self._file = self._file, None
             try:
@@ -256,6 +262,7 @@ def _parse(raw: bytes) -> Orphan:
     if not isinstance(conversation_id, str) or not conversation_id:
         raise ValueError("the header names no conversation")
     text, reasoning = [], []
+    ending = None
     for line in lines[1:]:
         try:
             record = json.loads(line.decode("utf-8"))
@@ -265,6 +272,8 @@ def _parse(raw: bytes) -> Orphan:
             break
         text.append(_text(record.get("t")))
         reasoning.append(_text(record.get("r")))
+        if isinstance(record.get("end"), dict):
+            ending = record["end"]
     model, agent_id, started = (header.get(k) for k in ("model", "agent_id", "started"))
     return Orphan(
         conversation_id=conversation_id,
@@ -273,6 +282,7 @@ def _parse(raw: bytes) -> Orphan:
         text="".join(text),
         reasoning="".join(reasoning),
         started=started if isinstance(started, int) else 0,
+        ending=ending,
     )
 
 

@@ -452,18 +452,31 @@ class ConversationService:
             )
         except StoreError as exc:
             log.error("Could not store the reply in %s: %s", cid, exc.kind)
-            error = error or LLMError(ErrorKind.SERVER, exc.user_message)
+            not_saved = LLMError(
+                ErrorKind.NOT_SAVED,
+                f"{exc.user_message} The reply is kept, and is saved the next time "
+                "desktop_chat starts.",
+            )
+        else:
+            not_saved = None
         finally:
             if state.journal is not None:
                 if stored is not None:
                     state.journal.discard()
                 else:
-                    state.journal.close()
+                    state.journal.close(
+                        {
+                            "status": status.value,
+                            "error": message.error,
+                            "finish_reason": finish.finish_reason,
+                        }
+                    )
             self._replies.pop(cid, None)
         if stored is not None:
             self.bus.publish("message", cid, stored.model_dump(mode="json"))
-        if error is not None:
-            self.bus.publish("error", cid, error.to_dict())
+        for problem in (error, not_saved):
+            if problem is not None:
+                self.bus.publish("error", cid, problem.to_dict())
         self.bus.publish(
             "done",
             cid,
@@ -531,9 +544,8 @@ class ConversationService:
                 role="assistant",
                 content=orphan.text,
                 reasoning=orphan.reasoning,
-                status=MessageStatus.INTERRUPTED,
-                error="desktop_chat closed before this reply finished.",
                 model=orphan.model,
+                **_recovered_ending(orphan.ending),
             )
             try:
                 await self.store.run(
@@ -593,3 +605,23 @@ def _summary(conversation: Conversation) -> dict[str, object]:
     return Conversation.model_validate(conversation, from_attributes=True).model_dump(
         mode="json", exclude={"draft"}
     )
+
+
+def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:
+    """How a recovered reply ended: as recorded when it was kept, else interrupted."""
+    interrupted: dict[str, object] = {
+        "status": MessageStatus.INTERRUPTED,
+        "error": "desktop_chat closed before this reply finished.",
+    }
+    if ending is None:
+        return interrupted
+    try:
+        status = MessageStatus(ending.get("status"))
+    except ValueError:
+        return interrupted
+    error, reason = ending.get("error"), ending.get("finish_reason")
+    return {
+        "status": status,
+        "error": error if isinstance(error, str) else None,
+        "finish_reason": reason if isinstance(reason, str) else None,
+    }

@@ -31,6 +31,7 @@ class ErrorKind(StrEnum):
     MALFORMED = "malformed"
     NO_KEY = "no_key"
     TOO_LONG = "too_long"
+    NOT_SAVED = "not_saved"  # the reply arrived but could not be written to the database
 
 
 RETRYABLE = {
