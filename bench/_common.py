@@ -337,7 +337,7 @@ def pause_qt(seconds: float) -> None:
     wait_qt(lambda: time.perf_counter() >= end, seconds + 1)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGTERM when the benchmark process dies, even if it aborts."""
     import ctypes
     import signal
@@ -373,7 +373,7 @@ def start_fake_server(
         cwd=str(REPO),
         stdout=subprocess.PIPE,
         text=True,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        preexec_fn=die_with_parent if sys.platform == "linux" else None,
     )
     assert process.stdout is not None
     base_url = process.stdout.readline().strip()
@@ -381,6 +381,13 @@ def start_fake_server(
         process.kill()
         raise RuntimeError("the fake OpenAI server did not start")
     return process, base_url
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop_process(process: subprocess.Popen[str]) -> None:

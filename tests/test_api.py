@@ -7,19 +7,20 @@ port; the fake OpenAI server writes the replies through the real SDK.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
 import pytest_asyncio
 
+from desktop_chat.api.fanout import Batch, StreamHub, Subscriber, chunk, format_event
 from desktop_chat.api.finals import FinalMessages
-from desktop_chat.api.sse import Subscriber
 from desktop_chat.app import Core
 from desktop_chat.engine import EventBus, ReplyInProgressError
-from desktop_chat.schemas import Event
 from tests.fake_openai import FakeOpenAI, Scenario
-from tests.helpers import EventLog
+from tests.helpers import EventLog, wait_until
 from tests.test_api_support import Api, SseEvent, running_api
 
 pytestmark = pytest.mark.asyncio
@@ -350,6 +351,76 @@ async def test_a_hundred_subscribers_all_receive_every_event_in_order(
         assert events == expected
 
 
+async def test_events_published_together_reach_every_stream_one_by_one(
+    api: Api, core: Core
+) -> None:
+    """Events of one loop iteration go out in one write per stream, still as separate events."""
+    cid = (await api.conversation())["id"]
+    async with api.stream(cid) as first, api.stream(cid) as second:
+        published = [
+            core.service.bus.publish("delta", cid, {"text": f"d{i}\n", "reasoning": ""})
+            for i in range(5)
+        ]
+        published.append(core.service.bus.publish("title", cid, {"title": "Five"}))
+        for stream in (first, second):
+            received = [await stream.next() for _ in published]
+            assert [(e.id, e.type, e.data) for e in received if e is not None] == [
+                (p.seq, p.type, p.data) for p in published
+            ]
+
+
+async def test_an_http_1_0_client_gets_the_events_without_chunk_framing(
+    api: Api, core: Core
+) -> None:
+    """Events are written past aiohttp, in the framing it chose: none for HTTP/1.0."""
+    cid = (await api.conversation())["id"]
+    port = api.server.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            f"GET /api/conversations/{cid}/stream HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {await api.token()}\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200") and b"chunked" not in head.lower()
+        assert await reader.readuntil(b"\n\n") == b"retry: 2000\n\n"
+        event = core.service.bus.publish("title", cid, {"title": "Plain"})
+        assert await reader.readuntil(b"\n\n") == format_event(event.seq, "title", event.data)
+    finally:
+        writer.close()
+
+
+async def test_a_slow_client_is_cut_off_and_never_holds_up_the_others(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop = asyncio.get_running_loop()
+    async with running_api(core, queue_size=8) as api:
+        cid = (await api.conversation())["id"]
+        port = api.server.port
+        # A client that asks for the stream, then never reads: its small buffer fills at once.
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.setblocking(False)
+        try:
+            await loop.sock_connect(slow, ("127.0.0.1", port))
+            await loop.sock_sendall(
+                slow,
+                f"GET /api/conversations/{cid}/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Authorization: Bearer {await api.token()}\r\n\r\n".encode(),
+            )
+            async with api.stream(cid) as fast:
+                await wait_until(lambda: api.server.open_streams == 2, what="both streams open")
+                text = "x" * 16_000
+                for i in range(400):  # 6.4 MB, far more than the slow client's socket holds
+                    core.service.bus.publish("delta", cid, {"text": f"{i} {text}", "reasoning": ""})
+                    event = await fast.next()
+                    assert event is not None and event.data["text"].startswith(f"{i} ")
+                await wait_until(lambda: api.server.open_streams == 1, what="the slow one cut off")
+        finally:
+            slow.close()
+    assert "too slow to keep up" in caplog.text
+
+
 async def test_heartbeats_arrive_at_the_configured_interval(core: Core) -> None:
     async with running_api(core, heartbeat=0.05) as api:
         cid = (await api.conversation())["id"]
@@ -411,18 +482,67 @@ async def test_a_server_can_start_again_after_stopping(core: Core) -> None:
 # Units -----------------------------------------------------------------------------------
 
 
+class FakeTransport:
+    """Stands in for a client's socket: records what is written; `stuck` if it never reads."""
+
+    def __init__(self, *, stuck: bool = False) -> None:
+        self.stuck = stuck
+        self.data = b""
+        self.aborted = False
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return 16, 64
+
+    def get_write_buffer_size(self) -> int:
+        return len(self.data) if self.stuck else 0
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def subscriber_on(transport: FakeTransport, maxsize: int = 10) -> Subscriber:
+    subscriber = Subscriber("c1", maxsize, cast(asyncio.Transport, transport))
+    subscriber.start(chunked=True, seen=0)
+    return subscriber
+
+
 async def test_a_slow_subscriber_is_cut_off_instead_of_queueing_for_ever(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    aborted: list[bool] = []
-    subscriber = Subscriber("c1", maxsize=3, abort=lambda: aborted.append(True))
-    for seq in range(10):
-        subscriber.push(Event(type="delta", conversation_id="c1", seq=seq, data={"text": "x"}))
-    assert subscriber.dropped and aborted == [True]
-    assert subscriber.queue.qsize() == 3
+    transport = FakeTransport(stuck=True)
+    subscriber = subscriber_on(transport, maxsize=3)
+    for seq in range(1, 10):
+        payload = format_event(seq, "delta", {"text": "x" * 40, "reasoning": ""})
+        subscriber.deliver(Batch([(seq, payload, chunk(payload))]), time.monotonic())
+        if seq == 4:  # one written (the socket had room), three queued
+            assert transport.data.count(b"id: ") == 1 and subscriber.queued == 3
+    assert subscriber.dropped and transport.aborted and subscriber.queued == 0
+    assert transport.data.count(b"id: ") == 1
     assert "too slow" in caplog.text
-    subscriber.push(Event(type="conversation", conversation_id="c1", seq=99))
-    assert subscriber.queue.qsize() == 3
+
+
+async def test_a_stream_gets_nothing_published_before_it_joined() -> None:
+    bus = EventBus()
+    hub = StreamHub(bus, heartbeat=60)
+    early, late = FakeTransport(), FakeTransport()
+    leave_early = hub.join(subscriber_on(early))
+    bus.publish("delta", "c1", {"text": "before", "reasoning": ""})  # sent when the loop turns
+    late_subscriber = subscriber_on(late)
+    leave_late = hub.join(late_subscriber)
+    bus.publish("delta", "c1", {"text": "after", "reasoning": ""})
+    await wait_until(lambda: early.data, what="the events written")
+    late_subscriber.flush()  # as its handler does once woken: part of the batch was queued
+    assert b"before" in early.data and early.data.index(b"before") < early.data.index(b"after")
+    assert b"before" not in late.data and b"after" in late.data
+    leave_early()
+    leave_late()
+    assert bus.listener_count == 0 and hub.open_streams == 0
 
 
 async def test_final_messages_are_remembered_within_bounds() -> None:
@@ -442,8 +562,6 @@ async def test_final_messages_are_remembered_within_bounds() -> None:
 
 
 async def test_sse_events_fit_on_one_data_line() -> None:
-    from desktop_chat.api.sse import format_event
-
     raw = format_event(7, "delta", {"text": "line one\nline two\r\n", "reasoning": ""})
     assert raw.count(b"\n\n") == 1 and raw.endswith(b"\n\n")
     assert raw.splitlines()[0] == b"id: 7"

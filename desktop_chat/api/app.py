@@ -16,6 +16,7 @@ from desktop_chat.api import page, routes, sse
 from desktop_chat.api.auth import TicketBook, TokenStore
 from desktop_chat.api.context import CONTEXT, ApiContext
 from desktop_chat.api.errors import error_middleware
+from desktop_chat.api.fanout import StreamHub
 from desktop_chat.api.finals import FinalMessages
 from desktop_chat.api.models import (
     AgentList,
@@ -117,9 +118,9 @@ def create_app(
         tokens=tokens,
         tickets=tickets or TicketBook(),
         finals=FinalMessages(),
+        hub=StreamHub(service.bus, heartbeat),
         host=host.lower(),
         port=port,
-        heartbeat=heartbeat,
         queue_size=queue_size,
         max_body=max_body,
         cors_origins=frozenset(o.strip().lower().rstrip("/") for o in cors_origins),
@@ -148,8 +149,7 @@ async def _end_streams(app: web.Application) -> None:
     """on_shutdown: end every open stream now, or the runner would wait out its timeout."""
     context = app[CONTEXT]
     context.closing = True
-    for close in list(context.streams):
-        close()
+    context.hub.end_all()
 
 
 async def _detach(app: web.Application) -> None:

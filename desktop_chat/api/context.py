@@ -6,13 +6,13 @@ so two servers (or a test's and the window's) never share state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from desktop_chat.api.auth import TicketBook, TokenStore
+from desktop_chat.api.fanout import StreamHub
 from desktop_chat.api.finals import FinalMessages
 from desktop_chat.engine import ConversationService
 
@@ -32,15 +32,13 @@ class ApiContext:
     tokens: TokenStore
     tickets: TicketBook
     finals: FinalMessages
+    hub: StreamHub
     host: str
     port: int
-    heartbeat: float
     queue_size: int
     max_body: int
     cors_origins: frozenset[str] = frozenset()
     extra_hosts: tuple[str, ...] = ()
-    # Called to end every open stream when the server stops (see sse.py).
-    streams: set[Callable[[], None]] = field(default_factory=set)
     closing: bool = False
     openapi: dict[str, Any] | None = None
 

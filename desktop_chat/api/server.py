@@ -117,7 +117,7 @@ class ApiServer:
 
     @property
     def open_streams(self) -> int:
-        return len(self._app[CONTEXT].streams)
+        return self._app[CONTEXT].hub.open_streams
 
     async def start(self) -> None:
         if self._runner is not None:

@@ -9,78 +9,35 @@ first gets what it missed:
 * when the last reply ended after that id, its stored final message as one ``message``
   event, so the client ends with exactly the text of a client that never dropped.
 
-The subscription to the bus starts before the replay is computed, in the same step of the
-event loop, and live events are de-duplicated by sequence number, so nothing falls into
-the gap between the two. A client going away never touches the reply: it only unsubscribes.
-Each subscriber has a bounded queue; one too slow to keep up is disconnected (and may
-reconnect with its Last-Event-ID) rather than let the queue grow without limit.
+The stream joins the conversation's fan-out (fanout.py) before the replay is computed, in
+the same step of the event loop, and live events the replay already covered are dropped
+by sequence number, so nothing falls into the gap between the two. A client going away
+never touches the reply: it only leaves the fan-out. A client too slow to keep up is
+disconnected (and may reconnect with its Last-Event-ID) rather than queue without limit.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-from collections.abc import Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractStreamWriter
 
 from desktop_chat.api.context import ApiContext, context_of
 from desktop_chat.api.errors import ApiError
+from desktop_chat.api.fanout import Subscriber, format_event
 from desktop_chat.api.finals import FinalRecord
-from desktop_chat.schemas import Event, Message
+from desktop_chat.schemas import Message
 from desktop_chat.store import StoreError
 
 log = logging.getLogger(__name__)
 
-FORWARDED = frozenset({"message", "delta", "done", "error", "title"})
 RETRY_MS = 2000
 HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",  # proxies (nginx) must not hold events back
 }
-
-
-def format_event(seq: int, type_: str, data: object) -> bytes:
-    """One SSE event. JSON escapes newlines, so the data always fits on one line."""
-    payload = json.dumps({"type": type_, "data": data}, ensure_ascii=False)
-    return f"id: {seq}\ndata: {payload}\n\n".encode()
-
-
-class Subscriber:
-    """One stream's bounded inbox, filled synchronously by the bus."""
-
-    def __init__(self, conversation_id: str, maxsize: int, abort: Callable[[], None]) -> None:
-        self.conversation_id = conversation_id
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
-        self.dropped = False
-        self._abort = abort
-
-    def push(self, event: Event) -> None:
-        if self.dropped or (event.type not in FORWARDED and event.type != "deleted"):
-            return
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning(
-                "An SSE client of %s is too slow to keep up (%d events queued); disconnecting it",
-                self.conversation_id,
-                self.queue.maxsize,
-            )
-            self._drop()
-
-    def close(self) -> None:
-        """End the stream: the server is stopping."""
-        try:
-            self.queue.put_nowait(None)
-        except asyncio.QueueFull:
-            self._drop()
-
-    def _drop(self) -> None:
-        # The writer may be blocked on a full socket: cutting the connection wakes it.
-        self.dropped = True
-        self._abort()
 
 
 def _last_event_id(request: web.Request) -> int | None:
@@ -123,15 +80,9 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
     if ctx.closing:
         raise ApiError(503, "The server is stopping.", "closing")
 
-    transport = request.transport
-    subscriber = Subscriber(
-        conversation_id,
-        ctx.queue_size,
-        abort=lambda: transport.abort() if transport is not None else None,
-    )
+    subscriber = Subscriber(conversation_id, ctx.queue_size, request.transport)
     # From here to the replay list, no await: no event can slip between the two.
-    unsubscribe = ctx.service.bus.subscribe(subscriber.push, conversation_id)
-    ctx.streams.add(subscriber.close)
+    leave = ctx.hub.join(subscriber)
     try:
         state = ctx.service.in_flight(conversation_id)
         replay = list(state.events) if state is not None else []
@@ -144,7 +95,8 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
             send_final = final.seq > last_id if final is not None else state is None
 
         response = web.StreamResponse(status=200, headers=HEADERS)
-        await response.prepare(request)
+        writer = await response.prepare(request)
+        assert writer is not None
         chunks = [f"retry: {RETRY_MS}\n\n".encode()]
         seen = last_id or 0
         if send_final:
@@ -158,29 +110,25 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
             chunks.append(format_event(event.seq, event.type, event.data))
             seen = max(seen, event.seq)
         await response.write(b"".join(chunks))
-        await _pump(ctx, subscriber, response, seen)
+        subscriber.start(response.headers.get(hdrs.TRANSFER_ENCODING) == "chunked", seen)
+        await _follow(subscriber, writer)
     except ConnectionResetError:
         log.debug("An SSE client of %s went away", conversation_id)
     finally:
-        unsubscribe()
-        ctx.streams.discard(subscriber.close)
+        leave()
     return response
 
 
-async def _pump(
-    ctx: ApiContext, subscriber: Subscriber, response: web.StreamResponse, seen: int
-) -> None:
-    """Write live events as they come, a heartbeat comment when none came for a while."""
-    while not subscriber.dropped:
-        try:
-            async with asyncio.timeout(ctx.heartbeat):
-                event = await subscriber.queue.get()
-        except TimeoutError:
-            await response.write(b": keep-alive\n\n")
-            continue
-        if event is None or event.type == "deleted" or subscriber.dropped:
+async def _follow(subscriber: Subscriber, writer: AbstractStreamWriter) -> None:
+    """Until the stream ends, write what the subscriber queued once the socket has room."""
+    while True:
+        subscriber.wake.clear()
+        if subscriber.dropped:
             return
-        if event.seq <= seen:  # already sent in the replay
+        if subscriber.queued:
+            await writer.drain()
+            subscriber.flush()
             continue
-        seen = event.seq
-        await response.write(format_event(event.seq, event.type, event.data))
+        if subscriber.ended:
+            return
+        await subscriber.wake.wait()
