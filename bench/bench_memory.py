@@ -14,8 +14,8 @@ median of 5 samples taken 100 ms apart after a garbage collection and a 1 s paus
   costs the window about 250 ms in the list model (see docs/benchmarks.md), and 1,000
   replies would not fit the benchmark's time budget. Application settings are the
   defaults, so each new conversation also asks the server for a title.
-* long: replies into one open conversation (100 by default): the view keeps a widget for
-  every new message, so this growth only rises with more replies.
+* long: replies into one open conversation (100 by default): every reply adds a message
+  widget to the view, which must drop those far above the viewport to stay flat.
 
 Growth is measured from a baseline taken after 10 warm-up replies (HTTP client, caches).
 
@@ -180,7 +180,7 @@ def main() -> list[Row]:
             "long",
             args.long_replies,
             f"Memory: growth after {args.long_replies:,} replies in one open conversation",
-            "the view keeps every new message's widget; growth only rises with more replies",
+            "every reply adds a message widget to the view, at the bottom",
         ),
     ):
         r = runs[variant]

@@ -1,15 +1,26 @@
 """The conversation as a scrolling column of messages, with the reply streaming in.
 
-Only the newest page of a long conversation is laid out; older pages are added when the
-reader scrolls to the top, so a 2,000-message chat opens as fast as a short one. Streamed
-tokens are buffered and painted at most once per frame; Markdown is re-rendered at a
-rate that adapts to how long rendering takes, so the event loop never stalls.
+Only the messages near the viewport have widgets. A message widget costs about 0.3 MB and
+a few milliseconds to build and lay out, so a long conversation can neither keep nor build
+them all: it opens with its newest page, the messages the reader scrolls towards are built
+a few per frame, and widgets far from the viewport are dropped (and built again when the
+reader comes back). The reader's place is kept by anchoring the topmost visible message:
+when the content above it changes height, the scroll bar moves by as much.
+
+Streamed tokens are buffered and painted at most once per frame; Markdown is rendered once
+per finished block, so the event loop never stalls.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+import bisect
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QPushButton,
     QScrollArea,
@@ -20,13 +31,20 @@ from PySide6.QtWidgets import (
 
 from desktop_chat.schemas import Agent, Message
 from desktop_chat.ui.i18n import t
+from desktop_chat.ui.markdown import warm_up_in_background
 from desktop_chat.ui.message_widget import MessageWidget
 
-# Enough messages to fill a tall window at once; older ones arrive a few at a time, so a
-# page added while scrolling costs about a frame.
-FIRST_PAGE = 20
-OLDER_PAGE = 8
+# Enough messages to fill a tall window at first paint; the rest are built once shown.
+FIRST_PAGE = 12
 FRAME_MS = 16
+# Building widgets per paging step; laying the column out and painting it share the frame.
+STEP_BUDGET_S = 0.003
+# Messages are built this many viewport heights ahead of the reader, and widgets dropped
+# beyond DROP_SCREENS; the gap between the two keeps a reader who scrolls to and fro from
+# building and dropping the same widgets.
+AHEAD_SCREENS = 1.0
+DROP_SCREENS = 2.0
+STICK_PX = 24  # this close to the bottom, the view follows new content
 
 
 class FlowRow(QWidget):
@@ -47,6 +65,22 @@ class FlowRow(QWidget):
             layout.addWidget(chip, 0, Qt.AlignmentFlag.AlignLeft)
 
 
+class _AfterFirstPaint(QObject):
+    """Calls `callback` once, in the event-loop pass after `widget` first paints."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], object]) -> None:
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._callback)
+            self.deleteLater()
+        return False
+
+
 class ChatView(QScrollArea):
     message_action = Signal(str, object)  # action, Message
     question_clicked = Signal(str)
@@ -61,6 +95,8 @@ class ChatView(QScrollArea):
         self.dark = False
         self._container = QWidget()
         self._container.setObjectName("chatContainer")
+        # The code lexers are compiled once the app has painted, before a reply needs them.
+        _AfterFirstPaint(self._container, warm_up_in_background)
         self._layout = QVBoxLayout(self._container)
         self._layout.setContentsMargins(24, 16, 24, 16)
         self._layout.setSpacing(10)
@@ -68,46 +104,65 @@ class ChatView(QScrollArea):
         self.setWidget(self._container)
 
         self._messages: list[Message] = []
-        self._shown_from = 0
-        self._widgets: list[MessageWidget] = []
+        self._first = 0  # index in _messages of the first message with a widget
+        self._widgets: list[MessageWidget] = []  # for _messages[_first:_end], in order
         self._opening: list[QWidget] = []
         self._stream: MessageWidget | None = None
         self._stream_text: list[str] = []
         self._stream_reasoning: list[str] = []
         self._stick_to_bottom = True
+        self._anchor: MessageWidget | None = None
+        self._anchor_offset = 0
         self._frame = QTimer(self)
         self._frame.setSingleShot(True)
         self._frame.setInterval(FRAME_MS)
         self._frame.timeout.connect(self._paint_stream)
-        self._older = QTimer(self)
-        self._older.setSingleShot(True)
-        self._older.setInterval(0)
-        self._older.timeout.connect(self._load_older)
+        # Paging goes a step per event-loop pass, so that paints and input come in between.
+        self._pager = QTimer(self)
+        self._pager.setSingleShot(True)
+        self._pager.setInterval(0)
+        self._pager.timeout.connect(self._page_step)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
         self.verticalScrollBar().rangeChanged.connect(self._on_range)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._pager.start()  # geometry changed while hidden is only known now
 
     # Whole conversations ---------------------------------------------------------
 
     def show_conversation(self, messages: list[Message], agent: Agent | None) -> None:
         self._clear()
         self._messages = list(messages)
-        self._shown_from = max(0, len(messages) - FIRST_PAGE)
+        self._first = max(0, len(messages) - FIRST_PAGE)
         if not messages and agent is not None:
             self._show_opening(agent)
-        for message in self._messages[self._shown_from :]:
-            self._append_widget(message)
-        self._refresh_last_reply()
+        for index in range(self._first, len(messages)):
+            self._append_widget(index)
         self._stick_to_bottom = True
-        self.scroll_to_bottom()
+        self._settle()
 
     def _clear(self) -> None:
         self._end_stream_widget()
+        self._pager.stop()
         for widget in [*self._widgets, *self._opening]:
-            self._layout.removeWidget(widget)
-            widget.deleteLater()
+            self._discard(widget)
         self._widgets.clear()
         self._opening.clear()
         self._messages = []
+        self._first = 0
+
+    def _discard(self, widget: QWidget) -> None:
+        focus = QApplication.focusWidget()
+        if focus is not None and (focus is widget or widget.isAncestorOf(focus)):
+            # Hiding the focus would pass it to the next message, and the scroll area would
+            # scroll to that one: the reader's place would jump.
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._layout.removeWidget(widget)
+        widget.hide()
+        widget.deleteLater()
+        if widget is self._anchor:
+            self._anchor = None
 
     def _show_opening(self, agent: Agent) -> None:
         """The agent's greetings and suggested questions: shown, never sent."""
@@ -126,78 +181,94 @@ class ChatView(QScrollArea):
 
     def _insert(self, widget: QWidget, index: int) -> None:
         self._layout.insertWidget(index + 1, widget)  # after the top stretch
+        # Shown and given its width now rather than on the next passes, its text is laid out
+        # and its height known before the column is: one layout pass places it for good.
+        widget.show()
+        width = self._layout.contentsRect().width()
+        if width > 0 and widget.isVisible():
+            widget.resize(width, widget.height())
 
-    def _make_widget(self, message: Message) -> MessageWidget:
-        widget = MessageWidget(message, dark=self.dark)
+    def _connect(self, widget: MessageWidget) -> None:
         widget.action.connect(self.message_action)
         widget.copy_requested.connect(self.notice)
+
+    def _make_widget(self, index: int) -> MessageWidget:
+        message = self._messages[index]
+        is_last_reply = index == len(self._messages) - 1 and message.role == "assistant"
+        widget = MessageWidget(message, dark=self.dark, is_last_reply=is_last_reply)
+        self._connect(widget)
         return widget
 
-    def _append_widget(self, message: Message) -> MessageWidget:
-        widget = self._make_widget(message)
+    def _append_widget(self, index: int) -> None:
+        """A widget for _messages[index], the message right after the last one shown."""
+        widget = self._make_widget(index)
         self._insert(widget, len(self._opening) + len(self._widgets))
         self._widgets.append(widget)
-        return widget
 
-    def _load_older(self) -> None:
-        if self._shown_from == 0:
-            return
-        start = max(0, self._shown_from - OLDER_PAGE)
-        bar = self.verticalScrollBar()
-        distance_from_bottom = bar.maximum() - bar.value()
-        older = [self._make_widget(m) for m in self._messages[start : self._shown_from]]
-        for offset, widget in enumerate(older):
-            self._insert(widget, len(self._opening) + offset)
-        self._widgets[:0] = older
-        self._shown_from = start
-        self._container.adjustSize()
-        bar.setValue(bar.maximum() - distance_from_bottom)
+    @property
+    def _end(self) -> int:
+        return self._first + len(self._widgets)
 
     def _refresh_last_reply(self) -> None:
         """Only the last reply offers Regenerate/Retry/Continue."""
-        for widget in self._widgets:
+        last = len(self._messages) - 1
+        for index, widget in enumerate(self._widgets, start=self._first):
             if widget.message is None:
                 continue
-            is_last = widget is self._widgets[-1] and widget.message.role == "assistant"
+            is_last = index == last and widget.message.role == "assistant"
             if is_last or widget.button("Regenerate") or widget.button("Retry"):
                 widget.set_message(widget.message, is_last_reply=is_last, render=False)
 
     @property
     def message_widgets(self) -> list[MessageWidget]:
+        """The widgets that exist now: the messages near the viewport, oldest first."""
         return list(self._widgets)
 
     @property
     def shown_count(self) -> int:
         return len(self._widgets)
 
+    @property
+    def shown_range(self) -> tuple[int, int]:
+        """Which of the conversation's messages have widgets now, as a slice (start, end)."""
+        return self._first, self._end
+
     def add_message(self, message: Message) -> None:
-        """A stored message arrived: replaces the streaming widget if it is the reply."""
+        """A stored message arrived: replaces the streaming widget if it is the reply.
+
+        A reader scrolled far up, with the newest messages dropped, gets no widget for it
+        now: it is built with the others when the reader scrolls down to it.
+        """
         for widget in self._opening:
             widget.hide()
+        at_end = self._end == len(self._messages)
+        self._messages.append(message)
         if message.role == "assistant" and self._stream is not None:
             self._frame.stop()
             self._paint_stream()
-            widget = self._stream
-            self._stream = None
-            widget.finish_stream(message)
-            widget.action.connect(self.message_action)
-            widget.copy_requested.connect(self.notice)
-            self._widgets.append(widget)
-        else:
-            self._append_widget(message)
-        self._messages.append(message)
+            widget, self._stream = self._stream, None
+            if at_end:
+                widget.finish_stream(message)
+                self._connect(widget)
+                self._widgets.append(widget)
+            else:
+                self._discard(widget)
+        elif at_end:
+            self._append_widget(len(self._messages) - 1)
         self._refresh_last_reply()
-        self._follow()
+        self._settle()
 
     def remove_message(self, message_id: int) -> None:
-        for widget in self._widgets:
-            if widget.message is not None and widget.message.id == message_id:
-                self._widgets.remove(widget)
-                self._layout.removeWidget(widget)
-                widget.deleteLater()
-                break
-        self._messages = [m for m in self._messages if m.id != message_id]
+        index = next((i for i, m in enumerate(self._messages) if m.id == message_id), None)
+        if index is None:
+            return
+        if self._first <= index < self._end:
+            self._discard(self._widgets.pop(index - self._first))
+        elif index < self._first:
+            self._first -= 1
+        del self._messages[index]
         self._refresh_last_reply()
+        self._settle()
 
     # Streaming -----------------------------------------------------------------
 
@@ -208,6 +279,8 @@ class ChatView(QScrollArea):
         self._stream = MessageWidget(None, dark=self.dark, role_label=label)
         self._stream.setObjectName("message_assistant")
         self._insert(self._stream, len(self._opening) + len(self._widgets))
+        if self._end < len(self._messages):
+            self._stream.hide()  # it follows the newest message, which is not built
         self._stream_text = [text] if text else []
         self._stream_reasoning = [reasoning] if reasoning else []
         self._paint_stream()
@@ -241,25 +314,115 @@ class ChatView(QScrollArea):
     def _end_stream_widget(self) -> None:
         self._frame.stop()
         if self._stream is not None:
-            self._layout.removeWidget(self._stream)
-            self._stream.deleteLater()
+            self._discard(self._stream)
             self._stream = None
 
     def cancel_stream(self) -> None:
         self._end_stream_widget()
 
+    # Paging ----------------------------------------------------------------------
+
+    def _page_step(self) -> None:
+        """Drop the widgets far from the viewport, or build the next few the reader nears.
+
+        One step changes the column by at most STEP_BUDGET_S of building, so that it and
+        the paint that follows fit in a frame; each step that changed something schedules
+        the next.
+        """
+        if not self.isVisible():
+            return
+        self._settle()
+        if self._drop_far() or self._build_near():
+            self._settle()
+            self._pager.start()
+
+    def _settle(self) -> None:
+        """Lay the column out and fit the scroll area to it now, and keep the reader's place.
+
+        Left to the event loop, this takes several passes (the column is laid out in the
+        old size, then the scroll area resizes it): between them the widgets' places and
+        the scroll bar disagree, a paint shows the column jumping and a paging step would
+        judge distances wrongly.
+        """
+        QApplication.sendEvent(self, QEvent(QEvent.Type.LayoutRequest))
+        self._layout.activate()
+        self._keep_place()
+
+    def _build_near(self) -> bool:
+        """Build the messages next to the shown ones on the side the reader is near."""
+        bar = self.verticalScrollBar()
+        ahead = self.viewport().height() * AHEAD_SCREENS
+        if self._first > 0 and bar.value() - bar.minimum() < ahead:
+            build, more = self._prepend_widget, lambda: self._first > 0
+        elif self._end < len(self._messages) and bar.maximum() - bar.value() < ahead:
+            build, more = self._append_next, lambda: self._end < len(self._messages)
+        else:
+            return False
+        started = time.perf_counter()
+        deadline = started + STEP_BUDGET_S
+        while True:
+            build()
+            now = time.perf_counter()
+            # Go on only if another message as costly as this one still fits.
+            if not more() or 2 * now - started > deadline:
+                return True
+            started = now
+
+    def _prepend_widget(self) -> None:
+        self._first -= 1
+        widget = self._make_widget(self._first)
+        self._insert(widget, len(self._opening))
+        self._widgets.insert(0, widget)
+
+    def _append_next(self) -> None:
+        self._append_widget(self._end)
+        if self._stream is not None and self._end == len(self._messages):
+            self._stream.show()
+
+    def _drop_far(self) -> bool:
+        """Drop the widgets lying more than DROP_SCREENS viewport heights off the viewport."""
+        widgets = self._widgets
+        value, height = self.verticalScrollBar().value(), self.viewport().height()
+        keep_from = value - height * DROP_SCREENS
+        keep_to = value + height * (1 + DROP_SCREENS)
+        start = 0
+        while start < len(widgets) - 1 and widgets[start].geometry().bottom() < keep_from:
+            start += 1
+        end = len(widgets)
+        while end > start + 1 and widgets[end - 1].y() > keep_to:
+            end -= 1
+        if start == 0 and end == len(widgets):
+            return False
+        for widget in [*widgets[:start], *widgets[end:]]:
+            self._discard(widget)
+        self._first += start
+        self._widgets = widgets[start:end]
+        if self._stream is not None and self._end < len(self._messages):
+            self._stream.hide()
+        return True
+
     # Scrolling -------------------------------------------------------------------
 
     def _on_scroll(self, value: int) -> None:
+        """Note the reader's place: the first message in view and how far down it is."""
         bar = self.verticalScrollBar()
-        self._stick_to_bottom = value >= bar.maximum() - 24
-        # Load before the reader reaches the top, so scrolling up never stops at an edge.
-        if value <= bar.minimum() + self.viewport().height() and self._shown_from > 0:
-            self._older.start()
+        self._stick_to_bottom = value >= bar.maximum() - STICK_PX
+        column = [w for w in (*self._widgets, self._stream) if w is not None and w.isVisible()]
+        index = bisect.bisect_right(column, value, key=lambda w: w.geometry().bottom())
+        self._anchor = column[index] if index < len(column) else None
+        self._anchor_offset = self._anchor.y() - value if self._anchor is not None else 0
+        self._pager.start()
 
-    def _on_range(self, _minimum: int, maximum: int) -> None:
+    def _on_range(self, _minimum: int, _maximum: int) -> None:
+        self._keep_place()
+        self._pager.start()
+
+    def _keep_place(self) -> None:
+        """The content changed height: keep the reader at the bottom or on their message."""
         if self._stick_to_bottom:
-            self.verticalScrollBar().setValue(maximum)
+            self.scroll_to_bottom()
+        elif self._anchor is not None:
+            self.verticalScrollBar().setValue(self._anchor.y() - self._anchor_offset)
 
     def _follow(self) -> None:
         if self._stick_to_bottom:

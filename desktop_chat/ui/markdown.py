@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name, guess_lexer
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 
@@ -39,26 +41,85 @@ class Rendered:
     code_blocks: list[str] = field(default_factory=list)
 
 
-def _highlight(code: str, language: str, palette: Palette) -> str:
+# The languages models label their code blocks with most; warm_up() prepares them.
+COMMON_LANGUAGES = (
+    "python", "bash", "shell", "console", "json", "javascript", "typescript", "html",
+    "css", "sql", "yaml", "toml", "rust", "go", "java", "c", "cpp", "diff",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=128)
+def _lexer(language: str) -> Lexer | None:
+    """One lexer per name: the first of a kind compiles its rules (python: about 20 ms).
+
+    None for a name Pygments does not know; its block is shown as plain code.
+    """
     try:
-        lexer = get_lexer_by_name(language) if language else guess_lexer(code)
+        return get_lexer_by_name(language)
     except ClassNotFound:
-        lexer = get_lexer_by_name("text")
-    formatter = HtmlFormatter(nowrap=True, noclasses=True, style=palette.code_style)
-    return highlight(code, lexer, formatter)
+        return None
 
 
-def _parser(palette: Palette, blocks: list[str], first_block: int) -> MarkdownIt:
+@lru_cache(maxsize=4)
+def _formatter(style: str) -> HtmlFormatter:
+    return HtmlFormatter(nowrap=True, noclasses=True, style=style)
+
+
+def _highlight(code: str, language: str, palette: Palette) -> str:
+    """A labelled block in colours; an unlabelled one plain.
+
+    Guessing a lexer tries every one Pygments has (tens of milliseconds: a stall on the
+    event loop), and often guesses wrong.
+    """
+    lexer = _lexer(language.lower()) if language else None
+    if lexer is None:
+        return html.escape(code, quote=False)
+    return highlight(code, lexer, _formatter(palette.code_style))
+
+
+def warm_up() -> None:
+    """Compile the common lexers and both themes' formatters before the first code block."""
+    for palette in (LIGHT, DARK):
+        for language in COMMON_LANGUAGES:
+            _highlight("x", language, palette)
+
+
+_warm_up_lock = threading.Lock()
+_warm_up_thread: threading.Thread | None = None
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Run warm_up() once per process, on a worker thread.
+
+    Compiling one lexer's rules is pure Python that cannot be split (CSS about 30 ms,
+    Python about 20 ms), so on the GUI thread it would itself be a stall; on a worker it
+    only shares the interpreter lock, which the GUI thread gets back within 5 ms.
+    """
+    global _warm_up_thread
+    with _warm_up_lock:
+        if _warm_up_thread is None:
+            _warm_up_thread = threading.Thread(target=warm_up, name="lexer-warm-up", daemon=True)
+            _warm_up_thread.start()
+        return _warm_up_thread
+
+
+@lru_cache(maxsize=2)
+def _parser(palette: Palette) -> MarkdownIt:
+    """One parser per theme (building one costs as much as rendering a short message).
+
+    A render's `env` carries its own list of code blocks and the number of the first.
+    """
     md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(
         ["table", "strikethrough"]
     )
 
-    def fence(_self: Any, tokens: list[Any], idx: int, _options: Any, _env: Any) -> str:
+    def fence(_self: Any, tokens: list[Any], idx: int, _options: Any, env: Any) -> str:
         token = tokens[idx]
         language = (token.info or "").strip().split(" ")[0]
         code = token.content.rstrip("\n")
+        blocks: list[str] = env["blocks"]
         blocks.append(code)
-        number = first_block + len(blocks) - 1
+        number = env["first_block"] + len(blocks) - 1
         body = _highlight(code, language, palette).rstrip("\n")
         label = html.escape(language or "code")
         return (
@@ -94,8 +155,8 @@ def render_markdown(text: str, dark: bool = False, first_block: int = 0) -> Rend
     `first_block` numbers the Copy links of a piece rendered after others (streaming).
     """
     blocks: list[str] = []
-    palette = DARK if dark else LIGHT
-    body = _parser(palette, blocks, first_block).render(text)
+    env = {"blocks": blocks, "first_block": first_block}
+    body = _parser(DARK if dark else LIGHT).render(text, env)
     body = body.replace("<table>", '<table border="1" cellspacing="0" cellpadding="4">')
     return Rendered(html=body, code_blocks=blocks)
 

@@ -50,8 +50,9 @@ class AutoHeightBrowser(QTextBrowser):
             Qt.TextInteractionFlag.TextBrowserInteraction
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
+        # Transparent over the message's background. A style sheet of its own would do the
+        # same at the cost of a style object per message (a tenth of building one).
         self.viewport().setAutoFillBackground(False)
-        self.setStyleSheet("QTextBrowser { background: transparent; }")
         self._height = 0
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
 
@@ -107,7 +108,7 @@ class MessageWidget(QFrame):
         self.setObjectName(f"message_{role}")
         self.setProperty("role", role)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 8, 14, 8)
         layout.setSpacing(4)
 
@@ -121,19 +122,11 @@ class MessageWidget(QFrame):
         header.addStretch(1)
         layout.addLayout(header)
 
-        self.reasoning_toggle = QToolButton()
-        self.reasoning_toggle.setText(t("Reasoning"))
-        self.reasoning_toggle.setCheckable(True)
-        self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.reasoning_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.reasoning_toggle.setAutoRaise(True)
-        self.reasoning_toggle.toggled.connect(self._toggle_reasoning)
-        self.reasoning_toggle.hide()
-        layout.addWidget(self.reasoning_toggle)
-        self.reasoning_view = AutoHeightBrowser()
-        self.reasoning_view.setObjectName("reasoning")
-        self.reasoning_view.hide()
-        layout.addWidget(self.reasoning_view)
+        # Built when a message has reasoning, and opened: most have none, and these two
+        # are a third of a message's widgets (the view alone is six, with its scroll bars).
+        self._reasoning = ""
+        self.reasoning_toggle: QToolButton | None = None
+        self.reasoning_view: AutoHeightBrowser | None = None
 
         self.body = AutoHeightBrowser()
         self.body.setAccessibleName(f"{role} message")
@@ -233,15 +226,30 @@ class MessageWidget(QFrame):
         return self.message.content if self.message else self.body.toPlainText()
 
     def _set_reasoning(self, reasoning: str) -> None:
-        self.reasoning_toggle.setVisible(bool(reasoning))
-        if reasoning and self.reasoning_toggle.isChecked():
-            self.reasoning_view.setPlainText(reasoning)
         self._reasoning = reasoning
+        if reasoning and self.reasoning_toggle is None:
+            self.reasoning_toggle = QToolButton()
+            self.reasoning_toggle.setText(t("Reasoning"))
+            self.reasoning_toggle.setCheckable(True)
+            self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            self.reasoning_toggle.setArrowType(Qt.ArrowType.RightArrow)
+            self.reasoning_toggle.setAutoRaise(True)
+            self.reasoning_toggle.toggled.connect(self._toggle_reasoning)
+            self._layout.insertWidget(1, self.reasoning_toggle)  # under the header
+        if self.reasoning_toggle is not None:
+            self.reasoning_toggle.setVisible(bool(reasoning))
+            if reasoning and self.reasoning_toggle.isChecked() and self.reasoning_view:
+                self.reasoning_view.setPlainText(reasoning)
 
     def _toggle_reasoning(self, shown: bool) -> None:
+        assert self.reasoning_toggle is not None
         self.reasoning_toggle.setArrowType(
             Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
         )
+        if self.reasoning_view is None:
+            self.reasoning_view = AutoHeightBrowser()
+            self.reasoning_view.setObjectName("reasoning")
+            self._layout.insertWidget(2, self.reasoning_view)  # under the toggle
         if shown:
             self.reasoning_view.setPlainText(self._reasoning)
         self.reasoning_view.setVisible(shown)
