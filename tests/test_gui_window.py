@@ -75,6 +75,11 @@ def test_stop_mid_stream_keeps_the_partial_reply(qapp, paths, secrets, agent, fa
     run_on_qt_loop(qapp, scenario())
 
 
+def loaded(window) -> bool:
+    """The conversation the window points at has finished opening (not just been chosen)."""
+    return window.current is not None and window.current.id == window.current_id
+
+
 def test_switching_conversations_never_disturbs_a_stream(qapp, paths, secrets, agent, fake):
     fake.scenario = Scenario(tokens=[f"t{i} " for i in range(60)], delay=0.02)
 
@@ -87,13 +92,15 @@ def test_switching_conversations_never_disturbs_a_stream(qapp, paths, secrets, a
             await wait_until(lambda: "t2" in window.chat.stream_text())
 
             click(window.sidebar.new_button)
-            await wait_until(lambda: window.current_id not in (None, first), what="new chat")
+            await wait_until(
+                lambda: window.current_id not in (None, first) and loaded(window), what="new chat"
+            )
             assert not window.composer.busy and window.chat.message_widgets == []
             type_text(window.composer.edit, "a draft")
             assert window.sidebar.model.is_streaming(first)
 
             window.sidebar.select(first)
-            await wait_until(lambda: window.current_id == first and window.current is not None)
+            await wait_until(lambda: window.current_id == first and loaded(window))
             assert window.composer.busy, "the reply in flight shows after switching back"
             await wait_until(lambda: not window.composer.busy, timeout=15)
             stored = (await core.service.get_conversation(first)).messages[-1]
@@ -102,11 +109,6 @@ def test_switching_conversations_never_disturbs_a_stream(qapp, paths, secrets, a
             assert _texts(window)[-1] == stored.content.strip()
 
     run_on_qt_loop(qapp, scenario())
-
-
-def loaded(window) -> bool:
-    """The conversation the window points at has finished opening (not just been chosen)."""
-    return window.current is not None and window.current.id == window.current_id
 
 
 def test_drafts_are_kept_per_conversation_and_across_restarts(qapp, paths, secrets, agent, fake):
