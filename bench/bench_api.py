@@ -7,9 +7,7 @@ Four kinds of process share the 2 cores, each with its own interpreter:
   (the rate reached is reported). Each token's text carries its index and
   `time.monotonic_ns()` read just before the event is written to the socket
   (CLOCK_MONOTONIC is one clock for the whole machine on Linux, so other processes can
-  subtract from it). Its sockets are TCP_NODELAY, as real servers' are: without it the
-  response headers and the first event, two small writes, now and then wait for a
-  delayed ACK (40 ms) on a reused connection, on either path.
+  subtract from it). Its sockets are TCP_NODELAY, as real servers' are.
 * server (`--server`): what `desktop-chat serve` runs, ApiServer over a real Core, in a
   fresh copy of the "cold" data set (1,000 conversations / 100,000 messages) with its agent
   pointed at the upstream, and a token made by `desktop-chat tokens create`. Two
@@ -107,7 +105,6 @@ def upstream_main() -> None:
         write_event(handler, data.replace(STAMP, str(time.monotonic_ns()), 1))
 
     fake_openai._Handler._event = stamped  # type: ignore[method-assign]
-    fake_openai._Handler.disable_nagle_algorithm = True  # as real servers do: see the docstring
     fake = fake_openai.FakeOpenAI(scenario=fake_openai.Scenario(tokens=tokens(5)))
     with fake:
         print(fake.base_url, flush=True)

@@ -87,6 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
     """One connection; keep-alive, so several requests may arrive on it."""
 
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as real servers set it: otherwise the headers and the first event, two
+    # small writes, now and then wait 40 ms for a delayed ACK on a reused connection.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:

@@ -25,7 +25,9 @@ class EventBus:
 
     def __init__(self) -> None:
         self._seq = itertools.count(time.time_ns() // 1000)
-        self._listeners: dict[int, tuple[str | None, Listener]] = {}
+        # Listeners by the conversation they follow (None: every one), each map in the order
+        # of subscription: an event costs its own listeners, not every listener of the app.
+        self._listeners: dict[str | None, dict[int, Listener]] = {None: {}}
         self._ids = itertools.count()
 
     def subscribe(
@@ -33,18 +35,28 @@ class EventBus:
     ) -> Callable[[], None]:
         """Call `listener` for every event (or one conversation's); returns the unsubscriber."""
         token = next(self._ids)
-        self._listeners[token] = (conversation_id, listener)
-        return lambda: self._listeners.pop(token, None)
+        self._listeners.setdefault(conversation_id, {})[token] = listener
+
+        def unsubscribe() -> None:
+            listeners = self._listeners.get(conversation_id)
+            if listeners is not None:
+                listeners.pop(token, None)
+                if not listeners and conversation_id is not None:
+                    del self._listeners[conversation_id]
+
+        return unsubscribe
 
     @property
     def listener_count(self) -> int:
-        return len(self._listeners)
+        return sum(len(listeners) for listeners in self._listeners.values())
 
     def publish(self, type_: EventType, conversation_id: str, data: dict[str, Any]) -> Event:
         event = Event(type=type_, conversation_id=conversation_id, seq=next(self._seq), data=data)
-        for wanted, listener in list(self._listeners.values()):
-            if wanted is not None and wanted != conversation_id:
-                continue
+        listeners = list(self._listeners[None].items())
+        followers = self._listeners.get(conversation_id)
+        if followers:
+            listeners = sorted([*listeners, *followers.items()], key=lambda item: item[0])
+        for _, listener in listeners:
             try:
                 listener(event)
             except Exception:
