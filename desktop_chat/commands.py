@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -268,6 +269,7 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
             reason = exc.strerror or str(exc)
             message = f"cannot listen on {args.host}:{args.port}: {reason}"
             raise CliError(message, EXIT_USAGE) from None
+        gc.freeze()  # start-up's objects stay for good: keep full collections off them
         print(server.url, flush=True)  # first line of stdout: scripts and tests read it
         if not await tokens.list():
             print(

@@ -13,6 +13,7 @@ flight (qasync stops the loop when the last window closes), so the app quits onl
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 import time
@@ -103,6 +104,10 @@ async def run_window(
         apply_theme(app, core.settings.theme, core.settings.font_size)
         window.attach(core, bridge)
         await window.start()
+        # What start-up made (modules, widgets, the list) lives as long as the window; taken
+        # out of the collector's view, full collections stop walking it: with a long list
+        # they paused the window for 30-100 ms, mid-stream.
+        gc.freeze()
         await closed.wait()
         await window.api.stop()
     await core.aclose()
