@@ -136,6 +136,7 @@ def render(
     ]
     for name, _, _ in results:
         lines += [f"### {name}", "", describe(name), ""]
+    lines += [HISTORY.read_text(encoding="utf-8").strip(), ""]
     lines += [
         "## PySide6 6.12.0 on Python 3.11 loses references to None",
         "",
