@@ -14,6 +14,7 @@ from desktop_chat.app import Core
 from desktop_chat.paths import HOME_ENV, AppPaths, default_paths
 from desktop_chat.schemas import Agent, AppPreset, ChatMessage
 from desktop_chat.secrets import SecretStore
+from desktop_chat.store import Store
 from tests.fake_openai import FakeOpenAI
 from tests.memory_keyring import MemoryKeyring
 
@@ -76,3 +77,11 @@ async def core(paths: AppPaths, secrets: SecretStore, agent: Agent) -> AsyncIter
     await opened.service.save_agent(agent)
     yield opened
     await opened.aclose()
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """The store alone, on a fresh SQLite file."""
+    opened = await Store.open(tmp_path / "data" / "conversations.sqlite3")
+    yield opened
+    await opened.close()

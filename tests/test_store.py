@@ -6,13 +6,12 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from peewee import IntegrityError
 
 from desktop_chat.schemas import (
@@ -31,13 +30,6 @@ pytestmark = pytest.mark.asyncio
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAST = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "data" / "conversations.sqlite3")
-    yield opened
-    await opened.close()
 
 
 @contextmanager

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from peewee import SqliteDatabase
 
 from desktop_chat.schemas import ContextEntry, Conversation, Message
@@ -19,13 +17,6 @@ from desktop_chat.store.migrations import LATEST, current_version, migrate
 pytestmark = pytest.mark.asyncio
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "data" / "conversations.sqlite3")
-    yield opened
-    await opened.close()
 
 
 async def _conversation(store: Store, title: str, hours: float = 0, **fields) -> Conversation:
