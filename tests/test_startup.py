@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import subprocess
 import sys
@@ -9,8 +11,8 @@ import sys
 from PySide6.QtCore import QByteArray, QSettings
 
 from desktop_chat.appearance import read_theme
-from desktop_chat.paths import AppPaths
-from tests.gui_support import run_on_qt_loop
+from desktop_chat.paths import AppPaths, default_paths
+from tests.gui_support import run_on_qt_loop, wait_until
 
 HEAVY = ("openai", "pydantic", "peewee", "aiohttp", "keyring", "desktop_chat.engine")
 
@@ -58,3 +60,54 @@ def test_the_theme_is_read_without_the_settings_model(paths: AppPaths) -> None:
     assert read_theme(paths.settings_file) == "system"
     paths.settings_file.write_text("[1, 2]", "utf-8")
     assert read_theme(paths.settings_file) == "system"
+
+
+def _main_window():
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_chat.ui.main_window import MainWindow
+
+    found = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+    return next((w for w in found if w.isVisible()), None)
+
+
+def _start_and_close(qapp) -> tuple[int, bool]:
+    """Run the app's start as `desktop-chat` does, close its window once it is ready."""
+    from desktop_chat.ui.main import run_window
+
+    async def scenario() -> tuple[int, bool]:
+        started = asyncio.ensure_future(run_window(qapp, default_paths()))
+        await wait_until(lambda: (w := _main_window()) is not None and w._ready, 20, "ready")
+        window = _main_window()
+        was_attached = window.attached
+        window.close()
+        return await asyncio.wait_for(started, 20), was_attached
+
+    try:
+        return run_on_qt_loop(qapp, scenario())
+    finally:
+        gc.unfreeze()  # the app freezes what start-up made; the test process goes on
+
+
+def test_the_app_starts_in_its_frame_fills_it_and_closes_cleanly(qapp, paths):
+    code, attached = _start_and_close(qapp)
+    assert (code, attached) == (0, True)
+    assert list(paths.journal.glob("*.jsonl")) == []
+
+
+def test_a_damaged_database_is_set_aside_when_the_person_agrees(qapp, paths, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    paths.database.write_bytes(b"this is not a database " * 400)
+    asked = []
+
+    def answer_yes(*args: object) -> QMessageBox.StandardButton:
+        asked.append(args[2])
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer_yes)
+    code, attached = _start_and_close(qapp)
+    assert (code, attached) == (0, True)
+    assert len(asked) == 1 and "damaged" in str(asked[0]).lower()
+    (kept,) = paths.database.parent.glob(f"{paths.database.name}.damaged-*")
+    assert kept.read_bytes().startswith(b"this is not a database")
