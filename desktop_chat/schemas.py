@@ -231,11 +231,37 @@ class ModelUsage(BaseModel):
     errors: int = 0
 
 
+class Latency(BaseModel):
+    """How fast complete replies came: time to first token and in total, in ms."""
+
+    ttft_median_ms: float | None = None
+    ttft_p95_ms: float | None = None
+    duration_median_ms: float | None = None
+    duration_p95_ms: float | None = None
+
+
+class DayUsage(Latency):
+    """One UTC day's requests, tokens, failures and latency."""
+
+    day: str  # YYYY-MM-DD
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    errors: int = 0
+
+
 class UsageStats(BaseModel):
-    """Totals over the usage table, and the same figures per model (busiest first)."""
+    """Totals over the usage table, and the same figures per model (busiest first).
+
+    `latency` and `by_day` cover the last `period_days` days only: they are computed from
+    each request's record, where the totals are counted by the database.
+    """
 
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     errors: int = 0
     by_model: list[ModelUsage] = Field(default_factory=list)
+    period_days: int = 0
+    latency: Latency = Field(default_factory=Latency)
+    by_day: list[DayUsage] = Field(default_factory=list)

@@ -10,6 +10,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
@@ -166,6 +167,32 @@ async def test_agents_never_show_keys_and_stats_count_own_usage(api: Api, core: 
     assert [m["model"] for m in mine.body["by_model"]] == ["fake-model"]
     other = await api.call("GET", "/api/stats", as_="bob")
     assert other.body["requests"] == 0 and other.body["by_model"] == []
+
+
+async def test_stats_give_the_latency_and_every_day_of_the_period(api: Api, core: Core) -> None:
+    cid = (await api.conversation())["id"]
+    log = EventLog(core.service, cid)
+    await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Time me"})
+    await log.done(cid)
+    reply = (await core.service.get_conversation(cid)).messages[-1]
+
+    week = await api.call("GET", "/api/stats?days=7")
+    assert week.status == 200 and week.body["period_days"] == 7
+    days = week.body["by_day"]
+    today = datetime.now(UTC).date()
+    assert [d["day"] for d in days] == [str(today - timedelta(days=n)) for n in range(6, -1, -1)]
+    assert [d["requests"] for d in days] == [0] * 6 + [1]
+    assert week.body["latency"]["ttft_median_ms"] == pytest.approx(reply.ttft_ms)
+    assert week.body["latency"]["duration_p95_ms"] == pytest.approx(reply.duration_ms)
+    assert days[-1]["ttft_median_ms"] == pytest.approx(reply.ttft_ms)
+
+    default = await api.call("GET", "/api/stats")
+    assert len(default.body["by_day"]) == 30
+    other = await api.call("GET", "/api/stats", as_="bob")
+    assert other.body["latency"]["ttft_median_ms"] is None
+    assert sum(d["requests"] for d in other.body["by_day"]) == 0
+    refused = await api.call("GET", "/api/stats?days=0")
+    assert (refused.status, refused.error["fields"]) == (422, ["days"])
 
 
 async def test_openapi_document_covers_every_route(api: Api) -> None:

@@ -32,7 +32,7 @@ from desktop_chat.api.models import (
     StreamTicketRequest,
     UpdateConversationRequest,
 )
-from desktop_chat.schemas import Context, UsageStats
+from desktop_chat.schemas import Context
 from desktop_chat.store import NotFoundError
 
 DEFAULT_PAGE = 50
@@ -174,9 +174,8 @@ async def create_stream_ticket(request: web.Request, owner: str) -> web.StreamRe
 
 
 async def stats(request: web.Request, owner: str) -> web.StreamResponse:
-    ctx = context_of(request)
-    figures: UsageStats = await ctx.service.store.run(lambda r: r.usage_stats(owner))
-    return model_response(figures)
+    days = query_int(request, "days", 30, 1, 366)
+    return model_response(await context_of(request).service.usage_stats(owner, days))
 
 
 async def openapi(request: web.Request, owner: str) -> web.StreamResponse:

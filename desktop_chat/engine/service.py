@@ -10,9 +10,10 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from desktop_chat.engine import stats
 from desktop_chat.engine.clients import ClientPool
 from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
 from desktop_chat.engine.events import EventBus
@@ -32,6 +33,7 @@ from desktop_chat.schemas import (
     Message,
     MessageStatus,
     UsageRecord,
+    UsageStats,
     new_id,
 )
 from desktop_chat.secrets import SecretStore
@@ -524,6 +526,15 @@ class ConversationService:
         if agent is None:
             raise NoAgentError()
         return agent
+
+    async def usage_stats(self, owner: str | None = None, days: int = 30) -> UsageStats:
+        """Counts over all time; latency and per-day figures over the last `days` days."""
+        now = datetime.now(UTC)
+        since = stats.recent_period_start(days, now)
+        totals = await self.store.run(lambda r: r.usage_stats(owner))
+        records = await self.store.run(lambda r: r.list_usage(since, owner))
+        # Medians sort every request of the period: keep that off the event loop.
+        return await asyncio.to_thread(stats.with_recent, totals, records, days, now)
 
     async def warm_up(self) -> None:
         """Load what the first request needs while the user is still reading or typing."""

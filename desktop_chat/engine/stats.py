@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from desktop_chat.llm import ErrorKind
-from desktop_chat.schemas import MessageStatus, UsageRecord
+from desktop_chat.schemas import DayUsage, Latency, MessageStatus, UsageRecord, UsageStats
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +257,54 @@ def by_day(
         out.append(summarize(day.isoformat(), groups.get(day.isoformat(), []), prices))
         day += timedelta(days=1)
     return out
+
+
+# The local API's figures ----------------------------------------------------------------
+
+
+def recent_period_start(days: int, now: datetime) -> datetime:
+    """Midnight UTC at the start of the last `days` days, today included."""
+    first = (now.astimezone(UTC) - timedelta(days=days - 1)).date()
+    return datetime.combine(first, datetime.min.time(), UTC)
+
+
+def _latency(summary: Summary) -> dict[str, float | None]:
+    return {
+        "ttft_median_ms": summary.ttft_median_ms,
+        "ttft_p95_ms": summary.ttft_p95_ms,
+        "duration_median_ms": summary.duration_median_ms,
+        "duration_p95_ms": summary.duration_p95_ms,
+    }
+
+
+def with_recent(
+    totals: UsageStats, records: Iterable[UsageRecord], days: int, now: datetime
+) -> UsageStats:
+    """`totals` with the latency and the per-day figures of the last `days` UTC days.
+
+    `records` are those of the period (see recent_period_start); every day of it is
+    listed, quiet ones too, oldest first.
+    """
+    chosen = list(records)
+    start = recent_period_start(days, now).date()
+    daily = by_day(chosen, UTC, None, start, now.astimezone(UTC).date())
+    return totals.model_copy(
+        update={
+            "period_days": days,
+            "latency": Latency(**_latency(summarize("", chosen))),
+            "by_day": [
+                DayUsage(
+                    day=d.key,
+                    requests=d.requests,
+                    prompt_tokens=d.prompt_tokens,
+                    completion_tokens=d.completion_tokens,
+                    errors=d.errors,
+                    **_latency(d),
+                )
+                for d in daily
+            ],
+        }
+    )
 
 
 # A report over a period ---------------------------------------------------------------

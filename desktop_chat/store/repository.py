@@ -397,10 +397,17 @@ class Repository:
             },
         )
 
-    def list_usage(self, since: datetime | None = None) -> list[UsageRecord]:
+    def list_usage(
+        self, since: datetime | None = None, owner: str | None = None
+    ) -> list[UsageRecord]:
+        """Requests since `since`, oldest first; `owner` keeps only its conversations'."""
         query = UsageRow.select().order_by(UsageRow.created_at)
         if since is not None:
             query = query.where(UsageRow.created_at >= convert.to_db_time(since))
+        if owner is not None:
+            query = query.join(
+                ConversationRow, on=(UsageRow.conversation_session_id == ConversationRow.session_id)
+            ).where(ConversationRow.owner == owner)
         return [
             UsageRecord(
                 conversation_id=r.conversation_session_id,
