@@ -10,9 +10,10 @@ Four kinds of process share the 2 cores, each with its own interpreter:
   subtract from it). Its sockets are TCP_NODELAY, as real servers' are.
 * server (`--server`): what `desktop-chat serve` runs, ApiServer over a real Core, in a
   fresh copy of the "cold" data set (1,000 conversations / 100,000 messages) with its agent
-  pointed at the upstream, and a token made by `desktop-chat tokens create`. Two
-  differences: the engine may stream 100 replies at once (the settings allow at most 64)
-  and automatic titles are off. It reports its full garbage collections (gc.callbacks).
+  pointed at the upstream, and a token made by `desktop-chat tokens create`. Its settings
+  as a user would set them for this: 100 replies may stream at once
+  (`max_concurrent_requests`, 4 by default) and automatic titles are off. It reports its
+  full garbage collections (gc.callbacks).
 * clients (`--clients`, 2 processes of 5,000 streams each): raw asyncio protocols, no
   HTTP library: an HTTP/1.1 GET with the bearer token, then a regular expression over the
   received bytes that finds each event's id, type, token index and upstream stamp.
@@ -154,6 +155,7 @@ async def server_main(concurrency: int) -> None:
     await core.service.warm_up()
     server = ApiServer(core.service, TokenStore(core.store), port=0)
     await server.start()
+    gc.freeze()  # as `desktop-chat serve` does once started
     print(server.url, flush=True)
     loop = asyncio.get_running_loop()
     while await loop.run_in_executor(None, sys.stdin.readline):

@@ -17,11 +17,15 @@ from desktop_chat.appearance import Theme
 
 log = logging.getLogger(__name__)
 
+# Replies streaming at once, over all conversations: the local API may serve a hundred
+# conversations at a time; a local model server usually wants far fewer.
+MAX_CONCURRENT_REQUESTS = 256
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    max_concurrent_requests: int = Field(default=4, ge=1, le=64)
+    max_concurrent_requests: int = Field(default=4, ge=1, le=MAX_CONCURRENT_REQUESTS)
     request_timeout: float = Field(default=60.0, gt=0, le=3600)
     http_proxy: str | None = None
     auto_title: bool = True

@@ -43,7 +43,7 @@ from shiboken6 import isValid
 
 from desktop_chat.app import Core
 from desktop_chat.schemas import Agent, new_id, utcnow, validation_message
-from desktop_chat.settings import Settings
+from desktop_chat.settings import MAX_CONCURRENT_REQUESTS, Settings
 from desktop_chat.ui.agent_form import AgentForm, Outcome, ask, in_words, key_shared, plain_label
 from desktop_chat.ui.api_runner import ApiRunner
 from desktop_chat.ui.bridge import EngineBridge
@@ -398,7 +398,7 @@ class GeneralTab(SettingsPage):
         super().__init__(core, bridge, parent)
         self.concurrency = QSpinBox()
         self.concurrency.setObjectName("maxConcurrentRequests")
-        self.concurrency.setRange(1, 64)
+        self.concurrency.setRange(1, MAX_CONCURRENT_REQUESTS)
         self.concurrency.setAccessibleName(t("Maximum concurrent requests"))
         self.timeout = QSpinBox()
         self.timeout.setObjectName("requestTimeout")
