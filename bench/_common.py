@@ -284,6 +284,7 @@ class OpenWindow:
         from PySide6.QtWidgets import QApplication
 
         from desktop_chat.app import Core
+        from desktop_chat.engine.collector import FullCollectionsWaitForReplies
         from desktop_chat.paths import default_paths
         from desktop_chat.ui.bridge import EngineBridge
         from desktop_chat.ui.main_window import MainWindow
@@ -302,11 +303,14 @@ class OpenWindow:
         # The window loads the SDK in the background after start-up; a person takes longer
         # than that to type a first message, so the measured sends do not wait for it.
         await self.core.service.warm_up()
-        gc.freeze()  # as the app does once started (desktop_chat/ui/main.py)
+        # As the app does once started (desktop_chat/ui/main.py).
+        gc.freeze()
+        self.collector = FullCollectionsWaitForReplies(self.core.service)
         return self.core, self.window
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.window.close()
+        self.collector.close()
         await self.core.aclose()
         await self.bridge.drain()
         self.bridge.close()

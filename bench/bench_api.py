@@ -147,6 +147,7 @@ async def server_main(concurrency: int) -> None:
     """
     from desktop_chat.api import ApiServer, TokenStore
     from desktop_chat.app import Core
+    from desktop_chat.engine.collector import FullCollectionsWaitForReplies
 
     watch = GcWatch()
     core = await Core.open()
@@ -155,12 +156,14 @@ async def server_main(concurrency: int) -> None:
     await core.service.warm_up()
     server = ApiServer(core.service, TokenStore(core.store), port=0)
     await server.start()
-    gc.freeze()  # as `desktop-chat serve` does once started
+    gc.freeze()  # as `desktop-chat serve` does once started, with the collector's pacing
+    collector = FullCollectionsWaitForReplies(core.service)
     print(server.url, flush=True)
     loop = asyncio.get_running_loop()
     while await loop.run_in_executor(None, sys.stdin.readline):
         print(json.dumps(watch.take()), flush=True)
     await server.stop()
+    collector.close()
     await core.aclose()
 
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from desktop_chat.app import Core
 from desktop_chat.engine import EngineError
+from desktop_chat.engine.collector import FullCollectionsWaitForReplies
 from desktop_chat.schemas import Agent, AgentParams, ChatMessage, Event, validation_message
 from desktop_chat.secrets import KeyringUnavailableError
 from desktop_chat.store import NotFoundError, StoreError
@@ -262,6 +263,7 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
     for sig in signals:  # before the URL is printed: whoever reads it may stop us at once
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopping.set)
+    collector = FullCollectionsWaitForReplies(core.service)
     try:
         try:
             await server.start()
@@ -284,6 +286,7 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(sig)
         await server.stop()
+        collector.close()
     return EXIT_OK
 
 

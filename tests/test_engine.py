@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import pytest
 
 from desktop_chat.app import Core
 from desktop_chat.engine import InputError, NoAgentError, ReplyInProgressError
+from desktop_chat.engine.collector import NO_FULL_COLLECTION, FullCollectionsWaitForReplies
 from desktop_chat.schemas import ChatMessage, Context, ContextEntry, Message, MessageStatus
 from desktop_chat.store import NotFoundError
 from tests.fake_openai import FakeOpenAI, Scenario
@@ -346,3 +348,28 @@ async def test_one_typed_letter_searches_titles_then_messages_from_the_second(
     assert [c.id for c in await core.service.list_conversations(query="d")] == [titled.id]
     found = {c.id for c in await core.service.list_conversations(query="di")}
     assert found == {titled.id, other.id}
+
+
+async def test_full_collections_wait_while_any_reply_streams(core: Core, fake: FakeOpenAI) -> None:
+    before = gc.get_threshold()
+    collector = FullCollectionsWaitForReplies(core.service)
+    try:
+        fake.queue = [Scenario(tokens=["a"] * 200, stall_after=3), Scenario(tokens=["b"] * 5)]
+        first = await core.service.create_conversation()
+        second = await core.service.create_conversation()
+        log = EventLog(core.service)
+        await core.service.send(first.id, "Long one")
+        await log.wait_for(lambda: len(log.of("delta", first.id)) == 3)
+        assert gc.get_threshold() == (*before[:2], NO_FULL_COLLECTION)
+
+        await core.service.send(second.id, "Short one")
+        await log.done(second.id)
+        assert gc.get_threshold()[2] == NO_FULL_COLLECTION, "the first reply still streams"
+
+        await core.service.stop(first.id)
+        await log.done(first.id)
+        assert gc.get_threshold() == before
+    finally:
+        collector.close()
+        gc.set_threshold(*before)  # whatever happened, the rest of the suite collects
+    assert gc.get_threshold() == before

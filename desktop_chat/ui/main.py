@@ -99,17 +99,23 @@ async def run_window(
     if core is None:
         window.close()
         return 4
+    from desktop_chat.engine.collector import FullCollectionsWaitForReplies
+
     bridge = EngineBridge(core.service)
+    collector = FullCollectionsWaitForReplies(core.service)
     if not closed.is_set():  # the user may close the window while the database opens
         apply_theme(app, core.settings.theme, core.settings.font_size)
         window.attach(core, bridge)
         await window.start()
-        # What start-up made (modules, widgets, the list) lives as long as the window; taken
-        # out of the collector's view, full collections stop walking it: with a long list
-        # they paused the window for 30-100 ms, mid-stream.
+        # The SDK loads in a thread while the person reads; the first send needs it.
+        await core.service.warm_up()
+        # What start-up made (modules, widgets, the list, the SDK's types) lives as long as
+        # the window; taken out of the collector's view, full collections stop walking it:
+        # with a long list they paused the window for 30-100 ms.
         gc.freeze()
         await closed.wait()
         await window.api.stop()
+    collector.close()
     await core.aclose()
     await bridge.drain()
     bridge.close()

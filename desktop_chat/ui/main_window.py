@@ -285,7 +285,6 @@ class MainWindow(QMainWindow):
         else:
             await self._open_newest_or_new()
         self._ready = True
-        self.bridge.spawn(self.service.warm_up())
 
     async def _open_newest_or_new(self) -> None:
         model = self.sidebar.model
