@@ -531,8 +531,9 @@ class ConversationService:
         """Counts over all time; latency and per-day figures over the last `days` days."""
         now = datetime.now(UTC)
         since = stats.recent_period_start(days, now)
-        totals = await self.store.run(lambda r: r.usage_stats(owner))
-        records = await self.store.run(lambda r: r.list_usage(since, owner))
+        totals, records = await self.store.run(
+            lambda r: (r.usage_stats(owner), r.list_usage(since, owner))
+        )
         # Medians sort every request of the period: keep that off the event loop.
         return await asyncio.to_thread(stats.with_recent, totals, records, days, now)
 
