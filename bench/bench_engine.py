@@ -120,10 +120,12 @@ async def engine_stream(core) -> tuple[int, float, float]:
     deltas = [0]
     done = asyncio.Event()
 
+    from desktop_chat.engine.events import ReplyDelta, ReplyDone
+
     def listener(event) -> None:
-        if event.type == "delta":
+        if isinstance(event, ReplyDelta):
             deltas[0] += 1
-        elif event.type == "done":
+        elif isinstance(event, ReplyDone):
             done.set()
 
     unsubscribe = service.bus.subscribe(listener, conversation.id)
@@ -167,6 +169,7 @@ async def heartbeat(gaps: list[float], stop: asyncio.Event) -> None:
 async def long_sends(home, conversation_id: str, runs: int) -> list[float]:
     """Longest event-loop stall while a message is sent into a 2,000-message conversation."""
     from desktop_chat.app import Core
+    from desktop_chat.engine.events import ReplyDone
     from desktop_chat.paths import default_paths
 
     os.environ["DESKTOP_CHAT_HOME"] = str(home)
@@ -174,7 +177,9 @@ async def long_sends(home, conversation_id: str, runs: int) -> list[float]:
     core.service.config.auto_title = False
     service = core.service
     done = asyncio.Event()
-    service.bus.subscribe(lambda e: done.set() if e.type == "done" else None, conversation_id)
+    service.bus.subscribe(
+        lambda e: done.set() if isinstance(e, ReplyDone) else None, conversation_id
+    )
     stalls = []
     try:
         for _ in range(runs + 1):  # the first one warms up the HTTP client

@@ -77,8 +77,10 @@ def child(variant: str, replies: int) -> dict[str, object]:
             result["open_messages"] = len(window.current.messages)
             if variant == "rss":
                 return
+            from desktop_chat.engine.events import ReplyDone
+
             done = asyncio.Event()
-            service.bus.subscribe(lambda e: done.set() if e.type == "done" else None)
+            service.bus.subscribe(lambda e: done.set() if isinstance(e, ReplyDone) else None)
 
             async def open_new() -> str:
                 before = window.current_id

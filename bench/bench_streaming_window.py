@@ -57,12 +57,14 @@ async def one_run(core, window) -> dict[str, float]:
     paints: list[tuple[float, int]] = []
     state = {"stored": 0.0, "full": 0.0, "done": 0.0}
 
+    from desktop_chat.engine.events import MessageStored, ReplyDelta, ReplyDone
+
     def on_event(event) -> None:
-        if event.type == "delta":
+        if isinstance(event, ReplyDelta):
             deltas.append(time.perf_counter())
-        elif event.type == "message" and event.data.get("role") == "assistant":
+        elif isinstance(event, MessageStored) and event.message.role == "assistant":
             state["stored"] = time.perf_counter()
-        elif event.type == "done":
+        elif isinstance(event, ReplyDone):
             state["done"] = time.perf_counter()
 
     def on_frame() -> None:

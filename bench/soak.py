@@ -45,8 +45,9 @@ import aiohttp  # noqa: E402
 from desktop_chat.api import ApiServer  # noqa: E402
 from desktop_chat.app import Core  # noqa: E402
 from desktop_chat.engine import EngineConfig  # noqa: E402
+from desktop_chat.engine.events import EngineEvent, ReplyDone  # noqa: E402
 from desktop_chat.paths import AppPaths  # noqa: E402
-from desktop_chat.schemas import Agent, Event, MessageStatus  # noqa: E402
+from desktop_chat.schemas import Agent, MessageStatus  # noqa: E402
 from desktop_chat.secrets import SecretStore  # noqa: E402
 
 SAMPLE_EVERY = 10.0
@@ -123,18 +124,18 @@ class Done:
     """`done` events of the engine workers' conversations, one queue each."""
 
     def __init__(self) -> None:
-        self.queues: dict[str, asyncio.Queue[Event]] = {}
+        self.queues: dict[str, asyncio.Queue[ReplyDone]] = {}
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: EngineEvent) -> None:
         queue = self.queues.get(event.conversation_id)
-        if queue is not None and event.type == "done":
+        if queue is not None and isinstance(event, ReplyDone):
             queue.put_nowait(event)
 
     def watch(self, cid: str) -> str:
         self.queues[cid] = asyncio.Queue()
         return cid
 
-    async def wait(self, cid: str) -> Event:
+    async def wait(self, cid: str) -> ReplyDone:
         async with asyncio.timeout(60):
             return await self.queues[cid].get()
 
@@ -152,7 +153,7 @@ async def engine_worker(core: Core, done: Done, tally: Tally, deadline: float) -
             await asyncio.sleep(0.03)  # mid-reply, as a person pressing Stop
             await service.stop(cid)
         try:
-            status = (await done.wait(cid)).data["status"]
+            status = (await done.wait(cid)).status
         except TimeoutError:
             status = "no done event"
             tally.no_done += 1

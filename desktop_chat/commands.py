@@ -19,7 +19,14 @@ from collections.abc import Awaitable, Callable
 from desktop_chat.app import Core
 from desktop_chat.engine import EngineError
 from desktop_chat.engine.collector import FullCollectionsWaitForReplies
-from desktop_chat.schemas import Agent, AgentParams, ChatMessage, Event, validation_message
+from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
+from desktop_chat.schemas import (
+    Agent,
+    AgentParams,
+    ChatMessage,
+    MessageStatus,
+    validation_message,
+)
 from desktop_chat.secrets import KeyringUnavailableError
 from desktop_chat.store import NotFoundError, StoreError
 from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
@@ -159,16 +166,16 @@ async def _ask(core: Core, args: argparse.Namespace) -> int:
         conversation = await service.create_conversation(agent_id=agent_id)
     done = asyncio.get_running_loop().create_future()
 
-    def on_event(event: Event) -> None:
-        if event.type == "delta":
-            if event.data["reasoning"]:
-                sys.stderr.write(event.data["reasoning"])
-            sys.stdout.write(event.data["text"])
+    def on_event(event: EngineEvent) -> None:
+        if isinstance(event, ReplyDelta):
+            if event.reasoning:
+                sys.stderr.write(event.reasoning)
+            sys.stdout.write(event.text)
             sys.stdout.flush()
-        elif event.type == "error":
-            print(f"\ndesktop-chat: {event.data['message']}", file=sys.stderr)
-        elif event.type == "done" and not done.done():
-            done.set_result(event.data["status"])
+        elif isinstance(event, ReplyFailed):
+            print(f"\ndesktop-chat: {event.message}", file=sys.stderr)
+        elif isinstance(event, ReplyDone) and not done.done():
+            done.set_result(event.status)
 
     unsubscribe = service.bus.subscribe(on_event, conversation.id)
     loop = asyncio.get_running_loop()
@@ -191,7 +198,9 @@ async def _ask(core: Core, args: argparse.Namespace) -> int:
             loop.remove_signal_handler(signal.SIGINT)
     sys.stdout.write("\n")
     print(f"conversation: {conversation.id}", file=sys.stderr)
-    return {"complete": EXIT_OK, "stopped": EXIT_INTERRUPTED}.get(status, EXIT_UPSTREAM)
+    return {MessageStatus.COMPLETE: EXIT_OK, MessageStatus.STOPPED: EXIT_INTERRUPTED}.get(
+        status, EXIT_UPSTREAM
+    )
 
 
 async def _list(core: Core, args: argparse.Namespace) -> int:

@@ -173,18 +173,6 @@ class Context(BaseModel):
         return [*self.preset, *(ChatMessage(role=e.role, content=e.content) for e in self.history)]
 
 
-EventType = Literal["message", "delta", "done", "error", "title", "conversation", "deleted"]
-
-
-class Event(BaseModel):
-    """One thing that happened to a conversation, told the same way to the window and to SSE."""
-
-    type: EventType
-    conversation_id: str
-    seq: int
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
 class UsageRecord(BaseModel):
     conversation_id: str
     agent_id: str | None

@@ -296,9 +296,10 @@ async def _check_engine(report: _Report, root: Path) -> None:
     """One message through the real engine to the tiny server, then read it back."""
     from desktop_chat.app import Core
     from desktop_chat.engine import EngineError
+    from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
     from desktop_chat.llm import LLMError
     from desktop_chat.paths import AppPaths
-    from desktop_chat.schemas import Agent, Event
+    from desktop_chat.schemas import Agent, MessageStatus
     from desktop_chat.secrets import SecretStore
     from desktop_chat.settings import Settings, save_settings
     from desktop_chat.store import StoreError
@@ -331,17 +332,17 @@ async def _check_engine(report: _Report, root: Path) -> None:
             nonce = secrets.token_hex(4)
             conversation = await service.create_conversation(agent_id=agent.agent_id)
             loop = asyncio.get_running_loop()
-            done: asyncio.Future[dict[str, Any]] = loop.create_future()
+            done: asyncio.Future[ReplyDone] = loop.create_future()
             deltas: list[str] = []
             errors: list[str] = []
 
-            def on_event(event: Event) -> None:
-                if event.type == "delta":
-                    deltas.append(event.data["text"])
-                elif event.type == "error":
-                    errors.append(str(event.data.get("message")))
-                elif event.type == "done" and not done.done():
-                    done.set_result(event.data)
+            def on_event(event: EngineEvent) -> None:
+                if isinstance(event, ReplyDelta):
+                    deltas.append(event.text)
+                elif isinstance(event, ReplyFailed):
+                    errors.append(event.message)
+                elif isinstance(event, ReplyDone) and not done.done():
+                    done.set_result(event)
 
             unsubscribe = service.bus.subscribe(on_event, conversation.id)
             started = time.perf_counter()
@@ -354,8 +355,8 @@ async def _check_engine(report: _Report, root: Path) -> None:
                 unsubscribe()
             elapsed = (time.perf_counter() - started) * 1000
             expected = "".join(TinyOpenAI.reply_tokens(nonce))
-            if finished["status"] != "complete":
-                reason = errors[0] if errors else f"it ended {finished['status']}"
+            if finished.status is not MessageStatus.COMPLETE:
+                reason = errors[0] if errors else f"it ended {finished.status.value}"
                 raise SelfTestError(f"the reply did not complete: {reason}{_proxy_hint()}")
             if "".join(deltas) != expected:
                 raise SelfTestError(f"the streamed text was {''.join(deltas)!r}, not {expected!r}")

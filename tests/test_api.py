@@ -16,17 +16,26 @@ from typing import cast
 import pytest
 import pytest_asyncio
 
-from desktop_chat.api.fanout import Batch, StreamHub, Subscriber, chunk, format_event
+from desktop_chat.api.events import STREAMED, encode
+from desktop_chat.api.fanout import Batch, StreamHub, Subscriber, chunk
 from desktop_chat.api.finals import FinalMessages
 from desktop_chat.app import Core
 from desktop_chat.engine import EventBus, ReplyInProgressError
+from desktop_chat.engine.events import (
+    ConversationDeleted,
+    EngineEvent,
+    MessageStored,
+    ReplyDelta,
+    ReplyDone,
+    TitleChanged,
+)
+from desktop_chat.schemas import Message
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog, wait_until
 from tests.test_api_support import Api, SseEvent, running_api
 
 pytestmark = pytest.mark.asyncio
 
-FORWARDED = {"message", "delta", "done", "error", "title"}
 
 
 @pytest_asyncio.fixture
@@ -132,7 +141,7 @@ async def test_a_second_send_while_replying_is_refused_with_409(
     assert first.status == 202, first.body
     assert first.body["message"]["role"] == "user"
     assert first.body["stream"] == f"/api/conversations/{cid}/stream"
-    await log.wait_for(lambda: len(log.of("delta")) >= 1)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 1)
     in_flight = await api.call("GET", f"/api/conversations/{cid}")
     assert in_flight.body["reply"]["model"] == "fake-model"
 
@@ -142,7 +151,7 @@ async def test_a_second_send_while_replying_is_refused_with_409(
 
     stopped = await api.call("POST", f"/api/conversations/{cid}/stop", {})
     assert stopped.status == 200 and stopped.body == {"stopped": True}
-    assert (await log.done(cid)).data["status"] == "stopped"
+    assert (await log.done(cid)).status == "stopped"
     again = await api.call("POST", f"/api/conversations/{cid}/stop", data="", headers={
         "Content-Type": "application/json"})  # fmt: skip
     assert again.status == 200 and again.body == {"stopped": False}
@@ -314,7 +323,7 @@ async def test_reconnecting_mid_reply_yields_exactly_the_remaining_text(
     stored = await stored_reply(core, cid)
     assert text_of(before) + text_of(after) == stored
     assert stored == "".join(f"t{i} " for i in range(150))
-    assert log.of("done")[0].data["status"] == "complete"
+    assert log.of(ReplyDone)[0].status == "complete"
 
 
 async def test_reconnecting_after_the_reply_ended_gets_the_stored_message(
@@ -338,7 +347,7 @@ async def test_reconnecting_after_the_reply_ended_gets_the_stored_message(
     assert event.data["role"] == "assistant" and event.id is not None and event.id > last_id
 
     # A client that saw everything gets nothing again, only heartbeats.
-    done_id = log.of("done")[0].seq
+    done_id = log.of(ReplyDone)[0].seq
     async with api.stream(cid, last_event_id=done_id) as third:
         await third.comment()
     assert third.events == []
@@ -371,7 +380,7 @@ async def test_a_hundred_subscribers_all_receive_every_event_in_order(
     await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Broadcast"})
     await asyncio.gather(*tasks)
 
-    expected = [(e.seq, e.type) for e in log.events if e.type in FORWARDED]
+    expected = [(e.seq, STREAMED[type(e)][0]) for e in log.events if type(e) in STREAMED]
     assert len(received) == 100
     assert sum(1 for _, t in expected if t == "delta") == 40
     for events in received:
@@ -384,16 +393,15 @@ async def test_events_published_together_reach_every_stream_one_by_one(
     """Events of one loop iteration go out in one write per stream, still as separate events."""
     cid = (await api.conversation())["id"]
     async with api.stream(cid) as first, api.stream(cid) as second:
-        published = [
-            core.service.bus.publish("delta", cid, {"text": f"d{i}\n", "reasoning": ""})
+        published: list[EngineEvent] = [
+            core.service.bus.publish(ReplyDelta(conversation_id=cid, text=f"d{i}\n", reasoning=""))
             for i in range(5)
         ]
-        published.append(core.service.bus.publish("title", cid, {"title": "Five"}))
+        published.append(core.service.bus.publish(TitleChanged(conversation_id=cid, title="Five")))
+        expected = [(p.seq, STREAMED[type(p)][0], STREAMED[type(p)][1](p)) for p in published]
         for stream in (first, second):
             received = [await stream.next() for _ in published]
-            assert [(e.id, e.type, e.data) for e in received if e is not None] == [
-                (p.seq, p.type, p.data) for p in published
-            ]
+            assert [(e.id, e.type, e.data) for e in received if e is not None] == expected
 
 
 async def test_an_http_1_0_client_gets_the_events_without_chunk_framing(
@@ -411,8 +419,8 @@ async def test_an_http_1_0_client_gets_the_events_without_chunk_framing(
         head = await reader.readuntil(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.0 200") and b"chunked" not in head.lower()
         assert await reader.readuntil(b"\n\n") == b"retry: 2000\n\n"
-        event = core.service.bus.publish("title", cid, {"title": "Plain"})
-        assert await reader.readuntil(b"\n\n") == format_event(event.seq, "title", event.data)
+        event = core.service.bus.publish(TitleChanged(conversation_id=cid, title="Plain"))
+        assert await reader.readuntil(b"\n\n") == encode(event)
     finally:
         writer.close()
 
@@ -439,7 +447,9 @@ async def test_a_slow_client_is_cut_off_and_never_holds_up_the_others(
                 await wait_until(lambda: api.server.open_streams == 2, what="both streams open")
                 text = "x" * 16_000
                 for i in range(400):  # 6.4 MB, far more than the slow client's socket holds
-                    core.service.bus.publish("delta", cid, {"text": f"{i} {text}", "reasoning": ""})
+                    core.service.bus.publish(
+                        ReplyDelta(conversation_id=cid, text=f"{i} {text}", reasoning="")
+                    )
                     event = await fast.next()
                     assert event is not None and event.data["text"].startswith(f"{i} ")
                 await wait_until(lambda: api.server.open_streams == 1, what="the slow one cut off")
@@ -470,7 +480,7 @@ async def test_a_client_leaving_never_stops_the_reply(
         await api.call("POST", f"/api/conversations/{cid}/messages", {"text": "Go"})
         await stream.until("delta")
     done = await log.done(cid)
-    assert done.data["status"] == "complete"
+    assert done.status == "complete"
     assert await stored_reply(core, cid) == "".join(f"k{i} " for i in range(50))
     await log.wait_for(lambda: api.server.open_streams == 0)
 
@@ -545,7 +555,7 @@ async def test_a_slow_subscriber_is_cut_off_instead_of_queueing_for_ever(
     transport = FakeTransport(stuck=True)
     subscriber = subscriber_on(transport, maxsize=3)
     for seq in range(1, 10):
-        payload = format_event(seq, "delta", {"text": "x" * 40, "reasoning": ""})
+        payload = encoded(ReplyDelta(conversation_id="c", text="x" * 40, reasoning=""), seq)
         subscriber.deliver(Batch([(seq, payload, chunk(payload))]), time.monotonic())
         if seq == 4:  # one written (the socket had room), three queued
             assert transport.data.count(b"id: ") == 1 and subscriber.queued == 3
@@ -559,10 +569,10 @@ async def test_a_stream_gets_nothing_published_before_it_joined() -> None:
     hub = StreamHub(bus, heartbeat=60)
     early, late = FakeTransport(), FakeTransport()
     leave_early = hub.join(subscriber_on(early))
-    bus.publish("delta", "c1", {"text": "before", "reasoning": ""})  # sent when the loop turns
+    bus.publish(ReplyDelta(conversation_id="c1", text="before", reasoning=""))  # on the next turn
     late_subscriber = subscriber_on(late)
     leave_late = hub.join(late_subscriber)
-    bus.publish("delta", "c1", {"text": "after", "reasoning": ""})
+    bus.publish(ReplyDelta(conversation_id="c1", text="after", reasoning=""))
     await wait_until(lambda: early.data, what="the events written")
     late_subscriber.flush()  # as its handler does once woken: part of the batch was queued
     assert b"before" in early.data and early.data.index(b"before") < early.data.index(b"after")
@@ -577,19 +587,26 @@ async def test_final_messages_are_remembered_within_bounds() -> None:
     finals = FinalMessages(capacity=2)
     finals.attach(bus)
     for cid in ("a", "b", "c"):
-        bus.publish("message", cid, {"role": "user", "id": 1})
-        bus.publish("message", cid, {"role": "assistant", "id": 2})
+        bus.publish(MessageStored(conversation_id=cid, message=Message(id=1, role="user")))
+        bus.publish(MessageStored(conversation_id=cid, message=Message(id=2, role="assistant")))
     assert finals.get("a") is None
     record = finals.get("c")
     assert record is not None and record.message_id == 2
-    bus.publish("deleted", "c", {})
+    bus.publish(ConversationDeleted(conversation_id="c"))
     assert finals.get("c") is None
     finals.detach()
     assert bus.listener_count == 0
 
 
+def encoded(event: EngineEvent, seq: int) -> bytes:
+    event.seq = seq
+    payload = encode(event)
+    assert payload is not None
+    return payload
+
+
 async def test_sse_events_fit_on_one_data_line() -> None:
-    raw = format_event(7, "delta", {"text": "line one\nline two\r\n", "reasoning": ""})
+    raw = encoded(ReplyDelta(conversation_id="c", text="line one\nline two\r\n", reasoning=""), 7)
     assert raw.count(b"\n\n") == 1 and raw.endswith(b"\n\n")
     assert raw.splitlines()[0] == b"id: 7"
     assert len(raw.strip().splitlines()) == 2

@@ -506,7 +506,7 @@ async def test_the_page_logs_in_chats_streams_and_reconnects(
             assert second.startswith(shown), f"words lost or repeated: {shown!r}"
             await page.click("#stop")
             done = await log.done(cid)
-            assert done.data["status"] == "stopped"
+            assert done.status == "stopped"
             stopped = (await stored_texts(core, cid))[-1]
             assert stopped.startswith(shown) and second.startswith(stopped)
             await page.wait_for(reply_shown(stopped))

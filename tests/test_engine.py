@@ -11,6 +11,13 @@ import pytest
 from desktop_chat.app import Core
 from desktop_chat.engine import InputError, NoAgentError, ReplyInProgressError
 from desktop_chat.engine.collector import NO_FULL_COLLECTION, FullCollectionsWaitForReplies
+from desktop_chat.engine.events import (
+    ConversationDeleted,
+    ReplyDelta,
+    ReplyDone,
+    ReplyFailed,
+    TitleChanged,
+)
 from desktop_chat.schemas import ChatMessage, Context, ContextEntry, Message, MessageStatus
 from desktop_chat.store import NotFoundError
 from tests.fake_openai import FakeOpenAI, Scenario
@@ -36,11 +43,11 @@ async def test_reply_streams_and_is_stored_once(core: Core, fake: FakeOpenAI) ->
     await core.service.send(conv.id, "Hi")
     done = await log.done(conv.id)
 
-    assert done.data["status"] == "complete"
-    assert done.data["prompt_tokens"] is not None
-    deltas = log.of("delta")
-    assert "".join(e.data["text"] for e in deltas) == "Hello there"
-    assert "".join(e.data["reasoning"] for e in deltas) == "thinking"
+    assert done.status == "complete"
+    assert done.prompt_tokens is not None
+    deltas = log.of(ReplyDelta)
+    assert "".join(e.text for e in deltas) == "Hello there"
+    assert "".join(e.reasoning for e in deltas) == "thinking"
     seqs = [e.seq for e in log.events]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
@@ -64,7 +71,7 @@ async def test_nothing_is_written_while_streaming(core: Core, fake: FakeOpenAI) 
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "go")
-    await log.wait_for(lambda: len(log.of("delta")) >= 5)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 5)
 
     assert _message_count(core, conv.id) == 1
     journal = core.paths.journal / f"{conv.id}.jsonl"
@@ -80,7 +87,7 @@ async def test_the_journal_gathers_a_fast_stream_and_keeps_up_with_a_stalled_one
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "go")
-    await log.wait_for(lambda: len(log.of("delta")) == 120)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) == 120)
     journal = core.paths.journal / f"{conv.id}.jsonl"
 
     def journaled() -> str:
@@ -119,12 +126,12 @@ async def test_stop_keeps_partial_text_and_closes_the_stream(core: Core, fake: F
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "long please")
-    await log.wait_for(lambda: len(log.of("delta")) >= 3)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 3)
 
     assert await core.service.stop(conv.id)
 
     done = await log.done(conv.id)
-    assert done.data["status"] == "stopped"
+    assert done.status == "stopped"
     reply = (await core.service.get_conversation(conv.id)).messages[-1]
     assert reply.status is MessageStatus.STOPPED
     assert reply.content.startswith("t0 t1 t2 ")
@@ -139,10 +146,10 @@ async def test_cut_stream_keeps_partial_text_as_failed(core: Core, fake: FakeOpe
     await core.service.send(conv.id, "hi")
     done = await log.done(conv.id)
 
-    assert done.data["status"] == "failed"
-    (error,) = log.of("error")
-    assert error.data["kind"] == "stream_cut"
-    assert error.data["retryable"] is True
+    assert done.status == "failed"
+    (error,) = log.of(ReplyFailed)
+    assert error.kind == "stream_cut"
+    assert error.retryable is True
     reply = (await core.service.get_conversation(conv.id)).messages[-1]
     assert (reply.content, reply.status) == ("one two ", MessageStatus.FAILED)
     assert reply.error and "cut" in reply.error
@@ -155,10 +162,10 @@ async def test_rate_limit_error_tells_when_to_retry(core: Core, fake: FakeOpenAI
     await core.service.send(conv.id, "hi")
     await log.done(conv.id)
 
-    (error,) = log.of("error")
-    assert error.data["kind"] == "rate_limit"
-    assert error.data["retry_after"] == 7
-    assert "7 s" in error.data["message"]
+    (error,) = log.of(ReplyFailed)
+    assert error.kind == "rate_limit"
+    assert error.retry_after == 7
+    assert "7 s" in error.message
     messages = (await core.service.get_conversation(conv.id)).messages
     assert [m.role for m in messages] == ["user", "assistant"]
     assert messages[-1].status is MessageStatus.FAILED and messages[-1].content == ""
@@ -184,7 +191,7 @@ async def test_fifty_conversations_share_four_streams(core: Core, fake: FakeOpen
     conversations = [await core.service.create_conversation() for _ in range(50)]
     for i, conv in enumerate(conversations):
         await core.service.send(conv.id, f"question {i}")
-    await log.wait_for(lambda: len(log.of("done")) == 50, timeout=60)
+    await log.wait_for(lambda: len(log.of(ReplyDone)) == 50, timeout=60)
 
     assert fake.max_open_streams <= 4
     assert fake.max_open_streams >= 2, "requests did not overlap at all"
@@ -246,9 +253,9 @@ async def test_auto_title_after_first_reply(core: Core, fake: FakeOpenAI) -> Non
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "Plan a weekend in Paris for me please")
-    await log.wait_for(lambda: len(log.of("title")) >= 2)
+    await log.wait_for(lambda: len(log.of(TitleChanged)) >= 2)
 
-    titles = [e.data["title"] for e in log.of("title")]
+    titles = [e.title for e in log.of(TitleChanged)]
     assert titles == ["Plan a weekend in Paris for me please", "Paris trip ideas"]
     assert (await core.service.get_conversation(conv.id)).title == "Paris trip ideas"
 
@@ -258,7 +265,7 @@ async def test_app_closing_mid_reply_stores_it_interrupted(core: Core, fake: Fak
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "go")
-    await log.wait_for(lambda: len(log.of("delta")) >= 2)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 2)
 
     await core.service.aclose()
 
@@ -272,11 +279,11 @@ async def test_delete_during_reply_stops_it(core: Core, fake: FakeOpenAI) -> Non
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "go")
-    await log.wait_for(lambda: len(log.of("delta")) >= 2)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 2)
 
     await core.service.delete_conversation(conv.id)
 
-    assert log.of("deleted")
+    assert log.of(ConversationDeleted)
     with pytest.raises(NotFoundError):
         await core.service.get_conversation(conv.id)
     assert not list(core.paths.journal.glob("*.jsonl"))
@@ -321,7 +328,7 @@ async def test_many_events_reach_many_subscribers_in_order(core: Core, fake: Fak
     await asyncio.gather(*(log.done(conv.id) for log in logs))
     expected = [str(i) for i in range(100)]
     for log in logs:
-        assert [e.data["text"] for e in log.of("delta")] == expected
+        assert [e.text for e in log.of(ReplyDelta)] == expected
 
 
 async def test_a_regenerated_reply_never_reuses_the_old_id(core: Core, fake: FakeOpenAI) -> None:
@@ -359,7 +366,7 @@ async def test_full_collections_wait_while_any_reply_streams(core: Core, fake: F
         second = await core.service.create_conversation()
         log = EventLog(core.service)
         await core.service.send(first.id, "Long one")
-        await log.wait_for(lambda: len(log.of("delta", first.id)) == 3)
+        await log.wait_for(lambda: len(log.of(ReplyDelta, first.id)) == 3)
         assert gc.get_threshold() == (*before[:2], NO_FULL_COLLECTION)
 
         await core.service.send(second.id, "Short one")

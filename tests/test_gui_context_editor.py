@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QPlainTextEdit, QWidget
 
+from desktop_chat.engine.events import ReplyDelta
 from desktop_chat.schemas import ChatMessage, Context, ContextEntry
 from desktop_chat.tokens import estimate_messages
 from desktop_chat.ui.bridge import EngineBridge
@@ -237,9 +238,9 @@ def test_apply_waits_while_a_reply_streams(qapp, paths, secrets, agent, fake):
             assert editor.busy_note.isHidden()
 
             fake.scenario = Scenario(tokens=[f"t{i} " for i in range(40)], delay=0.02)
-            deltas_before = len(log.of("delta"))
+            deltas_before = len(log.of(ReplyDelta))
             await core.service.send(cid, "Another question")
-            await wait_until(lambda: len(log.of("delta")) > deltas_before, what="first delta")
+            await wait_until(lambda: len(log.of(ReplyDelta)) > deltas_before, what="first delta")
             await wait_until(lambda: not editor.apply_button.isEnabled(), what="Apply disabled")
             assert core.service.in_flight(cid) is not None, "the reply ended too soon to tell"
             assert not editor.busy_note.isHidden()
@@ -324,7 +325,7 @@ def test_a_panel_opened_mid_reply_starts_with_apply_disabled(qapp, paths, secret
             fake.scenario = Scenario(tokens=[f"t{i} " for i in range(40)], delay=0.02)
             await core.service.send(cid, "Go on")
             await wait_until(lambda: core.service.in_flight(cid) is not None, what="reply")
-            await wait_until(lambda: log.of("delta"), what="the reply streams")
+            await wait_until(lambda: log.of(ReplyDelta), what="the reply streams")
 
             await loaded(editor, cid, 4)
             replace_text(editor.entries[3].edit, "Go on, please")

@@ -18,6 +18,7 @@ import pytest_asyncio
 
 from desktop_chat.app import Core
 from desktop_chat.engine import ConversationService, EngineConfig, ReplyInProgressError
+from desktop_chat.engine.events import ReplyDelta, ReplyDone, ReplyFailed
 from desktop_chat.schemas import Message, MessageStatus
 from desktop_chat.store import NotFoundError, Repository
 from tests.fake_openai import FakeOpenAI, Scenario
@@ -68,13 +69,13 @@ async def many_at_once(core: Core, fake: FakeOpenAI, conversations: int, message
     async def chat(i: int, cid: str) -> None:
         for j in range(messages):
             await core.service.send(cid, f"c{i} m{j}")
-            assert (await replies.done(cid, timeout=300)).data["status"] == "complete"
+            assert (await replies.done(cid, timeout=300)).status == "complete"
 
     await asyncio.gather(*(chat(i, c.id) for i, c in enumerate(created)))
 
     assert fake.max_open_streams <= LIMIT, f"{fake.max_open_streams} streams were open at once"
     assert fake.max_open_streams >= 2, "the replies never overlapped"
-    assert replies.of("error") == []
+    assert replies.of(ReplyFailed) == []
     assert await row_count(core) == conversations * messages * 2
     for i, conv in enumerate(created):
         detail = await core.service.get_conversation(conv.id)
@@ -205,7 +206,7 @@ async def race_once(
         for _ in range(rng.randint(1, 6)):
             await asyncio.sleep(0)
     elif trigger == "deltas":
-        await log.wait_for(lambda: len(log.of("delta")) >= wanted)
+        await log.wait_for(lambda: len(log.of(ReplyDelta)) >= wanted)
     else:
         await replies.done(cid)
     log.unsubscribe()
@@ -317,7 +318,7 @@ async def test_delete_racing_a_send_leaves_no_reply_behind(core: Core, fake: Fak
 
     assert isinstance(sent, Message) and deleted is None
     assert list(core.paths.journal.iterdir()) == [], "a journal file outlived its conversation"
-    assert replies.of("error", conv.id) == [], "a reply ran on into a deleted conversation"
+    assert replies.of(ReplyFailed, conv.id) == [], "a reply ran on into a deleted conversation"
 
 
 async def test_stop_at_once_after_send_stores_the_reply_as_stopped(
@@ -329,7 +330,7 @@ async def test_stop_at_once_after_send_stores_the_reply_as_stopped(
     assert await core.service.stop(conv.id)  # no turn of the loop in between
 
     assert core.service.in_flight(conv.id) is None, "the conversation stays busy for good"
-    assert (await log.done(conv.id, timeout=5)).data["status"] == "stopped"
+    assert (await log.done(conv.id, timeout=5)).status == "stopped"
     messages = (await core.service.get_conversation(conv.id)).messages
     assert [(m.role, m.status) for m in messages] == [
         ("user", MessageStatus.COMPLETE),
@@ -363,7 +364,7 @@ async def test_stop_while_the_reply_is_being_written_ends_it_once(
     await core.store.run(lambda r: None)  # the write has finished
 
     paths, secrets = core.paths, core.secrets
-    assert len(log.of("done")) == 1, "no done event: the window and SSE clients wait for ever"
+    assert len(log.of(ReplyDone)) == 1, "no done event: the window and SSE clients wait for ever"
     await core.aclose()
     again = await open_core(paths, secrets)
     try:

@@ -54,7 +54,7 @@ async def test_a_message_of_the_full_million_characters_goes_through_byte_exact(
     log = EventLog(core.service, conv.id)
 
     await core.service.send(conv.id, text)
-    assert (await log.done(conv.id)).data["status"] == "complete"
+    assert (await log.done(conv.id)).status == "complete"
 
     user = (await core.service.get_conversation(conv.id)).messages[0]
     assert utf8(user.content) == utf8(text)

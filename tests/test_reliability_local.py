@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from desktop_chat.app import Core
+from desktop_chat.engine.events import ReplyDelta, ReplyFailed
 from desktop_chat.paths import AppPaths
 from desktop_chat.schemas import Agent, Conversation, Message, MessageStatus
 from desktop_chat.secrets import SecretStore
@@ -123,12 +124,12 @@ async def test_a_reply_ending_while_the_database_is_held_is_kept_for_the_next_st
     log = EventLog(quick.service, conv.id)
     with lock_holder(quick.paths.database) as holder:
         await quick.service.send(conv.id, "First question")
-        await log.wait_for(lambda: len(log.of("delta")) >= 2)
+        await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 2)
         holder.lock()
         assert quick.service.in_flight(conv.id) is not None, "the reply ended before the lock"
         done = await log.done(conv.id)
-        assert done.data["message_id"] is None
-        errors = [(e.data["kind"], e.data["message"]) for e in log.of("error")]
+        assert done.message_id is None
+        errors = [(e.kind, e.message) for e in log.of(ReplyFailed)]
         assert errors == [("not_saved", LOCKED + KEPT)]
         assert journal_texts(paths.journal) == ["".join(SLOW)], "the reply is not in the journal"
         holder.release()
@@ -175,14 +176,14 @@ async def test_a_lock_shorter_than_the_busy_timeout_is_waited_out(
         log = EventLog(core.service, conv.id)
         with lock_holder(paths.database) as holder:
             await core.service.send(conv.id, "Wait for it")
-            await log.wait_for(lambda: len(log.of("delta")) >= 2)
+            await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 2)
             holder.lock()
             assert core.service.in_flight(conv.id) is not None, "the reply ended before the lock"
             assert await asyncio.to_thread(writing.wait, 10), "the reply was never written"
             await asyncio.to_thread(holder.release)
             done = await log.done(conv.id)
-        assert done.data["status"] == "complete" and done.data["message_id"] is not None
-        assert log.of("error") == []
+        assert done.status == "complete" and done.message_id is not None
+        assert log.of(ReplyFailed) == []
         reply = (await core.service.get_conversation(conv.id)).messages[-1]
         assert (reply.status, reply.content) == (MessageStatus.COMPLETE, "".join(SLOW))
     finally:
@@ -218,7 +219,7 @@ async def test_a_full_disk_keeps_the_reply_in_the_journal_until_the_next_start(
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "Fill it up")
-    await log.wait_for(lambda: len(log.of("delta")) >= 2)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 2)
 
     filler = None
     if small_disk is not None:
@@ -229,8 +230,8 @@ async def test_a_full_disk_keeps_the_reply_in_the_journal_until_the_next_start(
     assert core.service.in_flight(conv.id) is not None, "the reply ended before the disk filled"
     done = await log.done(conv.id)
 
-    assert done.data["message_id"] is None
-    errors = [(e.data["kind"], e.data["message"]) for e in log.of("error")]
+    assert done.message_id is None
+    errors = [(e.kind, e.message) for e in log.of(ReplyFailed)]
     assert errors == [("not_saved", DISK_FULL + KEPT)]
     assert journal_texts(paths.journal) == ["".join(tokens)]
     with pytest.raises(StoreError) as caught:
@@ -540,7 +541,7 @@ async def test_an_imported_id_never_names_a_journal_file_outside_its_folder(
     fake.scenario = Scenario(tokens=SLOW, delay=0.01)
     log = EventLog(core.service, imported)
     await core.service.send(imported, "Where do you write?")
-    await log.wait_for(lambda: len(log.of("delta")) >= 2)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 2)
 
     outside = core.paths.journal / f"{escape}.jsonl"
     inside = list(core.paths.journal.iterdir())

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from desktop_chat.app import Core
+from desktop_chat.engine.events import ReplyDelta
 from desktop_chat.logs import setup_logging
 from desktop_chat.settings import Settings, save_settings
 from tests.fake_openai import FakeOpenAI, Scenario
@@ -118,7 +119,7 @@ async def test_the_crash_journal_holds_text_but_never_the_key_mid_stream(
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "Talk")
-    await log.wait_for(lambda: len(log.of("delta")) >= 5)
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 5)
 
     (entry,) = core.paths.journal.iterdir()
     await wait_until(lambda: b"word4 " in entry.read_bytes())  # written a moment later

@@ -24,8 +24,8 @@ from aiohttp import web
 
 from desktop_chat.app import Core
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
+from desktop_chat.engine.events import EngineEvent, ReplyDone
 from desktop_chat.paths import AppPaths
-from desktop_chat.schemas import Event
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings
 from desktop_chat.store import Store
@@ -84,24 +84,24 @@ class Replies:
     """Each conversation's `done` events in a queue of its own: cheap with many waiters."""
 
     def __init__(self, service: ConversationService) -> None:
-        self._queues: dict[str, asyncio.Queue[Event]] = defaultdict(asyncio.Queue)
-        self.events: list[Event] = []
+        self._queues: dict[str, asyncio.Queue[ReplyDone]] = defaultdict(asyncio.Queue)
+        self.events: list[EngineEvent] = []
         self.unsubscribe = service.bus.subscribe(self._on_event)
 
-    def _on_event(self, event: Event) -> None:
+    def _on_event(self, event: EngineEvent) -> None:
         self.events.append(event)
-        if event.type == "done":
+        if isinstance(event, ReplyDone):
             self._queues[event.conversation_id].put_nowait(event)
 
-    async def done(self, conversation_id: str, timeout: float = 30.0) -> Event:
+    async def done(self, conversation_id: str, timeout: float = 30.0) -> ReplyDone:
         async with asyncio.timeout(timeout):
             return await self._queues[conversation_id].get()
 
-    def of(self, type_: str, conversation_id: str | None = None) -> list[Event]:
+    def of(self, kind: type[EngineEvent], conversation_id: str | None = None) -> list[EngineEvent]:
         return [
             e
             for e in self.events
-            if e.type == type_ and conversation_id in (None, e.conversation_id)
+            if isinstance(e, kind) and conversation_id in (None, e.conversation_id)
         ]
 
 

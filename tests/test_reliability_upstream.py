@@ -16,6 +16,7 @@ import pytest
 
 from desktop_chat.app import Core
 from desktop_chat.engine import EngineConfig
+from desktop_chat.engine.events import ReplyDelta, ReplyFailed
 from desktop_chat.schemas import MAX_MESSAGE_CHARS, Agent, MessageStatus
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog
@@ -77,14 +78,14 @@ async def test_a_burst_of_errors_then_retry_keeps_one_question_and_one_reply(
     await core.service.send(conv.id, "Hello?")
     for attempt in range(1, 4):
         done = await log.done(conv.id, attempt)
-        assert done.data["status"] == "failed"
-        error = log.of("error")[attempt - 1]
-        assert error.data == {
-            "kind": kind,
-            "message": sentence,
-            "retryable": True,
-            "retry_after": float(retry_after) if retry_after else None,
-        }
+        assert done.status == "failed"
+        error = log.of(ReplyFailed)[attempt - 1]
+        assert (error.kind, error.message, error.retryable, error.retry_after) == (
+            kind,
+            sentence,
+            True,
+            float(retry_after) if retry_after else None,
+        )
         messages = (await core.service.get_conversation(conv.id)).messages
         assert [(m.role, m.status, m.content) for m in messages] == [
             ("user", MessageStatus.COMPLETE, "Hello?"),
@@ -93,7 +94,7 @@ async def test_a_burst_of_errors_then_retry_keeps_one_question_and_one_reply(
         assert messages[-1].error == sentence
         await core.service.regenerate(conv.id)  # the Retry button
 
-    assert (await log.done(conv.id, 4)).data["status"] == "complete"
+    assert (await log.done(conv.id, 4)).status == "complete"
     assert await stored(core, conv.id) == [
         ("user", MessageStatus.COMPLETE, "Hello?"),
         ("assistant", MessageStatus.COMPLETE, "Fine now."),
@@ -139,9 +140,9 @@ async def test_an_unknown_host_fails_fast_with_the_address_in_the_sentence(
     done = await log.done(conv.id, timeout=20)
 
     sentence = f"Cannot reach the server at {url}. Is it running, and is the address right?"
-    assert done.data["status"] == "failed"
-    (error,) = log.of("error")
-    assert (error.data["kind"], error.data["message"]) == ("connection", sentence)
+    assert done.status == "failed"
+    (error,) = log.of(ReplyFailed)
+    assert (error.kind, error.message) == ("connection", sentence)
     assert offline_resolver and offline_resolver[0] == UNKNOWN_HOST, "the name was not looked up"
     messages = (await core.service.get_conversation(conv.id)).messages
     assert [(m.role, m.status, m.content, m.error) for m in messages] == [
@@ -181,8 +182,8 @@ async def test_a_stalled_stream_times_out_keeps_the_partial_text_and_closes_the_
         f"The server at {fake.base_url} stopped answering (timed out). "
         "The partial reply was kept; try again."
     )
-    assert done.data["status"] == "failed"
-    assert [(e.data["kind"], e.data["message"]) for e in log.of("error")] == [("timeout", sentence)]
+    assert done.status == "failed"
+    assert [(e.kind, e.message) for e in log.of(ReplyFailed)] == [("timeout", sentence)]
     assert await stored(core, conv.id) == [
         ("user", MessageStatus.COMPLETE, "Go on"),
         ("assistant", MessageStatus.FAILED, "Partial text "),
@@ -190,7 +191,7 @@ async def test_a_stalled_stream_times_out_keeps_the_partial_text_and_closes_the_
     assert fake.wait_for(lambda: fake.disconnects >= 1), "the stalled connection was left open"
     assert journal_files(core) == []
     await core.service.send(conv.id, "Still there?")  # the conversation takes the next one
-    assert (await log.done(conv.id, 2, timeout=15)).data["status"] == "failed"
+    assert (await log.done(conv.id, 2, timeout=15)).status == "failed"
 
 
 async def test_a_stalled_stream_through_the_api(core: Core, fake: FakeOpenAI) -> None:
@@ -281,7 +282,7 @@ async def test_malformed_stream_lines_never_leave_a_conversation_stuck(
         await core.service.send(conv.id, "And again")
         await log.done(conv.id, 2)
 
-    assert done.data["status"] == status.value
+    assert done.status == status.value
     messages = (await core.service.get_conversation(conv.id)).messages
     assert [(m.role, m.status, m.content) for m in messages] == [
         ("user", MessageStatus.COMPLETE, "Tell me"),
@@ -289,7 +290,7 @@ async def test_malformed_stream_lines_never_leave_a_conversation_stuck(
         ("user", MessageStatus.COMPLETE, "And again"),
         ("assistant", status, text),
     ]
-    errors = [(e.data["kind"], e.data["message"]) for e in log.of("error")]
+    errors = [(e.kind, e.message) for e in log.of(ReplyFailed)]
     if status is MessageStatus.FAILED:
         sentence = (
             f"The server at {url} sent a reply that could not be read. The partial reply was kept."
@@ -315,9 +316,9 @@ async def test_a_one_megabyte_chunk_is_stored_whole_and_streamed_whole(
     log = EventLog(core.service, conv.id)
 
     await core.service.send(conv.id, "Big one")
-    assert (await log.done(conv.id)).data["status"] == "complete"
+    assert (await log.done(conv.id)).status == "complete"
 
-    assert "".join(e.data["text"] for e in log.of("delta")) == expected
+    assert "".join(e.text for e in log.of(ReplyDelta)) == expected
     assert await stored(core, conv.id) == [
         ("user", MessageStatus.COMPLETE, "Big one"),
         ("assistant", MessageStatus.COMPLETE, expected),
@@ -352,8 +353,8 @@ async def test_a_reply_longer_than_a_message_can_hold_is_cut_and_kept(
         "The reply grew longer than 1,000,000 characters, the most one message can hold. "
         "It was cut there; the text so far was kept."
     )
-    assert done.data["status"] == "failed"
-    assert [(e.data["kind"], e.data["message"]) for e in log.of("error")] == [
+    assert done.status == "failed"
+    assert [(e.kind, e.message) for e in log.of(ReplyFailed)] == [
         ("too_long", sentence)
     ]
     reply = (await core.service.get_conversation(conv.id)).messages[-1]
@@ -376,8 +377,8 @@ async def test_a_reply_of_200000_tokens_is_stored_whole(core: Core, fake: FakeOp
     await core.service.send(conv.id, "Count for a long while")
     done = await log.done(conv.id, timeout=300)
 
-    assert done.data["status"] == "complete"
-    assert done.data["completion_tokens"] == 200_000
+    assert done.status == "complete"
+    assert done.completion_tokens == 200_000
     reply = (await core.service.get_conversation(conv.id)).messages[-1]
     assert reply.content == "".join(tokens)
     assert journal_files(core) == []

@@ -28,26 +28,18 @@ to the transport in the framing aiohttp chose for the response.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from desktop_chat.engine import EventBus
-from desktop_chat.schemas import Event
+from desktop_chat.api.events import encode
+from desktop_chat.engine.events import ConversationDeleted, EngineEvent, EventBus
 
 log = logging.getLogger(__name__)
 
-FORWARDED = frozenset({"message", "delta", "done", "error", "title"})
 KEEP_ALIVE = b": keep-alive\n\n"
-
-
-def format_event(seq: int, type_: str, data: object) -> bytes:
-    """One SSE event. JSON escapes newlines, so the data always fits on one line."""
-    payload = json.dumps({"type": type_, "data": data}, ensure_ascii=False)
-    return f"id: {seq}\ndata: {payload}\n\n".encode()
 
 
 def chunk(data: bytes) -> bytes:
@@ -182,13 +174,12 @@ class _Room:
     unsubscribe: Callable[[], None] = lambda: None
     pending: list[tuple[int, bytes, bytes]] = field(default_factory=list)
 
-    def publish(self, event: Event) -> None:
-        if event.type == "deleted":
+    def publish(self, event: EngineEvent) -> None:
+        if isinstance(event, ConversationDeleted):
             self.send()
             for subscriber in tuple(self.subscribers):
                 subscriber.end()
-        elif event.type in FORWARDED:
-            payload = format_event(event.seq, event.type, event.data)
+        elif (payload := encode(event)) is not None:
             self.pending.append((event.seq, payload, chunk(payload)))
             if len(self.pending) == 1:
                 asyncio.get_running_loop().call_soon(self.send)

@@ -6,8 +6,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from desktop_chat.engine import EventBus
-from desktop_chat.schemas import Event
+from desktop_chat.engine.events import (
+    ConversationDeleted,
+    EngineEvent,
+    EventBus,
+    MessageStored,
+)
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,11 @@ class FinalMessages:
     def get(self, conversation_id: str) -> FinalRecord | None:
         return self._records.get(conversation_id)
 
-    def _on_event(self, event: Event) -> None:
-        if event.type == "deleted":
+    def _on_event(self, event: EngineEvent) -> None:
+        if isinstance(event, ConversationDeleted):
             self._records.pop(event.conversation_id, None)
-        elif event.type == "message" and event.data.get("role") == "assistant":
-            message_id = event.data.get("id")
-            record = FinalRecord(event.seq, message_id if isinstance(message_id, int) else None)
+        elif isinstance(event, MessageStored) and event.message.role == "assistant":
+            record = FinalRecord(event.seq, event.message.id)
             self._records[event.conversation_id] = record
             self._records.move_to_end(event.conversation_id)
             while len(self._records) > self._capacity:

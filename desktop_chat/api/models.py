@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from desktop_chat.api.events import STREAM_EVENT_NAMES
 from desktop_chat.schemas import (
     MAX_MESSAGE_CHARS,
     Agent,
@@ -159,7 +160,7 @@ class Health(BaseModel):
     version: str
 
 
-StreamEventType = Literal["message", "delta", "done", "error", "title"]
+StreamEventType = Literal[STREAM_EVENT_NAMES]  # type: ignore[valid-type]
 
 
 class StreamEvent(BaseModel):

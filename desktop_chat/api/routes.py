@@ -158,7 +158,7 @@ async def stop_reply(request: web.Request, owner: str) -> web.StreamResponse:
     ctx = context_of(request)
     conversation_id = request.match_info["id"]
     await read_body(request, EmptyRequest, allow_empty=True)
-    await ctx.service.get_conversation(conversation_id, owner)  # 404 for anyone else's
+    await ctx.service.conversation_summary(conversation_id, owner)  # 404 for anyone else's
     stopped = await ctx.service.stop(conversation_id)
     return model_response(StopResult(stopped=stopped))
 
@@ -166,7 +166,7 @@ async def stop_reply(request: web.Request, owner: str) -> web.StreamResponse:
 async def create_stream_ticket(request: web.Request, owner: str) -> web.StreamResponse:
     ctx = context_of(request)
     body = await read_body(request, StreamTicketRequest)
-    await ctx.service.get_conversation(body.conversation_id, owner)
+    await ctx.service.conversation_summary(body.conversation_id, owner)
     ticket = ctx.tickets.mint(owner, body.conversation_id)
     stream = f"{stream_path(body.conversation_id)}?ticket={quote(ticket, safe='')}"
     answer = StreamTicket(ticket=ticket, expires_in=round(ctx.tickets.ttl), stream=stream)

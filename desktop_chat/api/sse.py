@@ -25,8 +25,10 @@ from aiohttp.abc import AbstractStreamWriter
 
 from desktop_chat.api.context import ApiContext, context_of
 from desktop_chat.api.errors import ApiError
-from desktop_chat.api.fanout import Subscriber, format_event
+from desktop_chat.api.events import encode
+from desktop_chat.api.fanout import Subscriber
 from desktop_chat.api.finals import FinalRecord
+from desktop_chat.engine.events import EngineEvent, MessageStored
 from desktop_chat.schemas import Message
 from desktop_chat.store import StoreError
 
@@ -76,7 +78,7 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
     ctx = context_of(request)
     conversation_id = request.match_info["id"]
     last_id = _last_event_id(request)
-    await ctx.service.get_conversation(conversation_id, owner)  # 404 for anyone else's
+    await ctx.service.conversation_summary(conversation_id, owner)  # 404 for anyone else's
     if ctx.closing:
         raise ApiError(503, "The server is stopping.", "closing")
 
@@ -104,10 +106,12 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
             message = await _stored_message(ctx, conversation_id, message_id)
             if message is not None:
                 seq = final.seq if final is not None else seen
-                chunks.append(format_event(seq, "message", message.model_dump(mode="json")))
+                final_event = MessageStored(conversation_id=conversation_id, message=message)
+                final_event.seq = seq
+                chunks.append(_encoded(final_event))
                 seen = max(seen, seq)
         for event in backlog:
-            chunks.append(format_event(event.seq, event.type, event.data))
+            chunks.append(_encoded(event))
             seen = max(seen, event.seq)
         await response.write(b"".join(chunks))
         subscriber.start(response.headers.get(hdrs.TRANSFER_ENCODING) == "chunked", seen)
@@ -117,6 +121,12 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
     finally:
         leave()
     return response
+
+
+def _encoded(event: EngineEvent) -> bytes:
+    payload = encode(event)
+    assert payload is not None, "only streamed events are replayed"
+    return payload
 
 
 async def _follow(subscriber: Subscriber, writer: AbstractStreamWriter) -> None:

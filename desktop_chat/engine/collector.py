@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import gc
 
+from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone
 from desktop_chat.engine.service import ConversationService
-from desktop_chat.schemas import Event
 
 NO_FULL_COLLECTION = 1 << 30  # a third threshold no program reaches
 
@@ -27,15 +27,15 @@ class FullCollectionsWaitForReplies:
         self._saved: tuple[int, int, int] | None = None
         self._unsubscribe = service.bus.subscribe(self._on_event)
 
-    def _on_event(self, event: Event) -> None:
-        if event.type == "delta" and event.conversation_id not in self._streaming:
+    def _on_event(self, event: EngineEvent) -> None:
+        if isinstance(event, ReplyDelta) and event.conversation_id not in self._streaming:
             self._streaming.add(event.conversation_id)
             if self._saved is None:
                 self._saved = gc.get_threshold()
                 young, middle, _ = self._saved
                 gc.set_threshold(young, middle, NO_FULL_COLLECTION)
-        elif event.type == "done":
-            # A reply whose "done" never came (cancelled at shutdown) must not hold it forever.
+        elif isinstance(event, ReplyDone):
+            # A reply that never ended (cancelled at shutdown) must not hold it forever.
             self._streaming = {
                 cid
                 for cid in self._streaming

@@ -1,4 +1,14 @@
-"""The event bus: the one channel through which the window and the API learn what happened."""
+"""What happens to conversations, as typed events, and the bus that tells everyone.
+
+One class per kind of event, so a listener says what it wants with `isinstance` (or
+`match`) and reads named fields; nobody compares type strings or re-parses dicts. The
+local API turns them into its wire format in one place (api/events.py), the window's
+bridge turns each class into its own Qt signal.
+
+They are plain slotted dataclasses rather than pydantic models: a reply publishes one
+`ReplyDelta` per chunk, and the engine keeps those of the reply in flight for the API's
+replay, so each costs a few attribute slots and no validation.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +16,101 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TypeVar
 
-from desktop_chat.schemas import Event, EventType
+from desktop_chat.schemas import Conversation, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[Event], None]
+
+@dataclass(slots=True, kw_only=True)
+class EngineEvent:
+    """Something that happened to one conversation; `seq` is given by the bus."""
+
+    conversation_id: str
+    seq: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class MessageStored(EngineEvent):
+    """A message was written: the user's, or a reply once it ended (in any status)."""
+
+    message: Message
+
+
+@dataclass(slots=True, kw_only=True)
+class ReplyStarted(EngineEvent):
+    """A reply was asked for; it may wait for a free request slot before streaming."""
+
+    agent_id: str
+    model: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ReplyDelta(EngineEvent):
+    """A piece of the reply in flight: answer text, reasoning, or both."""
+
+    text: str
+    reasoning: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ReplyDone(EngineEvent):
+    """The reply in flight ended; `message_id` is None when it could not be stored."""
+
+    status: MessageStatus
+    message_id: int | None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_ms: float | None = None
+    duration_ms: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ReplyFailed(EngineEvent):
+    """A reply failed, or could not be saved: `message` is the sentence for the user."""
+
+    kind: str
+    message: str
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class TitleChanged(EngineEvent):
+    title: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ConversationChanged(EngineEvent):
+    """A conversation was created, imported, renamed, pinned or moved to another agent.
+
+    `conversation` is its summary, as the conversation list shows it (no messages).
+    """
+
+    conversation: Conversation
+
+
+@dataclass(slots=True, kw_only=True)
+class HistoryChanged(EngineEvent):
+    """Stored messages changed other than by one being added: deleted, replaced, reordered.
+
+    Whoever shows the messages reads them again (a new message alone is `MessageStored`);
+    `conversation` is the conversation's new summary, for lists.
+    """
+
+    conversation: Conversation
+
+
+@dataclass(slots=True, kw_only=True)
+class ConversationDeleted(EngineEvent):
+    pass
+
+
+Listener = Callable[[EngineEvent], None]
+E = TypeVar("E", bound=EngineEvent)
 
 
 class EventBus:
@@ -50,15 +148,16 @@ class EventBus:
     def listener_count(self) -> int:
         return sum(len(listeners) for listeners in self._listeners.values())
 
-    def publish(self, type_: EventType, conversation_id: str, data: dict[str, Any]) -> Event:
-        event = Event(type=type_, conversation_id=conversation_id, seq=next(self._seq), data=data)
+    def publish(self, event: E) -> E:
+        """Number `event` and hand it to its listeners, in the order they subscribed."""
+        event.seq = next(self._seq)
         listeners = list(self._listeners[None].items())
-        followers = self._listeners.get(conversation_id)
+        followers = self._listeners.get(event.conversation_id)
         if followers:
             listeners = sorted([*listeners, *followers.items()], key=lambda item: item[0])
         for _, listener in listeners:
             try:
                 listener(event)
             except Exception:
-                log.exception("An event listener failed on %s", type_)
+                log.exception("An event listener failed on %s", type(event).__name__)
         return event

@@ -6,8 +6,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from desktop_chat.engine.events import ReplyDelta
 from desktop_chat.engine.journal import JournalEntry
-from desktop_chat.schemas import Agent, ChatMessage, Event
+from desktop_chat.schemas import Agent, ChatMessage
 
 
 @dataclass
@@ -19,7 +20,7 @@ class ReplyState:
     task: asyncio.Task[None] | None = None
     text: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: list[ReplyDelta] = field(default_factory=list)  # for the API's replay
     queued: bool = True
     stop_requested: bool = False
     storing: bool = False  # the reply is being written: cancelling now would lose it

@@ -16,7 +16,18 @@ from typing import TYPE_CHECKING
 from desktop_chat.engine import stats
 from desktop_chat.engine.clients import ClientPool
 from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
-from desktop_chat.engine.events import EventBus
+from desktop_chat.engine.events import (
+    ConversationChanged,
+    ConversationDeleted,
+    EventBus,
+    HistoryChanged,
+    MessageStored,
+    ReplyDelta,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStarted,
+    TitleChanged,
+)
 from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.locks import LockTable
 from desktop_chat.engine.reply import ReplyState
@@ -125,7 +136,7 @@ class ConversationService:
         if context is not None and context.history:
             await self.store.run(lambda r: r.replace_history(created.id, context.history))
             created = await self.get_conversation(created.id)
-        self.bus.publish("conversation", created.id, _summary(created))
+        self._changed(created)
         return created
 
     async def list_conversations(
@@ -148,6 +159,12 @@ class ConversationService:
     ) -> ConversationDetail:
         return await self.store.run(lambda r: r.get_conversation(conversation_id, owner))
 
+    async def conversation_summary(
+        self, conversation_id: str, owner: str | None = None
+    ) -> Conversation:
+        """The conversation without its messages: for ownership checks and the list."""
+        return await self.store.run(lambda r: r.conversation_summary(conversation_id, owner))
+
     async def update_conversation(
         self,
         conversation_id: str,
@@ -164,23 +181,23 @@ class ConversationService:
                 conversation_id, title=title, pinned=pinned, agent_id=agent_id, owner=owner
             )
         )
-        self.bus.publish("conversation", conversation_id, _summary(updated))
+        self._changed(updated)
         if title is not None:
-            self.bus.publish("title", conversation_id, {"title": updated.title})
+            self.bus.publish(TitleChanged(conversation_id=conversation_id, title=updated.title))
         return updated
 
     async def save_draft(self, conversation_id: str, draft: str) -> None:
         await self.store.run(lambda r: r.update_conversation(conversation_id, draft=draft))
 
     async def delete_conversation(self, conversation_id: str, owner: str | None = None) -> None:
-        await self.store.run(lambda r: r.get_conversation(conversation_id, owner))
+        await self.conversation_summary(conversation_id, owner)
         await self.stop(conversation_id)
         async with self._locks.hold(conversation_id):
             if conversation_id in self._replies:  # started by a send that held the lock
                 await self.stop(conversation_id)
             await self.store.run(lambda r: r.delete_conversation(conversation_id, owner))
         self.journal.forget(conversation_id)
-        self.bus.publish("deleted", conversation_id, {})
+        self.bus.publish(ConversationDeleted(conversation_id=conversation_id))
 
     async def export(
         self, conversation_ids: list[str] | None = None, owner: str | None = None
@@ -211,8 +228,9 @@ class ConversationService:
             )
             prepared.append((conversation, messages))
         created = await self.store.run(lambda r: r.import_conversations(prepared))
-        for cid in created:
-            self.bus.publish("conversation", cid, {"id": cid, "imported": True})
+        summaries = await self.store.run(lambda r: [r.conversation_summary(c) for c in created])
+        for summary in summaries:
+            self._changed(summary)
         return created
 
     # Context -----------------------------------------------------------------------
@@ -241,8 +259,7 @@ class ConversationService:
                 )
             )
             await self.store.run(lambda r: r.replace_history(conversation_id, context.history))
-        detail = await self.get_conversation(conversation_id)
-        self.bus.publish("conversation", conversation_id, _summary(detail))
+        await self._history_changed(conversation_id)
         return await self.get_context(conversation_id)
 
     # Replies -----------------------------------------------------------------------
@@ -264,7 +281,7 @@ class ConversationService:
             user = await self.store.run(
                 lambda r: r.append_message(conversation_id, Message(role="user", content=text))
             )
-            self.bus.publish("message", conversation_id, user.model_dump(mode="json"))
+            self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
             if not conversation.title:
                 await self._set_title(conversation_id, snippet_title(text))
             history = [*conversation.messages, user]
@@ -284,7 +301,7 @@ class ConversationService:
                 await self.store.run(lambda r, i=last.id: r.delete_message(conversation_id, i))
             if not history or history[-1].role != "user":
                 raise InputError("There is no question to answer again.")
-            self.bus.publish("conversation", conversation_id, _summary(conversation))
+            await self._history_changed(conversation_id)
             self._start_reply(conversation, agent, history)
 
     async def delete_message(
@@ -292,10 +309,9 @@ class ConversationService:
     ) -> None:
         async with self._locks.hold(conversation_id):
             self._refuse_if_busy(conversation_id)
-            await self.get_conversation(conversation_id, owner)
+            await self.conversation_summary(conversation_id, owner)
             await self.store.run(lambda r: r.delete_message(conversation_id, message_id))
-        detail = await self.get_conversation(conversation_id)
-        self.bus.publish("conversation", conversation_id, _summary(detail))
+        await self._history_changed(conversation_id)
 
     async def edit_and_resend(
         self, conversation_id: str, message_id: int, text: str, owner: str | None = None
@@ -316,8 +332,8 @@ class ConversationService:
                 lambda r: r.append_message(conversation_id, Message(role="user", content=text))
             )
             detail = await self.get_conversation(conversation_id)
-            self.bus.publish("conversation", conversation_id, _summary(detail))
-            self.bus.publish("message", conversation_id, user.model_dump(mode="json"))
+            await self._history_changed(conversation_id)
+            self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
             self._start_reply(conversation, agent, detail.messages)
         return user
 
@@ -368,6 +384,11 @@ class ConversationService:
         state.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self.bus.publish(
+            ReplyStarted(
+                conversation_id=conversation.id, agent_id=agent.agent_id, model=agent.model
+            )
+        )
 
     async def _run_reply(self, state: ReplyState) -> None:
         cid = state.conversation_id
@@ -412,8 +433,10 @@ class ConversationService:
             state.reasoning.append(delta.reasoning)
         if state.journal is not None:
             state.journal.append(delta.text, delta.reasoning)
-        data = {"text": delta.text, "reasoning": delta.reasoning}
-        state.events.append(self.bus.publish("delta", state.conversation_id, data))
+        event = ReplyDelta(
+            conversation_id=state.conversation_id, text=delta.text, reasoning=delta.reasoning
+        )
+        state.events.append(self.bus.publish(event))
 
     async def _store_reply(
         self, state: ReplyState, status: MessageStatus, finish: Finish, error: LLMError | None
@@ -475,22 +498,29 @@ class ConversationService:
                     )
             self._replies.pop(cid, None)
         if stored is not None:
-            self.bus.publish("message", cid, stored.model_dump(mode="json"))
+            self.bus.publish(MessageStored(conversation_id=cid, message=stored))
         for problem in (error, not_saved):
             if problem is not None:
-                self.bus.publish("error", cid, problem.to_dict())
+                self.bus.publish(
+                    ReplyFailed(
+                        conversation_id=cid,
+                        kind=problem.kind.value,
+                        message=problem.user_message,
+                        retryable=problem.retryable,
+                        retry_after=problem.retry_after,
+                    )
+                )
         self.bus.publish(
-            "done",
-            cid,
-            {
-                "status": status.value,
-                "message_id": stored.id if stored else None,
-                "finish_reason": finish.finish_reason,
-                "prompt_tokens": finish.prompt_tokens,
-                "completion_tokens": finish.completion_tokens,
-                "ttft_ms": ttft,
-                "duration_ms": message.duration_ms,
-            },
+            ReplyDone(
+                conversation_id=cid,
+                status=status,
+                message_id=stored.id if stored else None,
+                finish_reason=finish.finish_reason,
+                prompt_tokens=finish.prompt_tokens,
+                completion_tokens=finish.completion_tokens,
+                ttft_ms=ttft,
+                duration_ms=message.duration_ms,
+            )
         )
         return stored is not None
 
@@ -512,9 +542,18 @@ class ConversationService:
 
     async def _set_title(self, conversation_id: str, title: str) -> None:
         await self.store.run(lambda r: r.update_conversation(conversation_id, title=title))
-        self.bus.publish("title", conversation_id, {"title": title})
+        self.bus.publish(TitleChanged(conversation_id=conversation_id, title=title))
 
     # Helpers -----------------------------------------------------------------------
+
+    def _changed(self, conversation: Conversation) -> None:
+        summary = Conversation.model_validate(conversation, from_attributes=True)
+        self.bus.publish(ConversationChanged(conversation_id=summary.id, conversation=summary))
+
+    async def _history_changed(self, conversation_id: str) -> None:
+        """Tell views to read the messages again, and the list the new count and time."""
+        summary = await self.store.run(lambda r: r.conversation_summary(conversation_id))
+        self.bus.publish(HistoryChanged(conversation_id=conversation_id, conversation=summary))
 
     async def _agent_of(self, conversation: Conversation) -> Agent | None:
         if conversation.agent_id is not None:
@@ -611,12 +650,6 @@ class ConversationService:
     async def list_usage(self, since: datetime | None = None) -> list[UsageRecord]:
         """One record per request sent upstream, oldest first, for statistics."""
         return await self.store.run(lambda r: r.list_usage(since))
-
-
-def _summary(conversation: Conversation) -> dict[str, object]:
-    return Conversation.model_validate(conversation, from_attributes=True).model_dump(
-        mode="json", exclude={"draft"}
-    )
 
 
 def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:

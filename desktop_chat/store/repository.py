@@ -239,10 +239,23 @@ class Repository:
 
     def get_conversation(self, session_id: str, owner: str | None = None) -> ConversationDetail:
         row = self._conversation_row(session_id, owner)
-        messages = self.list_messages(session_id)
-        agent_slug = AgentRow.get_by_id(row.agent_id).agent_id if row.agent_id else None
-        base = convert.conversation_from_row(row, agent_slug, len(messages))
+        messages = self._messages_of(row)
+        base = self._summary_of(row, len(messages))
         return ConversationDetail(**base.model_dump(), messages=messages)
+
+    def conversation_summary(self, session_id: str, owner: str | None = None) -> Conversation:
+        """What the list shows of a conversation: everything but its messages, counted.
+
+        Renames, pins, drafts and ownership checks answer with this, so their cost does not
+        grow with the conversation.
+        """
+        row = self._conversation_row(session_id, owner)
+        count = MessageRow.select().where(MessageRow.conversation == row.id).count()
+        return self._summary_of(row, count)
+
+    def _summary_of(self, row: ConversationRow, message_count: int) -> Conversation:
+        agent_slug = AgentRow.get_by_id(row.agent_id).agent_id if row.agent_id else None
+        return convert.conversation_from_row(row, agent_slug, message_count)
 
     def update_conversation(
         self,
@@ -271,7 +284,7 @@ class Repository:
             if set(changes) - {"draft", "pinned"}:
                 changes["updated_at"] = _now()
             ConversationRow.update(**changes).where(ConversationRow.id == row.id).execute()
-        return self.get_conversation(session_id)
+        return self.conversation_summary(session_id)
 
     def delete_conversation(self, session_id: str, owner: str | None = None) -> None:
         row = self._conversation_row(session_id, owner)
@@ -282,13 +295,15 @@ class Repository:
     # Messages -------------------------------------------------------------------
 
     def list_messages(self, session_id: str) -> list[Message]:
-        row = self._conversation_row(session_id)
+        return self._messages_of(self._conversation_row(session_id))
+
+    def _messages_of(self, row: ConversationRow) -> list[Message]:
         rows = (
             MessageRow.select()
             .where(MessageRow.conversation == row.id)
             .order_by(MessageRow.position, MessageRow.id)
         )
-        return [convert.message_from_row(r, session_id) for r in rows]
+        return [convert.message_from_row(r, row.session_id) for r in rows]
 
     def append_message(
         self, session_id: str, message: Message, usage: UsageRecord | None = None

@@ -16,8 +16,19 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop_chat.engine import ConversationService, EngineError
+from desktop_chat.engine.events import (
+    ConversationChanged,
+    ConversationDeleted,
+    EngineEvent,
+    HistoryChanged,
+    MessageStored,
+    ReplyDelta,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStarted,
+    TitleChanged,
+)
 from desktop_chat.llm import LLMError
-from desktop_chat.schemas import Event
 from desktop_chat.secrets import KeyringUnavailableError
 from desktop_chat.store import StoreError
 
@@ -32,17 +43,40 @@ def user_message(exc: BaseException) -> str | None:
 
 
 class EngineBridge(QObject):
-    event = Signal(object)  # Event
+    """One signal per kind of engine event, each carrying the event object."""
+
+    message_stored = Signal(object)  # MessageStored
+    reply_started = Signal(object)  # ReplyStarted
+    reply_delta = Signal(object)  # ReplyDelta
+    reply_done = Signal(object)  # ReplyDone
+    reply_failed = Signal(object)  # ReplyFailed
+    title_changed = Signal(object)  # TitleChanged
+    conversation_changed = Signal(object)  # ConversationChanged
+    history_changed = Signal(object)  # HistoryChanged
+    conversation_deleted = Signal(object)  # ConversationDeleted
     failed = Signal(str)  # a sentence for the user
 
     def __init__(self, service: ConversationService, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.service = service
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._signals = {
+            MessageStored: self.message_stored,
+            ReplyStarted: self.reply_started,
+            ReplyDelta: self.reply_delta,
+            ReplyDone: self.reply_done,
+            ReplyFailed: self.reply_failed,
+            TitleChanged: self.title_changed,
+            ConversationChanged: self.conversation_changed,
+            HistoryChanged: self.history_changed,
+            ConversationDeleted: self.conversation_deleted,
+        }
         self._unsubscribe = service.bus.subscribe(self._forward)
 
-    def _forward(self, event: Event) -> None:
-        self.event.emit(event)
+    def _forward(self, event: EngineEvent) -> None:
+        signal = self._signals.get(type(event))
+        if signal is not None:
+            signal.emit(event)
 
     def spawn(
         self,

@@ -53,11 +53,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_chat.engine.events import (
+    ConversationChanged,
+    ConversationDeleted,
+    HistoryChanged,
+    MessageStored,
+    ReplyDone,
+    ReplyStarted,
+)
 from desktop_chat.schemas import (
     ChatMessage,
     Context,
     ContextEntry,
-    Event,
     Message,
     Role,
     validation_message,
@@ -351,7 +358,12 @@ class ContextEditor(QWidget):
         layout.addLayout(actions)
         self.setMinimumWidth(320)
 
-        bridge.event.connect(self._on_event)
+        bridge.conversation_deleted.connect(self._on_deleted)
+        bridge.reply_started.connect(self._on_reply_started)
+        bridge.reply_done.connect(self._on_reply_done)
+        bridge.message_stored.connect(self._on_message_stored)
+        bridge.conversation_changed.connect(self._on_conversation_changed)
+        bridge.history_changed.connect(self._on_conversation_changed)
         self._set_error("")
         self._renumber()
         self._update_tokens()
@@ -669,21 +681,33 @@ class ContextEditor(QWidget):
 
     # Engine events -------------------------------------------------------------------------
 
-    def _on_event(self, event: Event) -> None:
-        if event.conversation_id != self._conversation_id:
-            return
-        if event.type == "deleted":
+    def _on_deleted(self, event: ConversationDeleted) -> None:
+        if event.conversation_id == self._conversation_id:
             self._forget(t("This conversation was deleted."))
-            return
-        if event.type == "done":
+
+    def _on_reply_started(self, event: ReplyStarted) -> None:
+        if event.conversation_id == self._conversation_id:
+            self._busy = True
+            self._update_controls()
+
+    def _on_reply_done(self, event: ReplyDone) -> None:
+        if event.conversation_id == self._conversation_id:
             self._busy = False
-        else:
+            self._update_controls()
+
+    def _on_message_stored(self, event: MessageStored) -> None:
+        if event.conversation_id == self._conversation_id:
             self._refresh_busy()
-        if event.type == "message" and self._loaded:
-            self._on_new_message(Message.model_validate(event.data))
-        elif event.type == "conversation" and self._loaded:
-            self._on_changed()
-        self._update_controls()
+            if self._loaded:
+                self._on_new_message(event.message)
+            self._update_controls()
+
+    def _on_conversation_changed(self, event: ConversationChanged | HistoryChanged) -> None:
+        if event.conversation_id == self._conversation_id:
+            self._refresh_busy()
+            if self._loaded:
+                self._on_changed()
+            self._update_controls()
 
     def _on_changed(self) -> None:
         """The conversation changed in some other way: reload if no edits would be lost."""

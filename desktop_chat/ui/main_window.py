@@ -41,8 +41,19 @@ from desktop_chat.ui.i18n import t
 
 if TYPE_CHECKING:
     from desktop_chat.app import Core
+    from desktop_chat.engine.events import (
+        ConversationChanged,
+        ConversationDeleted,
+        HistoryChanged,
+        MessageStored,
+        ReplyDelta,
+        ReplyDone,
+        ReplyFailed,
+        ReplyStarted,
+        TitleChanged,
+    )
     from desktop_chat.paths import AppPaths
-    from desktop_chat.schemas import Agent, Conversation, ConversationDetail, Event, Message
+    from desktop_chat.schemas import Agent, Conversation, ConversationDetail, Message
     from desktop_chat.ui.bridge import EngineBridge
 
 log = logging.getLogger(__name__)
@@ -226,7 +237,16 @@ class MainWindow(QMainWindow):
     # Wiring --------------------------------------------------------------------
 
     def _connect(self) -> None:
-        self.bridge.event.connect(self._on_event)
+        bridge = self.bridge
+        bridge.reply_started.connect(self._on_reply_started)
+        bridge.reply_delta.connect(self._on_delta)
+        bridge.message_stored.connect(self._on_message_stored)
+        bridge.reply_done.connect(self._on_reply_done)
+        bridge.reply_failed.connect(self._on_reply_failed)
+        bridge.title_changed.connect(self._on_title_changed)
+        bridge.conversation_changed.connect(self._on_conversation_changed)
+        bridge.history_changed.connect(self._on_conversation_changed)
+        bridge.conversation_deleted.connect(self._on_conversation_deleted)
         self.bridge.failed.connect(self.show_error)
         self.sidebar.selected.connect(self.open_conversation)
         self.sidebar.new_requested.connect(self.new_conversation)
@@ -577,49 +597,56 @@ class MainWindow(QMainWindow):
 
     # Engine events -------------------------------------------------------------
 
-    def _on_event(self, event: Event) -> None:
-        cid = event.conversation_id
-        is_current = cid == self.current_id and self.current is not None
-        model = self.sidebar.model
-        if event.type == "delta":
-            if model.get(cid) and not model.is_streaming(cid):
-                model.set_streaming(cid, True)
-            if is_current:
-                self.chat.append_delta(event.data["text"], event.data["reasoning"])
-                self.composer.set_busy(True)
-        elif event.type == "message":
-            from desktop_chat.schemas import Message
+    def _is_open(self, conversation_id: str) -> bool:
+        return conversation_id == self.current_id and self.current is not None
 
-            message = Message.model_validate(event.data)
-            if is_current:
-                if message.role == "assistant" or not self._shown(message):
-                    self.chat.add_message(message)
-                if message.role == "user" and not self.chat.streaming:
-                    self.chat.begin_stream(label=self._agent_label())
-            self._touch(cid, message)
-        elif event.type == "done":
-            model.set_streaming(cid, False)
-            if is_current:
-                self.composer.set_busy(False)
-                if self.chat.streaming:
-                    self.chat.cancel_stream()
-        elif event.type == "error":
-            if is_current:
-                self.show_error(event.data["message"])
-        elif event.type == "title":
-            conversation = model.get(cid)
-            if conversation is not None:
-                model.upsert(conversation.model_copy(update={"title": event.data["title"]}))
-            if is_current:
-                self.title_label.setText(event.data["title"])
-        elif event.type == "conversation":
-            self._conversation_changed(cid, event.data)
-        elif event.type == "deleted":
-            model.remove(cid)
-            if is_current:
-                self.current_id = None
-                self.current = None
-                self.bridge.spawn(self._open_newest_or_new())
+    def _on_reply_started(self, event: ReplyStarted) -> None:
+        if self._is_open(event.conversation_id):
+            self.composer.set_busy(True)
+
+    def _on_delta(self, event: ReplyDelta) -> None:
+        cid = event.conversation_id
+        model = self.sidebar.model
+        if model.get(cid) and not model.is_streaming(cid):
+            model.set_streaming(cid, True)
+        if self._is_open(cid):
+            self.chat.append_delta(event.text, event.reasoning)
+            self.composer.set_busy(True)
+
+    def _on_message_stored(self, event: MessageStored) -> None:
+        message = event.message
+        if self._is_open(event.conversation_id):
+            if message.role == "assistant" or not self._shown(message):
+                self.chat.add_message(message)
+            if message.role == "user" and not self.chat.streaming:
+                self.chat.begin_stream(label=self._agent_label())
+        self._touch(event.conversation_id, message)
+
+    def _on_reply_done(self, event: ReplyDone) -> None:
+        self.sidebar.model.set_streaming(event.conversation_id, False)
+        if self._is_open(event.conversation_id):
+            self.composer.set_busy(False)
+            if self.chat.streaming:
+                self.chat.cancel_stream()
+
+    def _on_reply_failed(self, event: ReplyFailed) -> None:
+        if self._is_open(event.conversation_id):
+            self.show_error(event.message)
+
+    def _on_title_changed(self, event: TitleChanged) -> None:
+        model = self.sidebar.model
+        conversation = model.get(event.conversation_id)
+        if conversation is not None:
+            model.upsert(conversation.model_copy(update={"title": event.title}))
+        if self._is_open(event.conversation_id):
+            self.title_label.setText(event.title)
+
+    def _on_conversation_deleted(self, event: ConversationDeleted) -> None:
+        self.sidebar.model.remove(event.conversation_id)
+        if self._is_open(event.conversation_id):
+            self.current_id = None
+            self.current = None
+            self.bridge.spawn(self._open_newest_or_new())
 
     def _shown(self, message: Message) -> bool:
         return any(
@@ -644,20 +671,13 @@ class MainWindow(QMainWindow):
         )
         self.sidebar.model.upsert(updated)
 
-    def _conversation_changed(self, cid: str, data: dict[str, object]) -> None:
-        from pydantic import ValidationError
-
-        from desktop_chat.schemas import Conversation
-
-        try:
-            summary = Conversation.model_validate(data)
-        except ValidationError:  # a partial notice (an import): re-read the list
-            self.bridge.spawn(self._load_list())
-            return
+    def _on_conversation_changed(self, event: ConversationChanged | HistoryChanged) -> None:
+        summary, cid = event.conversation, event.conversation_id
         if self._search and self.sidebar.model.get(cid) is None:
             return  # not part of the current search results
         self.sidebar.model.upsert(summary)
-        if cid == self.current_id and self.current is not None:
+        if self._is_open(cid):
+            assert self.current is not None
             self.current.agent_id = summary.agent_id
             self._sync_agent_combo()
 

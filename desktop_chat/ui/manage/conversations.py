@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat.app import Core
-from desktop_chat.schemas import Agent, Conversation, Event, Message
+from desktop_chat.engine.events import MessageStored, TitleChanged
+from desktop_chat.schemas import Agent, Conversation
 from desktop_chat.transfer import export_json, export_markdown
 from desktop_chat.ui.agent_form import ask
 from desktop_chat.ui.bridge import EngineBridge
@@ -356,7 +357,7 @@ class ConversationsTab(QWidget):
         if not await ask(self, t("Delete conversations"), question, t("Delete"), t("Cancel")):
             return
         for conversation_id in ids:
-            # The service publishes "deleted", which removes the row (here and everywhere).
+            # ConversationDeleted follows, which removes the row (here and everywhere).
             await self.service.delete_conversation(conversation_id)
 
     def choose_export_file(self) -> tuple[Path, bool] | None:
@@ -392,37 +393,29 @@ class ConversationsTab(QWidget):
 
     # Engine events -----------------------------------------------------------------------
 
-    def on_event(self, event: Event) -> None:
-        cid = event.conversation_id
-        if event.type == "deleted":
-            self.model.remove(cid)
-            self._update_summary()
-        elif event.type == "title":
-            known = self.model.get(cid)
-            if known is not None:
-                self.model.replace(known.model_copy(update={"title": event.data["title"]}))
-        elif event.type == "conversation":
-            self._conversation_changed(cid, event.data)
-        elif event.type == "message":
-            known = self.model.get(cid)
-            if known is not None:
-                message = Message.model_validate(event.data)
-                self.model.replace(
-                    known.model_copy(
-                        update={
-                            "updated_at": max(known.updated_at, message.created_at),
-                            "message_count": known.message_count + 1,
-                        }
-                    )
-                )
+    def on_conversation_deleted(self, conversation_id: str) -> None:
+        self.model.remove(conversation_id)
+        self._update_summary()
 
-    def _conversation_changed(self, cid: str, data: dict[str, object]) -> None:
-        try:
-            summary = Conversation.model_validate(data)
-        except ValueError:  # a partial notice (an import): read the table again
-            self.bridge.spawn(self.load(self.query))
-            return
-        if self.model.get(cid) is not None:
+    def on_title_changed(self, event: TitleChanged) -> None:
+        known = self.model.get(event.conversation_id)
+        if known is not None:
+            self.model.replace(known.model_copy(update={"title": event.title}))
+
+    def on_message_stored(self, event: MessageStored) -> None:
+        known = self.model.get(event.conversation_id)
+        if known is not None:
+            self.model.replace(
+                known.model_copy(
+                    update={
+                        "updated_at": max(known.updated_at, event.message.created_at),
+                        "message_count": known.message_count + 1,
+                    }
+                )
+            )
+
+    def on_conversation_changed(self, summary: Conversation) -> None:
+        if self.model.get(summary.id) is not None:
             self.model.replace(summary)
         elif not self.query:  # new, and no search is narrowing the table
             self.model.prepend(summary)

@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat.engine import ConversationService
+from desktop_chat.engine.events import ReplyDelta, ReplyDone, ReplyFailed, ReplyStarted
 from desktop_chat.engine.reply import ReplyState
 from desktop_chat.engine.stats import failures_since
-from desktop_chat.schemas import Agent, Event, UsageRecord
+from desktop_chat.schemas import Agent, UsageRecord
 from desktop_chat.ui.i18n import N_, t
 from desktop_chat.ui.manage.format import DASH, count
 from desktop_chat.ui.manage.providers import error_words
@@ -241,37 +242,36 @@ class LiveTab(QWidget):
 
     # Events and the clock -------------------------------------------------------------
 
-    def on_event(self, event: Event) -> None:
-        cid = event.conversation_id
-        if event.type == "delta":
-            reply = self.model.find(cid)
-            if reply is not None:
-                reply.tokens += 1
-                if reply.first_token is None:
-                    reply.first_token = time.monotonic()
-                    reply.queued = False
-            else:  # started before the window opened, or its first token: take the state
-                self.tick()
-        elif event.type == "done":
-            self.model.remove(cid)
-            self._show_occupancy()
-        elif event.type == "message" and event.data.get("role") == "user":
-            # The engine registers the reply right after telling of the user's message.
-            QTimer.singleShot(0, self.tick)
-        elif event.type == "error":
-            reply = self.model.find(cid)
-            kind = str(event.data.get("kind", ""))
-            self.errors.insert(
-                0,
-                (
-                    datetime.now(UTC),
-                    cid,
-                    reply.agent if reply else "",
-                    kind,
-                    str(event.data.get("message") or error_words(kind)),
-                ),
-            )
-            self._show_errors()
+    def on_reply_delta(self, event: ReplyDelta) -> None:
+        reply = self.model.find(event.conversation_id)
+        if reply is not None:
+            reply.tokens += 1
+            if reply.first_token is None:
+                reply.first_token = time.monotonic()
+                reply.queued = False
+        else:  # started before the window opened, or its first token: take the state
+            self.tick()
+
+    def on_reply_done(self, event: ReplyDone) -> None:
+        self.model.remove(event.conversation_id)
+        self._show_occupancy()
+
+    def on_reply_started(self, event: ReplyStarted) -> None:
+        self.tick()
+
+    def on_reply_failed(self, event: ReplyFailed) -> None:
+        reply = self.model.find(event.conversation_id)
+        self.errors.insert(
+            0,
+            (
+                datetime.now(UTC),
+                event.conversation_id,
+                reply.agent if reply else "",
+                event.kind,
+                event.message or error_words(event.kind),
+            ),
+        )
+        self._show_errors()
 
     def tick(self) -> None:
         self.model.sync(self.service.active_replies)

@@ -10,16 +10,29 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, SignalInstance
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
 from desktop_chat import APP_DISPLAY_NAME
 from desktop_chat.app import Core
+from desktop_chat.engine.events import (
+    ConversationChanged,
+    ConversationDeleted,
+    HistoryChanged,
+    MessageStored,
+    ReplyDelta,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStarted,
+    TitleChanged,
+)
 from desktop_chat.engine.stats import provider_health, tokens_by_conversation
-from desktop_chat.schemas import Agent, Event, UsageRecord
+from desktop_chat.schemas import Agent, UsageRecord
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.i18n import N_, t
 from desktop_chat.ui.manage.conversations import ConversationsTab
@@ -74,7 +87,7 @@ class ManageWindow(QWidget):
         self._usage_timer.setSingleShot(True)
         self._usage_timer.setInterval(USAGE_SETTLE_MS)
         self._usage_timer.timeout.connect(lambda: self.bridge.spawn(self.reload_usage()))
-        self.bridge.event.connect(self._on_event)
+        self._connections = self._follow_engine()
         if parent is not None:
             parent.installEventFilter(self)  # close together with the window that opened us
         self.resize(1040, 680)
@@ -143,20 +156,59 @@ class ManageWindow(QWidget):
 
     # Engine events -------------------------------------------------------------------
 
-    def _on_event(self, event: Event) -> None:
-        if not self._alive():
-            return
-        cid = event.conversation_id
-        if event.type == "title":
-            self.titles[cid] = event.data["title"]
-        elif event.type == "conversation" and "title" in event.data:
-            self.titles[cid] = str(event.data["title"])
-        elif event.type == "deleted":
-            self.titles.pop(cid, None)
-        elif event.type == "done":
+    def _follow_engine(self) -> list[tuple[SignalInstance, Callable[[Any], None]]]:
+        """Connect to the engine's events; returns the connections, to undo on close."""
+        bridge = self.bridge
+        connections: list[tuple[SignalInstance, Callable[[Any], None]]] = [
+            (bridge.title_changed, self._on_title_changed),
+            (bridge.conversation_changed, self._on_conversation_changed),
+            (bridge.history_changed, self._on_conversation_changed),
+            (bridge.conversation_deleted, self._on_conversation_deleted),
+            (bridge.message_stored, self._on_message_stored),
+            (bridge.reply_started, self._on_reply_started),
+            (bridge.reply_delta, self._on_reply_delta),
+            (bridge.reply_done, self._on_reply_done),
+            (bridge.reply_failed, self._on_reply_failed),
+        ]
+        for signal, slot in connections:
+            signal.connect(slot)
+        return connections
+
+    def _on_title_changed(self, event: TitleChanged) -> None:
+        if self._alive():
+            self.titles[event.conversation_id] = event.title
+            self.conversations.on_title_changed(event)
+
+    def _on_conversation_changed(self, event: ConversationChanged | HistoryChanged) -> None:
+        if self._alive():
+            self.titles[event.conversation_id] = event.conversation.title
+            self.conversations.on_conversation_changed(event.conversation)
+
+    def _on_conversation_deleted(self, event: ConversationDeleted) -> None:
+        if self._alive():
+            self.titles.pop(event.conversation_id, None)
+            self.conversations.on_conversation_deleted(event.conversation_id)
+
+    def _on_message_stored(self, event: MessageStored) -> None:
+        if self._alive():
+            self.conversations.on_message_stored(event)
+
+    def _on_reply_started(self, event: ReplyStarted) -> None:
+        if self._alive():
+            self.live.on_reply_started(event)
+
+    def _on_reply_delta(self, event: ReplyDelta) -> None:
+        if self._alive():
+            self.live.on_reply_delta(event)
+
+    def _on_reply_done(self, event: ReplyDone) -> None:
+        if self._alive():
             self._usage_timer.start()
-        self.conversations.on_event(event)
-        self.live.on_event(event)
+            self.live.on_reply_done(event)
+
+    def _on_reply_failed(self, event: ReplyFailed) -> None:
+        if self._alive():
+            self.live.on_reply_failed(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.parent() and event.type() == QEvent.Type.Close and not self.closing:
@@ -166,7 +218,8 @@ class ManageWindow(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.closing:
             self.closing = True
-            self.bridge.event.disconnect(self._on_event)
+            for signal, slot in self._connections:
+                signal.disconnect(slot)
             self.live.timer.stop()
             self._usage_timer.stop()
         event.accept()

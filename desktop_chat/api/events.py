@@ -1,0 +1,79 @@
+"""The engine's events in the API's wire format: the one place that names them.
+
+Each streamed event is ``id: <seq>`` and ``data: {"type": ..., "data": {...}}`` (see
+docs/api.md). Only what a client of one conversation needs is streamed; conversation
+changes and deletions are the window's business (a deletion ends the stream instead).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from desktop_chat.engine.events import (
+    EngineEvent,
+    MessageStored,
+    ReplyDelta,
+    ReplyDone,
+    ReplyFailed,
+    TitleChanged,
+)
+
+
+def _message(event: MessageStored) -> dict[str, Any]:
+    return event.message.model_dump(mode="json")
+
+
+def _delta(event: ReplyDelta) -> dict[str, Any]:
+    return {"text": event.text, "reasoning": event.reasoning}
+
+
+def _done(event: ReplyDone) -> dict[str, Any]:
+    return {
+        "status": event.status.value,
+        "message_id": event.message_id,
+        "finish_reason": event.finish_reason,
+        "prompt_tokens": event.prompt_tokens,
+        "completion_tokens": event.completion_tokens,
+        "ttft_ms": event.ttft_ms,
+        "duration_ms": event.duration_ms,
+    }
+
+
+def _error(event: ReplyFailed) -> dict[str, Any]:
+    return {
+        "kind": event.kind,
+        "message": event.message,
+        "retryable": event.retryable,
+        "retry_after": event.retry_after,
+    }
+
+
+def _title(event: TitleChanged) -> dict[str, Any]:
+    return {"title": event.title}
+
+
+# The event's class -> its name on the wire and its data.
+STREAMED: dict[type[EngineEvent], tuple[str, Callable[[Any], dict[str, Any]]]] = {
+    MessageStored: ("message", _message),
+    ReplyDelta: ("delta", _delta),
+    ReplyDone: ("done", _done),
+    ReplyFailed: ("error", _error),
+    TitleChanged: ("title", _title),
+}
+
+STREAM_EVENT_NAMES = tuple(name for name, _ in STREAMED.values())
+
+
+def encode(event: EngineEvent) -> bytes | None:
+    """The event as one SSE event, or None when it is not streamed to clients.
+
+    JSON escapes newlines, so the data always fits on one line.
+    """
+    wire = STREAMED.get(type(event))
+    if wire is None:
+        return None
+    name, data = wire
+    payload = json.dumps({"type": name, "data": data(event)}, ensure_ascii=False)
+    return f"id: {event.seq}\ndata: {payload}\n\n".encode()
