@@ -299,7 +299,7 @@ class OpenWindow:
         self.window.resize(*self.size)
         self.window.show()
         await self.window.start()
-        await wait_async(lambda: self.window.current is not None, 30)
+        await wait_async(lambda: self.window.session.current is not None, 30)
         # The window loads the SDK in the background after start-up; a person takes longer
         # than that to type a first message, so the measured sends do not wait for it.
         await self.core.service.warm_up()

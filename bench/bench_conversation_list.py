@@ -3,7 +3,7 @@
 Data: 10,000 conversations / 100,000 messages (bench/dataset.py "large"; about 5% of the
 messages are Chinese), in the real main window on a qasync loop over a real Core.
 
-The list is filled a page at a time, as the window does it (MainWindow._load_list): the
+The list is filled a page at a time, as the window does it (ChatSession.first_page): the
 first page of `PAGE_SIZE` conversations in the order shown, the next ones as the list is
 scrolled towards its end.
 
@@ -36,7 +36,7 @@ from _common import (
 )
 from dataset import fresh_home
 
-from desktop_chat.ui.conversation_list import PAGE_SIZE
+from desktop_chat.session import PAGE_SIZE
 
 WORDS = ("database", "数据库")
 

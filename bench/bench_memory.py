@@ -71,10 +71,10 @@ def child(variant: str, replies: int) -> dict[str, object]:
         async with OpenWindow(data.home) as (core, window):
             service = core.service
             window.sidebar.select(first_id)
-            await wait_async(lambda: window.current is not None and window.current.id == first_id)
+            await wait_async(lambda: window.session.is_open(first_id))
             result["open_mb"] = await settled_rss()
             result["listed"] = window.sidebar.model.conversation_count
-            result["open_messages"] = len(window.current.messages)
+            result["open_messages"] = len(window.session.current.messages)
             if variant == "rss":
                 return
             from desktop_chat.engine.events import ReplyDone
@@ -83,10 +83,14 @@ def child(variant: str, replies: int) -> dict[str, object]:
             service.bus.subscribe(lambda e: done.set() if isinstance(e, ReplyDone) else None)
 
             async def open_new() -> str:
-                before = window.current_id
+                before = window.session.current_id
                 window.new_conversation()
-                await wait_async(lambda: window.current is not None and window.current.id != before)
-                return window.current.id
+                await wait_async(
+                    lambda: (
+                        window.session.current is not None and window.session.current.id != before
+                    )
+                )
+                return window.session.current.id
 
             per_conversation = PER_CONVERSATION if variant == "growth" else replies + WARM_UP
             checkpoints: list[tuple[int, float]] = []

@@ -47,14 +47,14 @@ async def open_once(window, core, long_id: str, small_id: str) -> float:
     from desktop_chat.ui.markdown import render_markdown
 
     window.sidebar.select(small_id)
-    await wait_async(lambda: window.current is not None and window.current.id == small_id)
+    await wait_async(lambda: window.session.is_open(small_id))
     await wait_async(lambda: False, 0.3)
     render_markdown.cache_clear()
     chat = window.chat
     painted: list[float] = []
 
     def on_paint(widget, now: float) -> None:
-        current = window.current
+        current = window.session.current
         if (
             not painted
             and current is not None
@@ -79,7 +79,7 @@ async def parts_once(window, core, long_id: str) -> tuple[float, float]:
     loaded = time.perf_counter()
     render_markdown.cache_clear()
     shown = time.perf_counter()
-    window.chat.show_conversation(detail.messages, window.agent_of(detail))
+    window.chat.show_conversation(detail.messages, window.session.agent_of(detail))
     done = time.perf_counter()
     await wait_async(lambda: False, 0.2)
     return ms(loaded - started), ms(done - shown)
@@ -92,14 +92,14 @@ async def scroll_once(window, long_id: str, small_id: str) -> dict[str, float]:
 
     StallMonitor, _ = qt_probes()
     window.sidebar.select(small_id)
-    await wait_async(lambda: window.current is not None and window.current.id == small_id)
+    await wait_async(lambda: window.session.is_open(small_id))
     render_markdown.cache_clear()
     window.sidebar.select(long_id)
-    await wait_async(lambda: window.current is not None and window.current.id == long_id)
+    await wait_async(lambda: window.session.is_open(long_id))
     await wait_async(lambda: False, 0.5)
     chat = window.chat
     bar = chat.verticalScrollBar()
-    total = len(window.current.messages)
+    total = len(window.session.current.messages)
     steps = [0]
     loads: list[int] = []
     last_first = [chat.shown_range[0]]

@@ -47,10 +47,12 @@ async def one_run(core, window) -> dict[str, float]:
     service = core.service
     chat = window.chat
     render_markdown.cache_clear()
-    before = window.current_id
+    before = window.session.current_id
     window.new_conversation()
-    await wait_async(lambda: window.current is not None and window.current.id != before)
-    target = window.current.id
+    await wait_async(
+        lambda: window.session.current is not None and window.session.current.id != before
+    )
+    target = window.session.current.id
     await wait_async(lambda: False, 0.3)
     deltas: list[float] = []
     frames: list[int] = []  # deltas taken in by each frame of the view

@@ -37,7 +37,9 @@ def test_a_reply_started_through_the_api_streams_in_the_window(qapp, paths, secr
                         cid = (await r.json())["id"]
                     await wait_until(lambda: window.sidebar.model.get(cid) is not None)
                     window.sidebar.select(cid)
-                    await wait_until(lambda: window.current_id == cid and window.current)
+                    await wait_until(
+                        lambda: window.session.current_id == cid and window.session.current
+                    )
 
                     async with http.post(
                         f"/api/conversations/{cid}/messages", json={"text": "Hello from curl"}

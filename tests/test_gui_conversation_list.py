@@ -11,11 +11,11 @@ from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_chat.schemas import Conversation, Message
+from desktop_chat.session import PAGE_SIZE
 from desktop_chat.ui import conversation_list
 from desktop_chat.ui.conversation_list import (
     HEADER_ROLE,
     ID_ROLE,
-    PAGE_SIZE,
     ConversationList,
     ConversationListModel,
 )
@@ -211,7 +211,7 @@ def test_selecting_a_conversation_beyond_the_first_page_opens_and_lists_it(
                 model = window.sidebar.model
                 assert model.get(old) is None, "not in the first page"
                 window.sidebar.select(old)  # as a search result or the Manage window does
-                await wait_until(lambda: window.current is not None and window.current.id == old)
+                await wait_until(lambda: window.session.is_open(old))
                 assert window.sidebar.current_id() == old, "shown selected in the list"
 
                 bar = window.sidebar.view.verticalScrollBar()
@@ -234,8 +234,8 @@ def test_start_up_reopens_the_last_conversation_even_beyond_the_first_page(
             state.setValue("window/conversation", ids[-1])
             state.sync()
             async with WindowOnLoop(core) as window:
-                await wait_until(lambda: window.current is not None, what="it opens")
-                assert window.current_id == ids[-1]
+                await wait_until(lambda: window.session.current is not None, what="it opens")
+                assert window.session.current_id == ids[-1]
                 assert window.sidebar.current_id() == ids[-1]
 
     run_on_qt_loop(qapp, scenario())

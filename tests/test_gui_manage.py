@@ -556,7 +556,7 @@ def test_the_window_is_opened_once_per_main_window(qapp, paths, secrets, agent, 
 def test_opened_beside_the_main_window_both_follow_one_engine(qapp, paths, secrets, agent, fake):
     async def scenario() -> None:
         async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as main:
-            await wait_until(lambda: main.current is not None, what="a conversation opens")
+            await wait_until(lambda: main.session.current is not None, what="a conversation opens")
             spare = await core.service.create_conversation(title="To be cleaned up")
             await wait_until(lambda: main.sidebar.model.get(spare.id) is not None)
             manage = open_manage_window(core, main.bridge, main)

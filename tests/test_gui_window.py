@@ -26,7 +26,9 @@ def test_type_send_and_see_the_reply_stream_in(qapp, paths, secrets, agent, fake
 
     async def scenario():
         async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
-            await wait_until(lambda: window.current is not None, what="a conversation opens")
+            await wait_until(
+                lambda: window.session.current is not None, what="a conversation opens"
+            )
             type_text(window.composer.edit, "Show me")
             press(window.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
             type_text(window.composer.edit, "something")
@@ -40,12 +42,12 @@ def test_type_send_and_see_the_reply_stream_in(qapp, paths, secrets, agent, fake
 
             assert _texts(window) == ["Show me\nsomething", "Sure, here it is."]
             assert window.composer.text() == ""
-            stored = await core.service.get_conversation(window.current_id)
+            stored = await core.service.get_conversation(window.session.current_id)
             assert [(m.role, m.content) for m in stored.messages] == [
                 ("user", "Show me\nsomething"),
                 ("assistant", "Sure, **here** it is."),
             ]
-            row = window.sidebar.model.row_of(window.current_id)
+            row = window.sidebar.model.row_of(window.session.current_id)
             assert "Show me" in window.sidebar.model.index(row).data()
 
     run_on_qt_loop(qapp, scenario())
@@ -56,7 +58,7 @@ def test_stop_mid_stream_keeps_the_partial_reply(qapp, paths, secrets, agent, fa
 
     async def scenario():
         async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
-            await wait_until(lambda: window.current is not None)
+            await wait_until(lambda: window.session.current is not None)
             type_text(window.composer.edit, "Go on and on")
             click(window.composer.button)
             await wait_until(lambda: "w3" in window.chat.stream_text(), what="a few tokens")
@@ -67,7 +69,7 @@ def test_stop_mid_stream_keeps_the_partial_reply(qapp, paths, secrets, agent, fa
             assert last.message.status is MessageStatus.STOPPED
             assert last.status_label.text() == "Stopped"
             assert last.button("Continue") is not None
-            stored = (await core.service.get_conversation(window.current_id)).messages[-1]
+            stored = (await core.service.get_conversation(window.session.current_id)).messages[-1]
             assert stored.status is MessageStatus.STOPPED
             assert stored.content.startswith("w0 w1 w2 w3")
             assert fake.wait_for(lambda: fake.disconnects >= 1)
@@ -77,7 +79,7 @@ def test_stop_mid_stream_keeps_the_partial_reply(qapp, paths, secrets, agent, fa
 
 def loaded(window) -> bool:
     """The conversation the window points at has finished opening (not just been chosen)."""
-    return window.current is not None and window.current.id == window.current_id
+    return window.session.is_open(window.session.current_id)
 
 
 def test_switching_conversations_never_disturbs_a_stream(qapp, paths, secrets, agent, fake):
@@ -85,22 +87,23 @@ def test_switching_conversations_never_disturbs_a_stream(qapp, paths, secrets, a
 
     async def scenario():
         async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
-            await wait_until(lambda: window.current is not None)
-            first = window.current_id
+            await wait_until(lambda: window.session.current is not None)
+            first = window.session.current_id
             type_text(window.composer.edit, "Long one")
             click(window.composer.button)
             await wait_until(lambda: "t2" in window.chat.stream_text())
 
             click(window.sidebar.new_button)
             await wait_until(
-                lambda: window.current_id not in (None, first) and loaded(window), what="new chat"
+                lambda: window.session.current_id not in (None, first) and loaded(window),
+                what="new chat",
             )
             assert not window.composer.busy and window.chat.message_widgets == []
             type_text(window.composer.edit, "a draft")
             assert window.sidebar.model.is_streaming(first)
 
             window.sidebar.select(first)
-            await wait_until(lambda: window.current_id == first and loaded(window))
+            await wait_until(lambda: window.session.current_id == first and loaded(window))
             assert window.composer.busy, "the reply in flight shows after switching back"
             await wait_until(lambda: not window.composer.busy, timeout=15)
             stored = (await core.service.get_conversation(first)).messages[-1]
@@ -115,19 +118,21 @@ def test_drafts_are_kept_per_conversation_and_across_restarts(qapp, paths, secre
     async def scenario():
         async with CoreOnLoop(paths, secrets, agent) as core:
             async with WindowOnLoop(core) as window:
-                await wait_until(lambda: window.current is not None)
-                first = window.current_id
+                await wait_until(lambda: window.session.current is not None)
+                first = window.session.current_id
                 type_text(window.composer.edit, "half a thought")
                 click(window.sidebar.new_button)
-                await wait_until(lambda: window.current_id not in (None, first) and loaded(window))
+                await wait_until(
+                    lambda: window.session.current_id not in (None, first) and loaded(window)
+                )
                 assert window.composer.text() == ""
                 window.sidebar.select(first)
-                await wait_until(lambda: window.current_id == first and loaded(window))
+                await wait_until(lambda: window.session.current_id == first and loaded(window))
                 assert window.composer.text() == "half a thought"
             await core.store.run(lambda r: None)  # the draft write has reached the database
             async with WindowOnLoop(core) as window:
                 await wait_until(lambda: loaded(window))
-                assert window.current_id == first, "the last open conversation is restored"
+                assert window.session.current_id == first, "the last open conversation is restored"
                 assert window.composer.text() == "half a thought"
 
     run_on_qt_loop(qapp, scenario())
@@ -138,7 +143,7 @@ def test_errors_are_shown_in_words(qapp, paths, secrets, agent, fake):
 
     async def scenario():
         async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
-            await wait_until(lambda: window.current is not None)
+            await wait_until(lambda: window.session.current is not None)
             type_text(window.composer.edit, "hello")
             press(window.composer.edit, Qt.Key.Key_Return)
             await wait_until(lambda: window.banner.isVisible(), what="the error banner")
@@ -165,7 +170,7 @@ def test_errors_are_shown_in_words(qapp, paths, secrets, agent, fake):
 def test_greetings_are_shown_not_sent_and_suggestions_send(qapp, paths, secrets, agent, fake):
     async def scenario():
         async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
-            await wait_until(lambda: window.current is not None)
+            await wait_until(lambda: window.session.current is not None)
             opening = [w for w in window.chat._opening if w.isVisible()]
             texts = [w.body.toPlainText().strip() for w in opening if hasattr(w, "body")]
             assert texts == ["Hi! Ask me anything."]

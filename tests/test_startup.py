@@ -77,7 +77,7 @@ def _start_and_close(qapp) -> tuple[int, bool]:
 
     async def scenario() -> tuple[int, bool]:
         started = asyncio.ensure_future(run_window(qapp, default_paths()))
-        await wait_until(lambda: (w := _main_window()) is not None and w._ready, 20, "ready")
+        await wait_until(lambda: (w := _main_window()) is not None and w.ready, 20, "ready")
         window = _main_window()
         was_attached = window.attached
         window.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -105,9 +105,20 @@ class EngineBridge(QObject):
         task.add_done_callback(finished)
         return task
 
+    def run(
+        self, work: Awaitable[Any] | None, on_done: Callable[[Any], None] | None = None
+    ) -> None:
+        """Run the work of an intent, when it has any (the session answers None otherwise)."""
+        if work is not None:
+            self.spawn(_awaited(work), on_done)
+
     async def drain(self) -> None:
         if self._tasks:
             await asyncio.wait(list(self._tasks))
 
     def close(self) -> None:
         self._unsubscribe()
+
+
+async def _awaited(work: Awaitable[Any]) -> Any:
+    return await work

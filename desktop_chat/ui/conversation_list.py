@@ -43,8 +43,6 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 2
 STREAMING_ROLE = Qt.ItemDataRole.UserRole + 3
 GROUPS = (N_("Pinned"), N_("Today"), N_("Yesterday"), N_("Previous 7 days"), N_("Earlier"))
-# How many conversations the store is asked for at a time: a few screens of the list.
-PAGE_SIZE = 200
 # Every row has one height, headers included, so the view lays out rows without asking
 # each one its size (setUniformItemSizes).
 ROW_SIZE = QSize(0, 34)

@@ -1,0 +1,109 @@
+"""The main window's smaller pieces: the start-up skeleton, the error banner, the header.
+
+The skeleton is painted before anything else loads, so this module imports only Qt.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+
+from desktop_chat.ui.i18n import t
+
+SIDEBAR_WIDTH = 260  # the list's width until the user drags the splitter
+
+
+class FrameSkeleton(QWidget):
+    """What the window shows until its content is built: the sidebar's band, in the theme.
+
+    It is the first thing painted at start-up, so it draws itself instead of building
+    widgets, and it says when it has been painted.
+    """
+
+    painted = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.was_painted = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        palette = self.palette()
+        painter.fillRect(self.rect(), palette.window())
+        painter.fillRect(0, 0, SIDEBAR_WIDTH, self.height(), palette.alternateBase())
+        painter.end()
+        if not self.was_painted:
+            self.was_painted = True
+            self.painted.emit()
+
+
+class ErrorBanner(QFrame):
+    """An error in words above the composer; the app keeps working underneath."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorBanner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 6, 6, 6)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.label, 1)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAccessibleName(t("Dismiss"))
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class ChatHeader(QWidget):
+    """Above the chat: the conversation's title, its agent, and the window's panels."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title_label = QLabel()
+        self.title_label.setObjectName("chatTitle")
+        self.agent_combo = QComboBox()
+        self.agent_combo.setAccessibleName(t("Agent for this conversation"))
+        self.agent_combo.setMinimumWidth(160)
+        self.context_button = self._button(t("Context"), t("Show what the next request will send"))
+        self.context_button.setCheckable(True)
+        self.manage_button = self._button(
+            t("Manage…"), t("Conversations in bulk, providers, statistics (Ctrl+M)")
+        )
+        self.settings_button = self._button(t("Settings"), t("Settings (Ctrl+,)"))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(24, 10, 16, 6)
+        layout.addWidget(self.title_label, 1)
+        layout.addWidget(self.agent_combo)
+        layout.addWidget(self.context_button)
+        layout.addWidget(self.manage_button)
+        layout.addWidget(self.settings_button)
+
+    @staticmethod
+    def _button(text: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        return button
+
+    def set_title(self, title: str) -> None:
+        self.title_label.setText(title or t("New conversation"))
+
+    def set_agents(self, agents: list[tuple[str, str]], current: str | None) -> None:
+        """`agents` as (label, agent id) pairs; `current` is the one to show."""
+        self.agent_combo.clear()
+        for label, agent_id in agents:
+            self.agent_combo.addItem(label, agent_id)
+        self.show_agent(current)
+
+    def show_agent(self, agent_id: str | None) -> None:
+        if agent_id is not None:
+            self.agent_combo.setCurrentIndex(self.agent_combo.findData(agent_id))
