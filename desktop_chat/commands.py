@@ -20,6 +20,7 @@ from desktop_chat.app import Core
 from desktop_chat.engine import EngineError
 from desktop_chat.engine.collector import FullCollectionsWaitForReplies
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
+from desktop_chat.engine.failures import Category, describe
 from desktop_chat.schemas import (
     Agent,
     AgentParams,
@@ -27,8 +28,7 @@ from desktop_chat.schemas import (
     MessageStatus,
     validation_message,
 )
-from desktop_chat.secrets import KeyringUnavailableError
-from desktop_chat.store import NotFoundError, StoreError
+from desktop_chat.store import StoreError
 from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
 
 EXIT_OK, EXIT_UPSTREAM, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_LOCAL, EXIT_INTERRUPTED = (
@@ -39,6 +39,16 @@ EXIT_OK, EXIT_UPSTREAM, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_LOCAL, EXIT_INTERRUPTED
     4,
     130,
 )
+
+
+EXIT_CODES = {
+    Category.NOT_FOUND: EXIT_NOT_FOUND,
+    Category.CONFLICT: EXIT_USAGE,
+    Category.INVALID: EXIT_USAGE,
+    Category.UNAVAILABLE: EXIT_USAGE,
+    Category.LOCAL: EXIT_LOCAL,
+    Category.UPSTREAM: EXIT_UPSTREAM,
+}
 
 
 class CliError(Exception):
@@ -68,12 +78,11 @@ async def _with_core(
         raise CliError(exc.user_message, EXIT_LOCAL) from None
     try:
         return await command(core, args)
-    except NotFoundError as exc:
-        raise CliError(exc.user_message, EXIT_NOT_FOUND) from None
-    except (StoreError, KeyringUnavailableError) as exc:
-        raise CliError(exc.user_message, EXIT_LOCAL) from None
-    except EngineError as exc:
-        raise CliError(exc.user_message, EXIT_USAGE) from None
+    except Exception as exc:
+        failure = describe(exc)
+        if failure is None:
+            raise
+        raise CliError(failure.message, EXIT_CODES[failure.category]) from None
     finally:
         await core.aclose()
 

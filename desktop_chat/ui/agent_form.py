@@ -38,9 +38,10 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from desktop_chat.app import Core
+from desktop_chat.engine.failures import describe
 from desktop_chat.schemas import Agent, ChatMessage, new_id, utcnow, validation_message
 from desktop_chat.secrets import ENV_FALLBACK, KeyringUnavailableError, SecretStore
-from desktop_chat.ui.bridge import EngineBridge, user_message
+from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.i18n import N_, t
 from desktop_chat.ui.presets import PRESETS, ProviderPreset, preset_by_key
 
@@ -66,10 +67,10 @@ async def in_words(awaitable: Awaitable[T]) -> Outcome[T]:
     try:
         return Outcome(value=await awaitable)
     except Exception as exc:
-        message = user_message(exc)
-        if message is None:
+        failure = describe(exc)
+        if failure is None:
             raise
-        return Outcome(error=message)
+        return Outcome(error=failure.message)
 
 
 async def ask(parent: QWidget, title: str, text: str, yes: str, no: str) -> bool:

@@ -70,7 +70,7 @@ from desktop_chat.schemas import (
     validation_message,
 )
 from desktop_chat.tokens import MESSAGE_OVERHEAD, estimate_tokens
-from desktop_chat.ui.bridge import EngineBridge, user_message
+from desktop_chat.ui.bridge import EngineBridge, failure_sentence
 from desktop_chat.ui.i18n import N_, t
 
 log = logging.getLogger(__name__)
@@ -453,11 +453,7 @@ class ContextEditor(QWidget):
             try:
                 return True, await coro
             except Exception as exc:  # every failure becomes a sentence below
-                message = user_message(exc)
-                if message is None:
-                    log.error("The context editor failed unexpectedly", exc_info=exc)
-                    message = t("Something unexpected went wrong; the details are in the log.")
-                return False, message
+                return False, failure_sentence(exc)
 
         def finished(outcome: tuple[bool, Any]) -> None:
             if not shiboken6.isValid(self) or generation != self._generation:
