@@ -106,7 +106,7 @@ async def _agents(core: Core, args: argparse.Namespace) -> int:
     if args.action == "list":
         for agent in await agents.list():
             mark = "*" if agent.is_default else " "
-            key = KEY_WORDS[await agents.key_status(agent)]
+            key = KEY_WORDS[await agents.key_status(agent.key_ref)]
             print(f"{mark} {agent.name}\t{agent.model}\t{agent.base_url}\t{key}\t{agent.agent_id}")
         return EXIT_OK
     if args.action == "remove":

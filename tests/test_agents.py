@@ -40,7 +40,7 @@ async def test_a_typed_key_is_stored_under_the_agents_own_name(
     assert saved.key is KeyStatus.STORED
     assert saved.agent.key_ref == f"agent:{saved.agent.agent_id}"
     assert memory_keyring.passwords[(SERVICE, saved.agent.key_ref)] == KEY
-    assert await core.agents.key_status(saved.agent) is KeyStatus.STORED
+    assert await core.agents.key_status(saved.agent.key_ref) is KeyStatus.STORED
     unchanged = await core.agents.save(saved.agent.model_copy(update={"model": "qwen3"}), "  ")
     assert unchanged.key is None and unchanged.agent.key_ref == saved.agent.key_ref
     assert memory_keyring.passwords[(SERVICE, saved.agent.key_ref)] == KEY
@@ -87,11 +87,11 @@ async def test_forgetting_a_shared_key_only_lets_this_agent_go_of_it(
     let_go = await core.agents.forget_key(copy)
 
     assert let_go.key_ref is None
-    assert await core.agents.key_status(let_go) is KeyStatus.NONE
+    assert await core.agents.key_status(let_go.key_ref) is KeyStatus.NONE
     assert memory_keyring.passwords[(SERVICE, "agent:fake")] == ORIGINAL_KEY
     forgotten = await core.agents.forget_key(agent)
     assert (SERVICE, "agent:fake") not in memory_keyring.passwords
-    assert await core.agents.key_status(forgotten) is KeyStatus.NONE
+    assert await core.agents.key_status(forgotten.key_ref) is KeyStatus.NONE
 
 
 async def test_without_a_keyring_a_key_is_kept_for_the_session_only_when_agreed(
@@ -114,7 +114,7 @@ async def test_without_a_keyring_a_key_is_kept_for_the_session_only_when_agreed(
     saved = await agents.save(new_agent(), KEY, lambda: answer(True))
 
     assert saved.key is KeyStatus.SESSION
-    assert await agents.key_status(saved.agent) is KeyStatus.SESSION
+    assert await agents.key_status(saved.agent.key_ref) is KeyStatus.SESSION
     assert keyless_core.secrets.get(saved.agent.key_ref) == KEY
 
 
@@ -124,14 +124,14 @@ async def test_key_status_tells_stored_session_environment_and_none_apart(
     keyless = (await core.agents.save(new_agent("Keyless"))).agent
     session = new_agent("Session").model_copy(update={"key_ref": "agent:session"})
     core.secrets.set("agent:session", KEY, session_only=True)
-    assert await core.agents.key_status(agent) is KeyStatus.STORED
-    assert await core.agents.key_status(session) is KeyStatus.SESSION
-    assert await core.agents.key_status(keyless) is KeyStatus.NONE
+    assert await core.agents.key_status(agent.key_ref) is KeyStatus.STORED
+    assert await core.agents.key_status(session.key_ref) is KeyStatus.SESSION
+    assert await core.agents.key_status(keyless.key_ref) is KeyStatus.NONE
     assert not core.agents.fallback_available()
 
     monkeypatch.setenv("OPENAI_API_KEY", ORIGINAL_KEY)  # the same text as the stored key
 
     assert core.agents.fallback_available()
-    assert await core.agents.key_status(keyless) is KeyStatus.ENVIRONMENT
-    assert await core.agents.key_status(agent) is KeyStatus.STORED
-    assert await core.agents.key_status(session) is KeyStatus.SESSION
+    assert await core.agents.key_status(keyless.key_ref) is KeyStatus.ENVIRONMENT
+    assert await core.agents.key_status(agent.key_ref) is KeyStatus.STORED
+    assert await core.agents.key_status(session.key_ref) is KeyStatus.SESSION

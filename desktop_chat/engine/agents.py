@@ -127,8 +127,9 @@ class AgentService:
             await asyncio.to_thread(self._secrets.delete, agent.key_ref)
         return agent
 
-    async def key_status(self, agent: Agent) -> KeyStatus:
-        kept_in = await asyncio.to_thread(self._secrets.kept_in, agent.key_ref)
+    async def key_status(self, key_ref: str | None) -> KeyStatus:
+        """Where the key of an agent referring to `key_ref` comes from (None: no key_ref)."""
+        kept_in = await asyncio.to_thread(self._secrets.kept_in, key_ref)
         if kept_in == "keyring":
             return KeyStatus.STORED
         if kept_in == "session":
