@@ -19,7 +19,8 @@ Choices worth knowing:
   instead: the edits survive, and Apply cannot silently delete a reply the user never saw.
   Other changes to the conversation (a message deleted or regenerated elsewhere) reload a
   panel without edits too; an edited entry whose message has gone meanwhile is saved as a
-  new message on Apply, because what the panel shows is what gets sent.
+  new message on Apply (engine.context_rules), because what the panel shows is what gets
+  sent.
 * Long histories stay responsive: entries are built only by `load()` (never for a
   panel that was not opened), a hidden panel catches up once when shown instead of
   rebuilding on every message, each text box is a QPlainTextEdit as tall as its text up
@@ -658,22 +659,8 @@ class ContextEditor(QWidget):
             self._show(saved)
             self.applied.emit()
 
-        self._run(self._save(conversation_id, context), generation, done)
-
-    async def _save(self, conversation_id: str, context: Context) -> Context:
-        """Replace the context; entries whose message was deleted meanwhile are re-added."""
-        service = self._bridge.service
-        stored = await service.get_conversation(conversation_id)
-        alive = {m.id for m in stored.messages}
-        history: list[ContextEntry] = []
-        for entry in context.history:
-            if entry.id is not None and entry.id not in alive:
-                entry = entry.model_copy(update={"id": None})
-            alive.discard(entry.id)  # one entry per stored message, never two
-            history.append(entry)
-        return await service.replace_context(
-            conversation_id, context.model_copy(update={"history": history})
-        )
+        save = self._bridge.service.replace_context(conversation_id, context, missing_as_new=True)
+        self._run(save, generation, done)
 
     # Engine events -------------------------------------------------------------------------
 
