@@ -332,26 +332,6 @@
       <translation>停止</translation>
     </message>
     <message>
-      <source>System</source>
-      <translation>系统</translation>
-    </message>
-    <message>
-      <source>User</source>
-      <translation>用户</translation>
-    </message>
-    <message>
-      <source>Assistant</source>
-      <translation>助手</translation>
-    </message>
-    <message>
-      <source>Move up</source>
-      <translation>上移</translation>
-    </message>
-    <message>
-      <source>Move down</source>
-      <translation>下移</translation>
-    </message>
-    <message>
       <source>Context</source>
       <translation>上下文</translation>
     </message>
@@ -408,6 +388,34 @@
       <translation>此对话已被删除。</translation>
     </message>
     <message>
+      <source>Message {number} is empty. Write something in it or delete it.</source>
+      <translation>消息 {number} 为空。请填写内容或将其删除。</translation>
+    </message>
+    <message>
+      <source>About {count} tokens</source>
+      <translation>约 {count} 个令牌</translation>
+    </message>
+    <message>
+      <source>System</source>
+      <translation>系统</translation>
+    </message>
+    <message>
+      <source>User</source>
+      <translation>用户</translation>
+    </message>
+    <message>
+      <source>Assistant</source>
+      <translation>助手</translation>
+    </message>
+    <message>
+      <source>Move up</source>
+      <translation>上移</translation>
+    </message>
+    <message>
+      <source>Move down</source>
+      <translation>下移</translation>
+    </message>
+    <message>
       <source>Prompt message {number}</source>
       <translation>提示词消息 {number}</translation>
     </message>
@@ -434,14 +442,6 @@
     <message>
       <source>Delete {what}</source>
       <translation>删除 {what}</translation>
-    </message>
-    <message>
-      <source>About {count} tokens</source>
-      <translation>约 {count} 个令牌</translation>
-    </message>
-    <message>
-      <source>Message {number} is empty. Write something in it or delete it.</source>
-      <translation>消息 {number} 为空。请填写内容或将其删除。</translation>
     </message>
     <message>
       <source>Pinned</source>
