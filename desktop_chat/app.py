@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
+from desktop_chat.engine.agents import AgentService
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
@@ -29,6 +30,10 @@ class Core:
     store: Store
     secrets: SecretStore
     service: ConversationService
+    agents: AgentService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.agents = AgentService(self.service, self.secrets)
 
     @classmethod
     async def open(cls, paths: AppPaths | None = None, secrets: SecretStore | None = None) -> Core:

@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable
 
 from desktop_chat.app import Core
 from desktop_chat.engine import EngineError
+from desktop_chat.engine.agents import KeyStatus
 from desktop_chat.engine.collector import FullCollectionsWaitForReplies
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
+from desktop_chat.engine.failures import Category, describe
 from desktop_chat.schemas import (
     Agent,
     AgentParams,
@@ -27,8 +29,8 @@ from desktop_chat.schemas import (
     MessageStatus,
     validation_message,
 )
-from desktop_chat.secrets import KeyringUnavailableError
-from desktop_chat.store import NotFoundError, StoreError
+from desktop_chat.secrets import ENV_FALLBACK
+from desktop_chat.store import StoreError
 from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
 
 EXIT_OK, EXIT_UPSTREAM, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_LOCAL, EXIT_INTERRUPTED = (
@@ -39,6 +41,16 @@ EXIT_OK, EXIT_UPSTREAM, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_LOCAL, EXIT_INTERRUPTED
     4,
     130,
 )
+
+
+EXIT_CODES = {
+    Category.NOT_FOUND: EXIT_NOT_FOUND,
+    Category.CONFLICT: EXIT_USAGE,
+    Category.INVALID: EXIT_USAGE,
+    Category.UNAVAILABLE: EXIT_USAGE,
+    Category.LOCAL: EXIT_LOCAL,
+    Category.UPSTREAM: EXIT_UPSTREAM,
+}
 
 
 class CliError(Exception):
@@ -68,12 +80,11 @@ async def _with_core(
         raise CliError(exc.user_message, EXIT_LOCAL) from None
     try:
         return await command(core, args)
-    except NotFoundError as exc:
-        raise CliError(exc.user_message, EXIT_NOT_FOUND) from None
-    except (StoreError, KeyringUnavailableError) as exc:
-        raise CliError(exc.user_message, EXIT_LOCAL) from None
-    except EngineError as exc:
-        raise CliError(exc.user_message, EXIT_USAGE) from None
+    except Exception as exc:
+        failure = describe(exc)
+        if failure is None:
+            raise
+        raise CliError(failure.message, EXIT_CODES[failure.category]) from None
     finally:
         await core.aclose()
 
@@ -81,30 +92,31 @@ async def _with_core(
 # Agents ----------------------------------------------------------------------------
 
 
+KEY_WORDS = {
+    KeyStatus.STORED: "key set",
+    KeyStatus.SESSION: "key for this session",
+    KeyStatus.ENVIRONMENT: f"key from {ENV_FALLBACK}",
+    KeyStatus.NONE: "no key",
+}
+
+
 async def _agents(core: Core, args: argparse.Namespace) -> int:
-    service = core.service
+    """The agents and their keys, by the same rules as the window (engine.agents)."""
+    agents = core.agents
     if args.action == "list":
-        for agent in await service.list_agents():
+        for agent in await agents.list():
             mark = "*" if agent.is_default else " "
-            key = "key set" if core.secrets.has(agent.key_ref) else "no key"
+            key = KEY_WORDS[await agents.key_status(agent.key_ref)]
             print(f"{mark} {agent.name}\t{agent.model}\t{agent.base_url}\t{key}\t{agent.agent_id}")
         return EXIT_OK
     if args.action == "remove":
-        agent = await service.get_agent(args.agent)
-        await service.delete_agent(agent.agent_id)
-        if agent.key_ref:
-            core.secrets.delete(agent.key_ref)
-        print(f"Removed agent {agent.name}.")
+        removed = await agents.remove(args.agent)
+        print(f"Removed agent {removed.name}.")
         return EXIT_OK
-    base = await service.get_agent(args.agent) if args.action == "edit" else None
-    agent = _agent_from_args(args, base)
-    secret = _read_key(args)
-    if secret:
-        agent = agent.model_copy(update={"key_ref": agent.key_ref or f"agent:{agent.agent_id}"})
-        assert agent.key_ref is not None
-        core.secrets.set(agent.key_ref, secret)
-    agent = await service.save_agent(agent)
-    print(f"Saved agent {agent.name} ({agent.agent_id}).")
+    base = await agents.get(args.agent) if args.action == "edit" else None
+    # No session-only keys here: the process ends with the command, and the key with it.
+    saved = (await agents.save(_agent_from_args(args, base), _read_key(args) or "")).agent
+    print(f"Saved agent {saved.name} ({saved.agent_id}).")
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Literal
 
 import keyring
 import keyring.errors
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 SERVICE = "desktop_chat"
 ENV_FALLBACK = "OPENAI_API_KEY"
 _PLAINTEXT_BACKENDS = ("PlaintextKeyring", "fail.Keyring", "Null")
+KeptIn = Literal["keyring", "session"]
 
 KEYRING_MISSING_MESSAGE = (
     "No system keyring is available to store API keys safely. You can keep the key for "
@@ -83,6 +85,29 @@ class SecretStore:
         if secret:
             redact.add(secret)
         return secret
+
+    def kept_in(self, key_ref: str | None) -> KeptIn | None:
+        """Where the key of `key_ref` itself is kept, OPENAI_API_KEY aside; None: nowhere.
+
+        A session key wins over the keyring, as it does in `get`.
+        """
+        if not key_ref:
+            return None
+        if key_ref in self._session:
+            return "session"
+        if self._keyring is None:
+            return None
+        try:
+            found = self._keyring.get_password(SERVICE, key_ref) is not None
+        except keyring.errors.KeyringError as exc:
+            log.warning("Keyring lookup failed: %s", type(exc).__name__)
+            return None
+        return "keyring" if found else None
+
+    @staticmethod
+    def fallback_available() -> bool:
+        """Whether OPENAI_API_KEY would serve an agent that has no key of its own."""
+        return bool(os.environ.get(ENV_FALLBACK))
 
     def has(self, key_ref: str | None) -> bool:
         return bool(key_ref) and self.get(key_ref) is not None

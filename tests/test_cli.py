@@ -23,7 +23,7 @@ from keyring.errors import PasswordDeleteError
 
 from desktop_chat.app import Core
 from desktop_chat.paths import HOME_ENV
-from desktop_chat.schemas import Agent, ConversationDetail, MessageStatus
+from desktop_chat.schemas import Agent, ConversationDetail, MessageStatus, new_id
 from desktop_chat.secrets import SERVICE, SecretStore
 from tests.fake_openai import FakeOpenAI, Scenario
 
@@ -269,6 +269,89 @@ def test_key_stdin_without_a_working_keyring_says_so_and_saves_nothing() -> None
     assert "PYTHON_KEYRING_BACKEND" in result.stderr
     assert "sk-from-stdin-0123456789" not in result.stderr
     assert with_core(lambda core: core.service.list_agents()) == [], "agent saved without key"
+
+
+def add_keyed(name: str, base_url: str, variable: str, env: dict[str, str]) -> None:
+    """`agents add` with the key read from the environment variable `variable`."""
+    added = cli("agents", "add", "--name", name, "--base-url", base_url,
+                "--model", "fake-model", "--key-env", variable, env=env)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+
+def duplicate(name: str, copy_name: str) -> Agent:
+    """A copy of agent `name` sharing its key, as the window's Duplicate button makes it."""
+
+    async def copy(core: Core) -> Agent:
+        original = await core.service.get_agent(name)
+        return await core.service.save_agent(
+            original.model_copy(
+                update={"id": None, "agent_id": new_id(), "name": copy_name, "is_default": False}
+            )
+        )
+
+    return with_core(copy)
+
+
+def stored_keys(home: Path) -> dict[str, str]:
+    """The file keyring's entries, by key_ref."""
+    entries = json.loads((home / "test-keyring.json").read_text())
+    return {name.removeprefix(f"{SERVICE}/"): key for name, key in entries.items()}
+
+
+def key_sent_by(agent: str, env: dict[str, str], fake: FakeOpenAI) -> str:
+    asked = cli("ask", "--agent", agent, "hello", env=env)
+    assert asked.returncode == 0, asked.stderr
+    return fake.requests[-1]["headers"]["authorization"].removeprefix("Bearer ")
+
+
+def test_removing_an_agent_keeps_the_key_another_agent_uses(home: Path, fake: FakeOpenAI) -> None:
+    secret = "sk-shared-key-0a1b2c3d4e"
+    env = cli_env(FILE_KEYRING, SHARED_KEY=secret)
+    add_keyed("Original", fake.base_url, "SHARED_KEY", env)
+    copy = duplicate("Original", "Copy")
+
+    removed = cli("agents", "remove", "Original", env=env)
+
+    assert removed.returncode == 0, removed.stderr
+    assert stored_keys(home) == {copy.key_ref: secret}, "the copy lost its key"
+    assert key_sent_by("Copy", env, fake) == secret
+    assert cli("agents", "remove", "Copy", env=env).returncode == 0
+    assert stored_keys(home) == {}, "the last agent using the key is gone, and so is the key"
+
+
+@pytest.mark.parametrize("edited", ["Original", "Copy"])
+def test_a_new_key_for_one_agent_leaves_a_shared_key_alone(
+    home: Path, fake: FakeOpenAI, edited: str
+) -> None:
+    old, new = "sk-old-shared-key-111111", "sk-new-own-key-222222"
+    env = cli_env(FILE_KEYRING, OLD_KEY=old, NEW_KEY=new)
+    add_keyed("Original", fake.base_url, "OLD_KEY", env)
+    duplicate("Original", "Copy")
+    other = "Copy" if edited == "Original" else "Original"
+
+    result = cli("agents", "edit", edited, "--key-env", "NEW_KEY", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert key_sent_by(edited, env, fake) == new
+    assert key_sent_by(other, env, fake) == old, f"{other} lost its key to {edited}'s"
+    agents = {a.name: a for a in with_core(lambda core: core.service.list_agents())}
+    assert agents["Original"].key_ref != agents["Copy"].key_ref
+    assert sorted(stored_keys(home).values()) == sorted([old, new])
+
+
+def test_agents_list_tells_a_stored_key_from_openai_api_key(fake: FakeOpenAI) -> None:
+    env = cli_env(FILE_KEYRING, MY_KEY="sk-mine-0123456789", OPENAI_API_KEY="sk-env-9876543210")
+    add_keyed("Own", fake.base_url, "MY_KEY", env)
+    added = cli("agents", "add", "--name", "Borrowing", "--base-url", fake.base_url,
+                "--model", "fake-model", env=env)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+    listed = cli("agents", "list", env=env)
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    keys = {row[0].strip("* "): row[3] for row in rows}
+    assert keys == {"Own": "key set", "Borrowing": "key from OPENAI_API_KEY"}
+    without = cli("agents", "list", env={**env, "OPENAI_API_KEY": ""})
+    assert "\tno key\t" in without.stdout
 
 
 # Asking ----------------------------------------------------------------------------------

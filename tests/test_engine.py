@@ -11,6 +11,7 @@ import pytest
 from desktop_chat.app import Core
 from desktop_chat.engine import InputError, NoAgentError, ReplyInProgressError
 from desktop_chat.engine.collector import NO_FULL_COLLECTION, FullCollectionsWaitForReplies
+from desktop_chat.engine.context_rules import rebase_history
 from desktop_chat.engine.events import (
     ConversationDeleted,
     ReplyDelta,
@@ -228,6 +229,48 @@ async def test_edited_context_is_what_the_server_receives(core: Core, fake: Fake
         {"role": "assistant", "content": "6"},
         {"role": "user", "content": "Thanks"},
     ]
+
+
+async def test_an_edited_copy_keeps_the_entries_whose_message_has_gone(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "What is 2+2?")
+    await log.done(conv.id)
+    copy = await core.service.get_context(conv.id)  # what an editor shows, read now
+    question, reply = copy.history
+    fake.scenario = Scenario(tokens=["Four."])
+    await core.service.regenerate(conv.id)  # deletes the stored reply the copy shows
+    await log.done(conv.id, 2)
+    edited = copy.model_copy(
+        update={"history": [question.model_copy(update={"content": "What is 3+3?"}), reply]}
+    )
+
+    with pytest.raises(NotFoundError):  # a strict replace (the API's) refuses the copy
+        await core.service.replace_context(conv.id, edited)
+    saved = await core.service.replace_context(conv.id, edited, missing_as_new=True)
+
+    assert [(e.role, e.content) for e in saved.history] == [
+        ("user", "What is 3+3?"),
+        ("assistant", "Hello, world!"),
+    ]
+    assert saved.history[0].id == question.id, "the question was not updated in place"
+    assert saved.history[1].id not in (None, reply.id)
+
+
+async def test_each_stored_message_is_kept_by_one_entry_at_most() -> None:
+    history = [
+        ContextEntry(id=1, role="user", content="Hi"),
+        ContextEntry(id=1, role="user", content="Hi again"),
+        ContextEntry(id=7, role="assistant", content="Gone since"),
+        ContextEntry(role="user", content="New"),
+    ]
+
+    rebased = rebase_history(history, [1, 2, None])
+
+    assert [e.id for e in rebased] == [1, None, None, None]
+    assert [e.content for e in rebased] == [e.content for e in history]
 
 
 async def test_regenerate_replaces_the_last_reply(core: Core, fake: FakeOpenAI) -> None:

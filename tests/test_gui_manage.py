@@ -318,6 +318,22 @@ def test_providers_show_key_state_last_error_and_test(qapp, paths, secrets, agen
     run_on_qt_loop(qapp, scenario())
 
 
+def test_providers_never_call_a_session_only_key_set(qapp, paths, secrets, agent, fake):
+    session = Agent(name="Session", base_url=fake.base_url, model="fake-model", key_ref="k:s")
+
+    async def scenario() -> None:
+        async with CoreOnLoop(paths, secrets, agent) as core:
+            secrets.set("k:s", "sk-session-only-0123456789", session_only=True)
+            await core.service.save_agent(session)
+            async with ManageOnLoop(core) as window:
+                tab = window.providers
+                window.tabs.setCurrentWidget(tab)
+                await wait_until(lambda: tab.key_text(agent.agent_id) == "Set", what="key state")
+                assert tab.key_text(session.agent_id) == "This session only"
+
+    run_on_qt_loop(qapp, scenario())
+
+
 # Statistics ----------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Every failure becomes a JSON error body with the right status, and never a 500 for bad input.
 
-Known refusals of the engine and the store keep their sentence (`user_message`), which is
-written to be shown as it is; anything else is logged here and answered with a neutral 500.
+Known failures keep the sentence and kind `engine.failures.describe` gives them (the same
+the window and the command line show); anything else is logged here and answered with a
+neutral 500.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from desktop_chat.engine import EngineError, InputError, NoAgentError, ReplyInProgressError
-from desktop_chat.store import NotFoundError, StoreError
+from desktop_chat.engine.failures import Category, describe
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +71,23 @@ def _from_http(exc: web.HTTPException) -> web.Response:
     return error_response(exc.status, message, kind, headers=headers)
 
 
+# A busy, full or read-only database is neither the client's fault nor a bug: 503.
+STATUS = {
+    Category.NOT_FOUND: 404,
+    Category.CONFLICT: 409,
+    Category.INVALID: 400,
+    Category.UNAVAILABLE: 503,
+    Category.LOCAL: 503,
+    Category.UPSTREAM: 502,
+}
+
+
 def map_known(exc: Exception) -> web.Response | None:
     """The response for a known engine or store refusal, or None for anything else."""
-    if isinstance(exc, NotFoundError):
-        return error_response(404, exc.user_message, exc.kind)
-    if isinstance(exc, ReplyInProgressError | NoAgentError):
-        return error_response(409, exc.user_message, exc.kind)
-    if isinstance(exc, InputError):
-        return error_response(400, exc.user_message, exc.kind)
-    if isinstance(exc, EngineError):
-        status = 503 if exc.kind == "closing" else 400
-        return error_response(status, exc.user_message, exc.kind)
-    if isinstance(exc, StoreError):
-        # The database is busy, full or read-only: not the client's fault, and not a bug.
-        return error_response(503, exc.user_message, exc.kind)
-    return None
+    failure = describe(exc)
+    if failure is None:
+        return None
+    return error_response(STATUS[failure.category], failure.message, failure.kind)
 
 
 @web.middleware

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from desktop_chat.engine import stats
 from desktop_chat.engine.clients import ClientPool
+from desktop_chat.engine.context_rules import rebase_history
 from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
 from desktop_chat.engine.events import (
     ConversationChanged,
@@ -249,10 +250,25 @@ class ConversationService:
         return Context(preset=preset, history=history)
 
     async def replace_context(
-        self, conversation_id: str, context: Context, owner: str | None = None
+        self,
+        conversation_id: str,
+        context: Context,
+        owner: str | None = None,
+        *,
+        missing_as_new: bool = False,
     ) -> Context:
+        """Make `context` the conversation's prompt and history.
+
+        An entry naming a message that is gone is refused (NotFoundError); with
+        `missing_as_new`, for a copy edited since it was read (the window's context
+        editor), it is stored as a new message instead: see engine.context_rules.
+        """
         async with self._locks.hold(conversation_id):
             self._refuse_if_busy(conversation_id)
+            if missing_as_new:
+                stored = await self.get_conversation(conversation_id, owner)
+                history = rebase_history(context.history, (m.id for m in stored.messages))
+                context = context.model_copy(update={"history": history})
             await self.store.run(
                 lambda r: r.update_conversation(
                     conversation_id, preset_messages=context.preset, owner=owner

@@ -24,11 +24,11 @@ from desktop_chat.api.auth import TokenNameError, TokenStore
 from desktop_chat.app import Core
 from desktop_chat.schemas import ApiToken
 from desktop_chat.settings import Settings
-from desktop_chat.ui.agent_form import Outcome, ask, in_words, plain_label
 from desktop_chat.ui.api_runner import ApiRunner
 from desktop_chat.ui.bridge import EngineBridge
+from desktop_chat.ui.forms import Outcome, ask, in_words, plain_label
 from desktop_chat.ui.i18n import t
-from desktop_chat.ui.settings_dialog import SettingsPage
+from desktop_chat.ui.settings_pages import SettingsPage
 
 TOKEN_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_chat.engine import ConversationService, EngineError
+from desktop_chat.engine import ConversationService
 from desktop_chat.engine.events import (
     ConversationChanged,
     ConversationDeleted,
@@ -28,18 +28,22 @@ from desktop_chat.engine.events import (
     ReplyStarted,
     TitleChanged,
 )
-from desktop_chat.llm import LLMError
-from desktop_chat.secrets import KeyringUnavailableError
-from desktop_chat.store import StoreError
+from desktop_chat.engine.failures import describe
+from desktop_chat.ui.i18n import t
 
 log = logging.getLogger(__name__)
 
 
-def user_message(exc: BaseException) -> str | None:
-    """The sentence for a known failure, or None for a bug."""
-    if isinstance(exc, EngineError | LLMError | StoreError | KeyringUnavailableError):
-        return exc.user_message
-    return None
+def failure_sentence(exc: BaseException) -> str:
+    """What to tell the user about `exc`: its own sentence, or for a bug a plain apology.
+
+    A bug's traceback goes to the log, never into the window.
+    """
+    failure = describe(exc)
+    if failure is not None:
+        return failure.message
+    log.error("Unexpected error", exc_info=exc)
+    return t("Something unexpected went wrong; the details are in the log.")
 
 
 class EngineBridge(QObject):
@@ -96,11 +100,7 @@ class EngineBridge(QObject):
                 if on_done is not None:
                     on_done(t.result())
                 return
-            message = user_message(exc)
-            if message is None:
-                log.error("Unexpected error", exc_info=exc)
-                message = "Something unexpected went wrong; the details are in the log."
-            self.failed.emit(message)
+            self.failed.emit(failure_sentence(exc))
 
         task.add_done_callback(finished)
         return task

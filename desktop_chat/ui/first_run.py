@@ -7,7 +7,6 @@ needed, and "Find models" fills the model list from the server itself.
 
 from __future__ import annotations
 
-import os
 from functools import partial
 
 from pydantic import ValidationError
@@ -26,19 +25,12 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from desktop_chat.app import Core
+from desktop_chat.engine.agents import SavedAgent
 from desktop_chat.schemas import Agent, validation_message
-from desktop_chat.secrets import ENV_FALLBACK
-from desktop_chat.ui.agent_form import (
-    KeyStorage,
-    ModelPicker,
-    Outcome,
-    Probe,
-    ask_keep_for_session,
-    plain_label,
-    save_agent_with_key,
-)
 from desktop_chat.ui.bridge import EngineBridge
+from desktop_chat.ui.forms import Outcome, ask_keep_for_session, in_words, plain_label
 from desktop_chat.ui.i18n import t
+from desktop_chat.ui.model_picker import ModelPicker, Probe
 from desktop_chat.ui.presets import PRESETS, ProviderPreset, agent_from_preset
 
 
@@ -151,10 +143,6 @@ class FirstRunPane(QWidget):
         else:
             self.picker.combo.setFocus()
 
-    async def ask_keep_for_session(self) -> bool:
-        """Asked when no keyring works; tests may replace it."""
-        return await ask_keep_for_session(self)
-
     def _typed_key(self) -> str:
         return self.key.text().strip() if self._key_wanted else ""
 
@@ -182,16 +170,17 @@ class FirstRunPane(QWidget):
             )
             return
         key = self._typed_key()
-        if preset.needs_key and not key and not os.environ.get(ENV_FALLBACK):
+        if preset.needs_key and not key and not self.core.agents.fallback_available():
             self.error.setText(t("{provider} needs an API key.").format(provider=t(preset.label)))
             self.key.setFocus()
             return
         self.start_button.setEnabled(False)
+        keep_for_session = partial(ask_keep_for_session, self)
         self.bridge.spawn(
-            save_agent_with_key(self.core, agent, key, self.ask_keep_for_session), self._created
+            in_words(self.core.agents.save(agent, key, keep_for_session)), self._created
         )
 
-    def _created(self, outcome: Outcome[tuple[Agent, KeyStorage | None]]) -> None:
+    def _created(self, outcome: Outcome[SavedAgent]) -> None:
         if not isValid(self):
             return
         self.start_button.setEnabled(True)
@@ -199,4 +188,4 @@ class FirstRunPane(QWidget):
             self.error.setText(outcome.error or "")
             return
         self.key.clear()
-        self.agent_created.emit(outcome.value[0])
+        self.agent_created.emit(outcome.value.agent)

@@ -4,70 +4,6 @@
   <context>
     <name>desktop_chat</name>
     <message>
-      <source>System</source>
-      <translation>系统</translation>
-    </message>
-    <message>
-      <source>User</source>
-      <translation>用户</translation>
-    </message>
-    <message>
-      <source>Assistant</source>
-      <translation>助手</translation>
-    </message>
-    <message>
-      <source>No keyring</source>
-      <translation>没有密钥环</translation>
-    </message>
-    <message>
-      <source>No system keyring is available to store the API key safely. Keep the key for this session only? It is forgotten when desktop_chat quits. To keep keys, install a keyring (GNOME Keyring, KWallet or KeePassXC) and restart.</source>
-      <translation>没有可用的系统密钥环来安全保存 API 密钥。是否只在本次运行期间保留该密钥？退出 desktop_chat 后它会被遗忘。如需长期保存，请安装密钥环（GNOME Keyring、KWallet 或 KeePassXC）后重新启动。</translation>
-    </message>
-    <message>
-      <source>Keep for this session</source>
-      <translation>仅在本次运行中保留</translation>
-    </message>
-    <message>
-      <source>Cancel</source>
-      <translation>取消</translation>
-    </message>
-    <message>
-      <source>Model</source>
-      <translation>模型</translation>
-    </message>
-    <message>
-      <source>Server default</source>
-      <translation>服务器默认值</translation>
-    </message>
-    <message>
-      <source>Role</source>
-      <translation>角色</translation>
-    </message>
-    <message>
-      <source>Message text</source>
-      <translation>消息内容</translation>
-    </message>
-    <message>
-      <source>Up</source>
-      <translation>上移</translation>
-    </message>
-    <message>
-      <source>Down</source>
-      <translation>下移</translation>
-    </message>
-    <message>
-      <source>Remove</source>
-      <translation>移除</translation>
-    </message>
-    <message>
-      <source>Add message</source>
-      <translation>添加消息</translation>
-    </message>
-    <message>
-      <source>Add preset message</source>
-      <translation>添加预设消息</translation>
-    </message>
-    <message>
       <source>Name</source>
       <translation>名称</translation>
     </message>
@@ -144,6 +80,10 @@
       <translation>保存智能体</translation>
     </message>
     <message>
+      <source>Model</source>
+      <translation>模型</translation>
+    </message>
+    <message>
       <source>Greetings</source>
       <translation>开场白</translation>
     </message>
@@ -154,22 +94,6 @@
     <message>
       <source>Sent before every conversation, in this order.</source>
       <translation>按此顺序在每次对话前发送。</translation>
-    </message>
-    <message>
-      <source>Connected, but the server lists no models.</source>
-      <translation>已连接，但服务器没有列出任何模型。</translation>
-    </message>
-    <message>
-      <source>Move message up</source>
-      <translation>上移消息</translation>
-    </message>
-    <message>
-      <source>Move message down</source>
-      <translation>下移消息</translation>
-    </message>
-    <message>
-      <source>Remove message</source>
-      <translation>移除消息</translation>
     </message>
     <message>
       <source>Agent</source>
@@ -192,12 +116,16 @@
       <translation>欢迎</translation>
     </message>
     <message>
-      <source>A key is stored for this agent; it is never shown.</source>
-      <translation>此智能体已保存密钥；密钥不会显示。</translation>
-    </message>
-    <message>
       <source>Type a new key to replace it</source>
       <translation>输入新密钥以替换</translation>
+    </message>
+    <message>
+      <source>Type a key to store it</source>
+      <translation>输入密钥以保存</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>取消</translation>
     </message>
     <message>
       <source>The key was forgotten.</source>
@@ -212,28 +140,16 @@
       <translation>已保存。</translation>
     </message>
     <message>
-      <source>Nothing was saved: the API key has nowhere to be kept.</source>
-      <translation>未保存任何内容：API 密钥无处可存。</translation>
+      <source>A key is stored for this agent; it is never shown.</source>
+      <translation>此智能体已保存密钥；密钥不会显示。</translation>
     </message>
     <message>
-      <source>Connecting to {url}…</source>
-      <translation>正在连接 {url}…</translation>
-    </message>
-    <message>
-      <source>Connected — 1 model</source>
-      <translation>已连接 — 1 个模型</translation>
-    </message>
-    <message>
-      <source>{name}: server default</source>
-      <translation>{name}：服务器默认值</translation>
+      <source>A key is kept for this session only; it is forgotten when desktop_chat quits.</source>
+      <translation>密钥仅在本次运行中保留；退出 desktop_chat 后会被遗忘。</translation>
     </message>
     <message>
       <source>No key stored; the OPENAI_API_KEY variable is used.</source>
       <translation>未保存密钥；将使用 OPENAI_API_KEY 环境变量。</translation>
-    </message>
-    <message>
-      <source>Type a key to store it</source>
-      <translation>输入密钥以保存</translation>
     </message>
     <message>
       <source>No key stored. Local servers need none.</source>
@@ -248,8 +164,72 @@
       <translation>删除 {name} 的 API 密钥？之后需要重新输入。</translation>
     </message>
     <message>
-      <source>Connected — {count} models</source>
-      <translation>已连接 — {count} 个模型</translation>
+      <source>Agents</source>
+      <translation>智能体</translation>
+    </message>
+    <message>
+      <source>New</source>
+      <translation>新建</translation>
+    </message>
+    <message>
+      <source>New agent</source>
+      <translation>新建智能体</translation>
+    </message>
+    <message>
+      <source>Duplicate</source>
+      <translation>复制</translation>
+    </message>
+    <message>
+      <source>Duplicate agent</source>
+      <translation>复制智能体</translation>
+    </message>
+    <message>
+      <source>Delete</source>
+      <translation>删除</translation>
+    </message>
+    <message>
+      <source>Delete agent</source>
+      <translation>删除智能体</translation>
+    </message>
+    <message>
+      <source>Import…</source>
+      <translation>导入…</translation>
+    </message>
+    <message>
+      <source>Import agent preset</source>
+      <translation>导入智能体预设</translation>
+    </message>
+    <message>
+      <source>Export…</source>
+      <translation>导出…</translation>
+    </message>
+    <message>
+      <source>Export agent preset</source>
+      <translation>导出智能体预设</translation>
+    </message>
+    <message>
+      <source>Agent presets (*.json);;All files (*)</source>
+      <translation>智能体预设 (*.json);;所有文件 (*)</translation>
+    </message>
+    <message>
+      <source>Agent presets (*.json)</source>
+      <translation>智能体预设 (*.json)</translation>
+    </message>
+    <message>
+      <source>{name} (copy)</source>
+      <translation>{name}（副本）</translation>
+    </message>
+    <message>
+      <source>{name} (default)</source>
+      <translation>{name}（默认）</translation>
+    </message>
+    <message>
+      <source>Exported to {path}. The API key is not included.</source>
+      <translation>已导出到 {path}。不包含 API 密钥。</translation>
+    </message>
+    <message>
+      <source>Delete the agent {name}? Its conversations are kept.</source>
+      <translation>删除智能体 {name}？其对话会被保留。</translation>
     </message>
     <message>
       <source>Revoke the token {name}? Programs using it lose access at once.</source>
@@ -328,6 +308,10 @@
       <translation>正在运行：{url}</translation>
     </message>
     <message>
+      <source>Something unexpected went wrong; the details are in the log.</source>
+      <translation>发生了意外错误；详细信息已写入日志。</translation>
+    </message>
+    <message>
       <source>Conversation</source>
       <translation>对话</translation>
     </message>
@@ -346,18 +330,6 @@
     <message>
       <source>Stop</source>
       <translation>停止</translation>
-    </message>
-    <message>
-      <source>Move up</source>
-      <translation>上移</translation>
-    </message>
-    <message>
-      <source>Move down</source>
-      <translation>下移</translation>
-    </message>
-    <message>
-      <source>Delete</source>
-      <translation>删除</translation>
     </message>
     <message>
       <source>Context</source>
@@ -382,6 +354,10 @@
     <message>
       <source>Add system message</source>
       <translation>添加系统消息</translation>
+    </message>
+    <message>
+      <source>Add message</source>
+      <translation>添加消息</translation>
     </message>
     <message>
       <source>Revert</source>
@@ -412,6 +388,34 @@
       <translation>此对话已被删除。</translation>
     </message>
     <message>
+      <source>Message {number} is empty. Write something in it or delete it.</source>
+      <translation>消息 {number} 为空。请填写内容或将其删除。</translation>
+    </message>
+    <message>
+      <source>About {count} tokens</source>
+      <translation>约 {count} 个令牌</translation>
+    </message>
+    <message>
+      <source>System</source>
+      <translation>系统</translation>
+    </message>
+    <message>
+      <source>User</source>
+      <translation>用户</translation>
+    </message>
+    <message>
+      <source>Assistant</source>
+      <translation>助手</translation>
+    </message>
+    <message>
+      <source>Move up</source>
+      <translation>上移</translation>
+    </message>
+    <message>
+      <source>Move down</source>
+      <translation>下移</translation>
+    </message>
+    <message>
       <source>Prompt message {number}</source>
       <translation>提示词消息 {number}</translation>
     </message>
@@ -438,18 +442,6 @@
     <message>
       <source>Delete {what}</source>
       <translation>删除 {what}</translation>
-    </message>
-    <message>
-      <source>About {count} tokens</source>
-      <translation>约 {count} 个令牌</translation>
-    </message>
-    <message>
-      <source>Something unexpected went wrong; the details are in the log.</source>
-      <translation>发生了意外错误；详细信息已写入日志。</translation>
-    </message>
-    <message>
-      <source>Message {number} is empty. Write something in it or delete it.</source>
-      <translation>消息 {number} 为空。请填写内容或将其删除。</translation>
     </message>
     <message>
       <source>Pinned</source>
@@ -496,10 +488,6 @@
       <translation>重命名…</translation>
     </message>
     <message>
-      <source>Export…</source>
-      <translation>导出…</translation>
-    </message>
-    <message>
       <source>Delete…</source>
       <translation>删除…</translation>
     </message>
@@ -542,6 +530,22 @@
     <message>
       <source>Please check {problems}</source>
       <translation>请检查 {problems}</translation>
+    </message>
+    <message>
+      <source>No keyring</source>
+      <translation>没有密钥环</translation>
+    </message>
+    <message>
+      <source>No system keyring is available to store the API key safely. Keep the key for this session only? It is forgotten when desktop_chat quits. To keep keys, install a keyring (GNOME Keyring, KWallet or KeePassXC) and restart.</source>
+      <translation>没有可用的系统密钥环来安全保存 API 密钥。是否只在本次运行期间保留该密钥？退出 desktop_chat 后它会被遗忘。如需长期保存，请安装密钥环（GNOME Keyring、KWallet 或 KeePassXC）后重新启动。</translation>
+    </message>
+    <message>
+      <source>Keep for this session</source>
+      <translation>仅在本次运行中保留</translation>
+    </message>
+    <message>
+      <source>Nothing was saved: the API key has nowhere to be kept.</source>
+      <translation>未保存任何内容：API 密钥无处可存。</translation>
     </message>
     <message>
       <source>Something unexpected went wrong. Your conversations are safe and the app keeps working; the details are in the log file.</source>
@@ -782,6 +786,10 @@
     <message>
       <source>Set</source>
       <translation>已设置</translation>
+    </message>
+    <message>
+      <source>This session only</source>
+      <translation>仅本次运行</translation>
     </message>
     <message>
       <source>From OPENAI_API_KEY</source>
@@ -1048,12 +1056,12 @@
       <translation>重新生成</translation>
     </message>
     <message>
-      <source>Reasoning</source>
-      <translation>思考过程</translation>
-    </message>
-    <message>
       <source>Writing…</source>
       <translation>生成中…</translation>
+    </message>
+    <message>
+      <source>Reasoning</source>
+      <translation>思考过程</translation>
     </message>
     <message>
       <source>Message copied</source>
@@ -1062,6 +1070,66 @@
     <message>
       <source>Code copied</source>
       <translation>已复制代码</translation>
+    </message>
+    <message>
+      <source>Connected, but the server lists no models.</source>
+      <translation>已连接，但服务器没有列出任何模型。</translation>
+    </message>
+    <message>
+      <source>Connecting to {url}…</source>
+      <translation>正在连接 {url}…</translation>
+    </message>
+    <message>
+      <source>Connected — 1 model</source>
+      <translation>已连接 — 1 个模型</translation>
+    </message>
+    <message>
+      <source>Connected — {count} models</source>
+      <translation>已连接 — {count} 个模型</translation>
+    </message>
+    <message>
+      <source>Server default</source>
+      <translation>服务器默认值</translation>
+    </message>
+    <message>
+      <source>{name}: server default</source>
+      <translation>{name}：服务器默认值</translation>
+    </message>
+    <message>
+      <source>Role</source>
+      <translation>角色</translation>
+    </message>
+    <message>
+      <source>Message text</source>
+      <translation>消息内容</translation>
+    </message>
+    <message>
+      <source>Up</source>
+      <translation>上移</translation>
+    </message>
+    <message>
+      <source>Down</source>
+      <translation>下移</translation>
+    </message>
+    <message>
+      <source>Remove</source>
+      <translation>移除</translation>
+    </message>
+    <message>
+      <source>Add preset message</source>
+      <translation>添加预设消息</translation>
+    </message>
+    <message>
+      <source>Move message up</source>
+      <translation>上移消息</translation>
+    </message>
+    <message>
+      <source>Move message down</source>
+      <translation>下移消息</translation>
+    </message>
+    <message>
+      <source>Remove message</source>
+      <translation>移除消息</translation>
     </message>
     <message>
       <source>GPT models from OpenAI; needs an API key.</source>
@@ -1092,6 +1160,18 @@
       <translation>任何其他兼容 OpenAI 的服务器：vLLM、LiteLLM、网关…</translation>
     </message>
     <message>
+      <source>General</source>
+      <translation>常规</translation>
+    </message>
+    <message>
+      <source>Appearance</source>
+      <translation>外观</translation>
+    </message>
+    <message>
+      <source>Local API</source>
+      <translation>本地 API</translation>
+    </message>
+    <message>
       <source>Follow the system</source>
       <translation>跟随系统</translation>
     </message>
@@ -1102,50 +1182,6 @@
     <message>
       <source>Dark</source>
       <translation>深色</translation>
-    </message>
-    <message>
-      <source>Agents</source>
-      <translation>智能体</translation>
-    </message>
-    <message>
-      <source>New</source>
-      <translation>新建</translation>
-    </message>
-    <message>
-      <source>New agent</source>
-      <translation>新建智能体</translation>
-    </message>
-    <message>
-      <source>Duplicate</source>
-      <translation>复制</translation>
-    </message>
-    <message>
-      <source>Duplicate agent</source>
-      <translation>复制智能体</translation>
-    </message>
-    <message>
-      <source>Delete agent</source>
-      <translation>删除智能体</translation>
-    </message>
-    <message>
-      <source>Import…</source>
-      <translation>导入…</translation>
-    </message>
-    <message>
-      <source>Import agent preset</source>
-      <translation>导入智能体预设</translation>
-    </message>
-    <message>
-      <source>Export agent preset</source>
-      <translation>导出智能体预设</translation>
-    </message>
-    <message>
-      <source>Agent presets (*.json);;All files (*)</source>
-      <translation>智能体预设 (*.json);;所有文件 (*)</translation>
-    </message>
-    <message>
-      <source>Agent presets (*.json)</source>
-      <translation>智能体预设 (*.json)</translation>
     </message>
     <message>
       <source>Save settings</source>
@@ -1208,36 +1244,8 @@
       <translation>部分文字需重启后才会切换语言。</translation>
     </message>
     <message>
-      <source>General</source>
-      <translation>常规</translation>
-    </message>
-    <message>
-      <source>Appearance</source>
-      <translation>外观</translation>
-    </message>
-    <message>
-      <source>{name} (copy)</source>
-      <translation>{name}（副本）</translation>
-    </message>
-    <message>
-      <source>Local API</source>
-      <translation>本地 API</translation>
-    </message>
-    <message>
-      <source>{name} (default)</source>
-      <translation>{name}（默认）</translation>
-    </message>
-    <message>
-      <source>Exported to {path}. The API key is not included.</source>
-      <translation>已导出到 {path}。不包含 API 密钥。</translation>
-    </message>
-    <message>
       <source>The HTTP proxy must be an address like http://proxy.example:3128.</source>
       <translation>HTTP 代理必须是类似 http://proxy.example:3128 的地址。</translation>
-    </message>
-    <message>
-      <source>Delete the agent {name}? Its conversations are kept.</source>
-      <translation>删除智能体 {name}？其对话会被保留。</translation>
     </message>
     <message>
       <source>The settings could not be written: {reason}</source>

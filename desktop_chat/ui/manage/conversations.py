@@ -40,8 +40,8 @@ from desktop_chat.app import Core
 from desktop_chat.engine.events import MessageStored, TitleChanged
 from desktop_chat.schemas import Agent, Conversation
 from desktop_chat.transfer import export_json, export_markdown
-from desktop_chat.ui.agent_form import ask
 from desktop_chat.ui.bridge import EngineBridge
+from desktop_chat.ui.forms import ask
 from desktop_chat.ui.i18n import N_, t
 from desktop_chat.ui.manage.format import DASH, count, owner_label, when
 

@@ -1,14 +1,14 @@
 """The Providers tab: is each agent's server reachable, is its key there and accepted?
 
-The key itself is never read into the window: only whether one is stored (the same
-check the settings form makes). "Rejected" comes from the usage records — the server
-answered the last request with an authentication error and nothing has worked since —
-so it needs no request of its own; the Test button asks the server for its models.
+The key itself is never read into the window: only where it comes from (the keyring,
+this session only, OPENAI_API_KEY, or nowhere), the status the settings form shows too.
+"Rejected" comes from the usage records — the server answered the last request with an
+authentication error and nothing has worked since — so it needs no request of its own;
+the Test button asks the server for its models.
 """
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 
 from PySide6.QtWidgets import (
@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from desktop_chat.app import Core
+from desktop_chat.engine.agents import KeyStatus
 from desktop_chat.engine.stats import ProviderHealth
 from desktop_chat.schemas import Agent
-from desktop_chat.ui.agent_form import KeyStatus, Outcome, in_words, key_status
 from desktop_chat.ui.bridge import EngineBridge
+from desktop_chat.ui.forms import Outcome, in_words
 from desktop_chat.ui.i18n import N_, t
 from desktop_chat.ui.manage.format import DASH, when
 
@@ -44,9 +45,10 @@ COLUMNS = (
 AGENT, MODEL, URL, KEY, ERROR, SEEN, TEST, RESULT = range(len(COLUMNS))
 
 KEY_WORDS: dict[KeyStatus, str] = {
-    "own": N_("Set"),
-    "environment": N_("From OPENAI_API_KEY"),
-    "none": N_("Missing"),
+    KeyStatus.STORED: N_("Set"),
+    KeyStatus.SESSION: N_("This session only"),
+    KeyStatus.ENVIRONMENT: N_("From OPENAI_API_KEY"),
+    KeyStatus.NONE: N_("Missing"),
 }
 ERROR_WORDS = {
     "auth": N_("Key rejected"),
@@ -119,9 +121,7 @@ class ProvidersTab(QWidget):
 
     async def _read_key_states(self, agents: list[Agent]) -> None:
         for agent in agents:
-            # The keyring may talk over D-Bus: keep that off the event loop.
-            status = await asyncio.to_thread(key_status, self.core.secrets, agent.key_ref)
-            self.key_states[agent.agent_id] = status
+            self.key_states[agent.agent_id] = await self.core.agents.key_status(agent.key_ref)
         if isValid(self):
             self._show_health()
 
