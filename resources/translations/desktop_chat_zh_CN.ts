@@ -556,36 +556,16 @@
       <translation>将损坏的文件保留为备份，并使用空数据库重新开始？</translation>
     </message>
     <message>
-      <source>Dismiss</source>
-      <translation>关闭</translation>
-    </message>
-    <message>
-      <source>Agent for this conversation</source>
-      <translation>此对话使用的智能体</translation>
-    </message>
-    <message>
-      <source>Show what the next request will send</source>
-      <translation>显示下一次请求将发送的内容</translation>
+      <source>Search</source>
+      <translation>搜索</translation>
     </message>
     <message>
       <source>Settings</source>
       <translation>设置</translation>
     </message>
     <message>
-      <source>Settings (Ctrl+,)</source>
-      <translation>设置 (Ctrl+,)</translation>
-    </message>
-    <message>
       <source>Manage…</source>
       <translation>管理…</translation>
-    </message>
-    <message>
-      <source>Conversations in bulk, providers, statistics (Ctrl+M)</source>
-      <translation>批量管理对话、服务商与统计 (Ctrl+M)</translation>
-    </message>
-    <message>
-      <source>Search</source>
-      <translation>搜索</translation>
     </message>
     <message>
       <source>Copy the last reply</source>
@@ -600,40 +580,12 @@
       <translation>此对话的上下文有尚未应用的修改。要放弃这些修改吗？</translation>
     </message>
     <message>
-      <source>Rename conversation</source>
-      <translation>重命名对话</translation>
-    </message>
-    <message>
-      <source>Title:</source>
-      <translation>标题：</translation>
-    </message>
-    <message>
-      <source>Delete conversation</source>
-      <translation>删除对话</translation>
-    </message>
-    <message>
-      <source>Export conversation</source>
-      <translation>导出对话</translation>
-    </message>
-    <message>
-      <source>Markdown (*.md);;JSON (*.json)</source>
-      <translation>Markdown (*.md);;JSON (*.json)</translation>
-    </message>
-    <message>
       <source>Editing: sending replaces this message and what follows</source>
       <translation>编辑中：发送后将替换此消息及其后的内容</translation>
     </message>
     <message>
       <source>Last reply copied</source>
       <translation>已复制最后一条回复</translation>
-    </message>
-    <message>
-      <source>Delete “{title}” and all its messages? This cannot be undone.</source>
-      <translation>删除“{title}”及其全部消息？此操作无法撤销。</translation>
-    </message>
-    <message>
-      <source>Exported to {path}</source>
-      <translation>已导出到 {path}</translation>
     </message>
     <message>
       <source>Continue</source>
@@ -676,6 +628,10 @@
       <translation>导出对话</translation>
     </message>
     <message>
+      <source>Markdown (*.md);;JSON (*.json)</source>
+      <translation>Markdown (*.md);;JSON (*.json)</translation>
+    </message>
+    <message>
       <source>Agent:</source>
       <translation>智能体：</translation>
     </message>
@@ -688,12 +644,20 @@
       <translation>{count} 个对话</translation>
     </message>
     <message>
+      <source>Delete “{title}” and all its messages? This cannot be undone.</source>
+      <translation>删除“{title}”及其全部消息？此操作无法撤销。</translation>
+    </message>
+    <message>
       <source>Delete {count} conversations and all their messages? This cannot be undone.</source>
       <translation>删除这 {count} 个对话及其全部消息？此操作无法撤销。</translation>
     </message>
     <message>
       <source>Delete conversations</source>
       <translation>删除对话</translation>
+    </message>
+    <message>
+      <source>Exported to {path}</source>
+      <translation>已导出到 {path}</translation>
     </message>
     <message>
       <source>window</source>
@@ -1250,6 +1214,42 @@
     <message>
       <source>The settings could not be written: {reason}</source>
       <translation>无法写入设置：{reason}</translation>
+    </message>
+    <message>
+      <source>Rename conversation</source>
+      <translation>重命名对话</translation>
+    </message>
+    <message>
+      <source>Title:</source>
+      <translation>标题：</translation>
+    </message>
+    <message>
+      <source>Delete conversation</source>
+      <translation>删除对话</translation>
+    </message>
+    <message>
+      <source>Export conversation</source>
+      <translation>导出对话</translation>
+    </message>
+    <message>
+      <source>Dismiss</source>
+      <translation>关闭</translation>
+    </message>
+    <message>
+      <source>Agent for this conversation</source>
+      <translation>此对话使用的智能体</translation>
+    </message>
+    <message>
+      <source>Show what the next request will send</source>
+      <translation>显示下一次请求将发送的内容</translation>
+    </message>
+    <message>
+      <source>Conversations in bulk, providers, statistics (Ctrl+M)</source>
+      <translation>批量管理对话、服务商与统计 (Ctrl+M)</translation>
+    </message>
+    <message>
+      <source>Settings (Ctrl+,)</source>
+      <translation>设置 (Ctrl+,)</translation>
     </message>
   </context>
 </TS>
