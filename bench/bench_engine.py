@@ -3,7 +3,7 @@
 Data: 1,000 conversations / 100,000 messages (bench/dataset.py "cold").
 
 * Store: the transaction that writes a finished 20,000-token reply (about 73,000
-  characters of Markdown) with its usage record, `Repository.append_message`, timed as
+  characters of Markdown) with its usage record, `Messages.append`, timed as
   the engine runs it (`await Store.run(...)`, on the store's worker thread) and on its
   own (called directly on this thread).
 * Long history: the longest event-loop stall (an asyncio heartbeat of 1 ms sleeps)
@@ -69,14 +69,14 @@ async def store_writes(home, conversation_id: str, text: str, writes: int):
             message, usage = reply()
             started = time.perf_counter()
             await core.store.run(
-                lambda r, m=message, u=usage: r.append_message(conversation_id, m, u)
+                lambda r, m=message, u=usage: r.messages.append(conversation_id, m, u)
             )
             threaded.append(ms(time.perf_counter() - started))
             message, usage = reply()
 
             def timed(r, m=message, u=usage) -> float:
                 t0 = time.perf_counter()
-                r.append_message(conversation_id, m, u)
+                r.messages.append(conversation_id, m, u)
                 return ms(time.perf_counter() - t0)
 
             direct.append(await core.store.run(timed))

@@ -272,7 +272,7 @@ def build(path: Path, conversations: int, messages: int, long: int, seed: int = 
     started = time.perf_counter()
     path.parent.mkdir(parents=True, exist_ok=True)
     repo = open_repository(path)
-    agent = repo.save_agent(
+    agent = repo.agents.save(
         Agent(name="Bench", base_url=PLACEHOLDER_URL, model="fake-model", is_default=True)
     )
     gen = TextGen(seed)

@@ -615,7 +615,7 @@ async def test_sse_events_fit_on_one_data_line() -> None:
 async def test_usage_stats_count_requests_tokens_and_failures(core: Core) -> None:
     from desktop_chat.schemas import Conversation, MessageStatus, UsageRecord
 
-    mine = await core.store.run(lambda r: r.create_conversation(Conversation(owner="token:alice")))
+    mine = await core.store.run(lambda r: r.conversations.create(Conversation(owner="token:alice")))
     ok, failed = MessageStatus.COMPLETE, MessageStatus.FAILED
 
     def usage(cid: str, model: str, status: MessageStatus, tokens: int | None) -> UsageRecord:
@@ -635,12 +635,12 @@ async def test_usage_stats_count_requests_tokens_and_failures(core: Core) -> Non
         usage("gone", "m2", ok, 100),
     ]
     for record in records:
-        await core.store.run(lambda r, u=record: r.record_usage(u))
+        await core.store.run(lambda r, u=record: r.usage.record(u))
 
-    everyone = await core.store.run(lambda r: r.usage_stats())
+    everyone = await core.store.run(lambda r: r.usage.stats())
     assert (everyone.requests, everyone.errors) == (4, 1)
     assert (everyone.prompt_tokens, everyone.completion_tokens) == (112, 56)
     assert [(m.model, m.requests) for m in everyone.by_model] == [("m1", 2), ("m2", 2)]
-    alice = await core.store.run(lambda r: r.usage_stats("token:alice"))
+    alice = await core.store.run(lambda r: r.usage.stats("token:alice"))
     assert (alice.requests, alice.prompt_tokens, alice.completion_tokens) == (3, 12, 6)
     assert [(m.model, m.requests, m.errors) for m in alice.by_model] == [("m1", 2, 1), ("m2", 1, 0)]

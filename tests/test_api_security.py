@@ -72,7 +72,7 @@ async def test_tokens_are_stored_as_digests_only(core: Core) -> None:
     tokens = TokenStore(core.store)
     record, token = await tokens.create("script")
     assert len(token) >= 43 and record.name == "script"
-    hashes = await core.store.run(lambda r: r.api_token_hashes())
+    hashes = await core.store.run(lambda r: r.tokens.hashes())
     assert hashes == [("script", hashlib.sha256(token.encode()).hexdigest())]
     assert token.encode() not in core.paths.database.read_bytes()
     assert await tokens.verify(token) == "script"

@@ -393,7 +393,7 @@ async def test_one_typed_letter_searches_titles_then_messages_from_the_second(
     titled = await core.service.create_conversation(title="Dinner ideas")
     other = await core.service.create_conversation(title="Groceries")
     await core.store.run(
-        lambda r: r.append_message(other.id, Message(role="user", content="do we need dill?"))
+        lambda r: r.messages.append(other.id, Message(role="user", content="do we need dill?"))
     )
     assert [c.id for c in await core.service.list_conversations(query="d")] == [titled.id]
     found = {c.id for c in await core.service.list_conversations(query="di")}

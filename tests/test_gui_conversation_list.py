@@ -141,7 +141,7 @@ async def _many(core, count: int) -> list[str]:
         message = Message(role="user", content=text, created_at=stamp)
         conversation = Conversation(title=f"c{i:03}", created_at=stamp, updated_at=stamp)
         items.append((conversation, [message]))
-    created = await core.store.run(lambda r: r.import_conversations(items))
+    created = await core.store.run(lambda r: r.conversations.import_many(items))
     return created
 
 

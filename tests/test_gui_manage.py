@@ -286,7 +286,7 @@ def test_providers_show_key_state_last_error_and_test(qapp, paths, secrets, agen
                 error_kind="auth",
                 created_at=failed_at,
             )
-            await core.store.run(lambda r: r.record_usage(rejected))
+            await core.store.run(lambda r: r.usage.record(rejected))
             async with ManageOnLoop(core) as window:
                 tab = window.providers
                 window.tabs.setCurrentWidget(tab)
@@ -419,7 +419,7 @@ def test_statistics_charts_table_prices_and_csv(qapp, paths, secrets, agent, fak
     async def scenario() -> None:
         async with CoreOnLoop(paths, secrets, agent) as core:
             for record in records:
-                await core.store.run(lambda r, rec=record: r.record_usage(rec))
+                await core.store.run(lambda r, rec=record: r.usage.record(rec))
             async with ManageOnLoop(core) as window:
                 window.resize(1100, 760)
                 tab = window.statistics

@@ -20,7 +20,8 @@ from desktop_chat.app import Core
 from desktop_chat.engine import ConversationService, EngineConfig, ReplyInProgressError
 from desktop_chat.engine.events import ReplyDelta, ReplyDone, ReplyFailed
 from desktop_chat.schemas import Message, MessageStatus
-from desktop_chat.store import NotFoundError, Repository
+from desktop_chat.store import NotFoundError
+from desktop_chat.store.messages import Messages
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog
 from tests.test_api_support import running_api
@@ -342,15 +343,15 @@ async def test_stop_while_the_reply_is_being_written_ends_it_once(
     core: Core, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writing, go_on = threading.Event(), threading.Event()
-    append = Repository.append_message
+    append = Messages.append
 
-    def spy(self: Repository, session_id: str, message: Message, usage: Any = None) -> Message:
+    def spy(self: Messages, session_id: str, message: Message, usage: Any = None) -> Message:
         if message.role == "assistant":
             writing.set()
             go_on.wait(10)
         return append(self, session_id, message, usage)
 
-    monkeypatch.setattr(Repository, "append_message", spy)
+    monkeypatch.setattr(Messages, "append", spy)
     conv = await core.service.create_conversation()
     log = EventLog(core.service, conv.id)
     await core.service.send(conv.id, "Hello")

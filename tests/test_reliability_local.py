@@ -27,7 +27,8 @@ from desktop_chat.engine.events import ReplyDelta, ReplyFailed
 from desktop_chat.paths import AppPaths
 from desktop_chat.schemas import Agent, Conversation, Message, MessageStatus
 from desktop_chat.secrets import SecretStore
-from desktop_chat.store import Repository, Store, StoreError, migrations, open_repository
+from desktop_chat.store import Store, StoreError, migrations, open_repository
+from desktop_chat.store.messages import Messages
 from desktop_chat.transfer import parse_import
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog
@@ -160,14 +161,14 @@ async def test_a_lock_shorter_than_the_busy_timeout_is_waited_out(
     paths: AppPaths, secrets: SecretStore, agent: Agent, fake: FakeOpenAI, monkeypatch
 ) -> None:
     writing = threading.Event()
-    append = Repository.append_message
+    append = Messages.append
 
-    def spy(self: Repository, session_id: str, message: Message, usage=None) -> Message:
+    def spy(self: Messages, session_id: str, message: Message, usage=None) -> Message:
         if message.role == "assistant":
             writing.set()
         return append(self, session_id, message, usage)
 
-    monkeypatch.setattr(Repository, "append_message", spy)
+    monkeypatch.setattr(Messages, "append", spy)
     core = await open_core(paths, secrets, busy_timeout_ms=5000)
     try:
         await core.service.save_agent(agent)
@@ -323,10 +324,10 @@ async def test_a_damaged_database_is_reported_and_never_replaced(
         core = await open_core(paths, secrets)
         for i in range(10):
             conv = Conversation(title=f"c{i}")
-            created = await core.store.run(lambda r, c=conv: r.create_conversation(c))
+            created = await core.store.run(lambda r, c=conv: r.conversations.create(c))
             for j in range(20):
                 message = Message(role="user", content=f"{i}/{j} " + "x" * 1000)
-                await core.store.run(lambda r, m=message, c=created: r.append_message(c.id, m))
+                await core.store.run(lambda r, m=message, c=created: r.messages.append(c.id, m))
         await core.aclose()
         whole = database.read_bytes()
         database.write_bytes(whole[: len(whole) // 2])  # a copy cut short
@@ -397,7 +398,7 @@ async def main(path, cid, count, tag):
     for i in range(count):
         message = Message(role="user", content=f"{tag}-{i}")
         try:
-            await store.run(lambda r: r.append_message(cid, message))
+            await store.run(lambda r: r.messages.append(cid, message))
         except StoreError as exc:
             failures += 1
             print(exc.kind, file=sys.stderr)
@@ -414,7 +415,7 @@ async def test_processes_writing_one_conversation_at_once_all_wait_their_turn(
 ) -> None:
     database = tmp_path / "shared.sqlite3"
     store = await Store.open(database)
-    conversation = await store.run(lambda r: r.create_conversation(Conversation(title="busy")))
+    conversation = await store.run(lambda r: r.conversations.create(Conversation(title="busy")))
     await store.close()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     writers = [

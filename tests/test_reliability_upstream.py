@@ -38,7 +38,7 @@ async def stored(core: Core, cid: str) -> list[tuple[str, MessageStatus, str]]:
 
 
 async def usage_statuses(core: Core) -> list[tuple[str, str | None]]:
-    records = await core.store.run(lambda r: r.list_usage())
+    records = await core.store.run(lambda r: r.usage.list())
     return [(r.status.value, r.error_kind) for r in records]
 
 

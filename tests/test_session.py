@@ -89,7 +89,7 @@ async def test_a_message_stored_during_a_read_is_read_again(core: Core) -> None:
     reading = asyncio.ensure_future(session.reopen())
     await asyncio.sleep(0)  # the read is queued behind the gate
     storing = asyncio.ensure_future(
-        core.store.run(lambda r: r.append_message(cid, Message(role="user", content="Late")))
+        core.store.run(lambda r: r.messages.append(cid, Message(role="user", content="Late")))
     )
     await asyncio.sleep(0)  # the write is queued behind the read
     session.note_change(cid)  # as the window does when MessageStored arrives meanwhile

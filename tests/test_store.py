@@ -46,12 +46,12 @@ def _agent(name: str, **fields) -> Agent:
 
 async def _conversation(store: Store, title: str = "", **fields) -> Conversation:
     conversation = Conversation(title=title, **fields)
-    return await store.run(lambda r: r.create_conversation(conversation))
+    return await store.run(lambda r: r.conversations.create(conversation))
 
 
 async def _append(store: Store, cid: str, role: str, content: str, **fields) -> Message:
     message = Message(role=role, content=content, **fields)
-    return await store.run(lambda r: r.append_message(cid, message))
+    return await store.run(lambda r: r.messages.append(cid, message))
 
 
 async def _sql(store: Store, query: str, params: tuple = ()) -> list[tuple]:
@@ -59,14 +59,14 @@ async def _sql(store: Store, query: str, params: tuple = ()) -> list[tuple]:
 
 
 async def _titles(store: Store, query: str | None = None) -> list[str]:
-    return [c.title for c in await store.run(lambda r: r.list_conversations(query=query))]
+    return [c.title for c in await store.run(lambda r: r.conversations.list(query=query))]
 
 
 # Agents ------------------------------------------------------------------------------
 
 
 async def test_agent_is_saved_then_updated_by_agent_id(store: Store) -> None:
-    first = await store.run(lambda r: r.save_agent(_agent("Llama", key_ref="agent:llama")))
+    first = await store.run(lambda r: r.agents.save(_agent("Llama", key_ref="agent:llama")))
     assert first.id is not None
 
     changed = first.model_copy(
@@ -77,9 +77,9 @@ async def test_agent_is_saved_then_updated_by_agent_id(store: Store) -> None:
             "preset_messages": [ChatMessage(role="system", content="Be brief.")],
         }
     )
-    saved = await store.run(lambda r: r.save_agent(changed))
+    saved = await store.run(lambda r: r.agents.save(changed))
 
-    agents = await store.run(lambda r: r.list_agents())
+    agents = await store.run(lambda r: r.agents.list())
     assert [a.agent_id for a in agents] == [first.agent_id]
     assert saved.id == first.id
     assert (saved.name, saved.model, saved.key_ref) == ("Llama 3.2", "llama3.2:3b", "agent:llama")
@@ -90,37 +90,37 @@ async def test_agent_is_saved_then_updated_by_agent_id(store: Store) -> None:
 
 
 async def test_only_one_agent_is_the_default(store: Store) -> None:
-    a = await store.run(lambda r: r.save_agent(_agent("A", is_default=True)))
-    b = await store.run(lambda r: r.save_agent(_agent("B", is_default=True)))
-    await store.run(lambda r: r.save_agent(_agent("C")))
+    a = await store.run(lambda r: r.agents.save(_agent("A", is_default=True)))
+    b = await store.run(lambda r: r.agents.save(_agent("B", is_default=True)))
+    await store.run(lambda r: r.agents.save(_agent("C")))
 
-    defaults = [x.name for x in await store.run(lambda r: r.list_agents()) if x.is_default]
+    defaults = [x.name for x in await store.run(lambda r: r.agents.list()) if x.is_default]
     assert defaults == ["B"]
-    assert (await store.run(lambda r: r.default_agent())).agent_id == b.agent_id
+    assert (await store.run(lambda r: r.agents.default())).agent_id == b.agent_id
 
-    await store.run(lambda r: r.save_agent(a.model_copy(update={"is_default": True})))
-    defaults = [x.name for x in await store.run(lambda r: r.list_agents()) if x.is_default]
+    await store.run(lambda r: r.agents.save(a.model_copy(update={"is_default": True})))
+    defaults = [x.name for x in await store.run(lambda r: r.agents.list()) if x.is_default]
     assert defaults == ["A"]
 
 
 async def test_find_agent_by_name_or_id_and_delete_it(store: Store) -> None:
-    agent = await store.run(lambda r: r.save_agent(_agent("Local Llama")))
-    await store.run(lambda r: r.save_agent(_agent("Other")))
+    agent = await store.run(lambda r: r.agents.save(_agent("Local Llama")))
+    await store.run(lambda r: r.agents.save(_agent("Other")))
 
-    assert (await store.run(lambda r: r.find_agent("Local Llama"))).agent_id == agent.agent_id
-    assert (await store.run(lambda r: r.find_agent(agent.agent_id))).name == "Local Llama"
+    assert (await store.run(lambda r: r.agents.find("Local Llama"))).agent_id == agent.agent_id
+    assert (await store.run(lambda r: r.agents.find(agent.agent_id))).name == "Local Llama"
     with pytest.raises(NotFoundError, match="nobody"):
-        await store.run(lambda r: r.find_agent("nobody"))
+        await store.run(lambda r: r.agents.find("nobody"))
 
     conv = await _conversation(store, "uses the agent", agent_id=agent.agent_id)
-    await store.run(lambda r: r.delete_agent(agent.agent_id))
+    await store.run(lambda r: r.agents.delete(agent.agent_id))
 
     with pytest.raises(NotFoundError):
-        await store.run(lambda r: r.get_agent(agent.agent_id))
+        await store.run(lambda r: r.agents.get(agent.agent_id))
     with pytest.raises(NotFoundError):
-        await store.run(lambda r: r.delete_agent(agent.agent_id))
-    assert [a.name for a in await store.run(lambda r: r.list_agents())] == ["Other"]
-    kept = await store.run(lambda r: r.get_conversation(conv.id))
+        await store.run(lambda r: r.agents.delete(agent.agent_id))
+    assert [a.name for a in await store.run(lambda r: r.agents.list())] == ["Other"]
+    kept = await store.run(lambda r: r.conversations.get(conv.id))
     assert kept.title == "uses the agent" and kept.agent_id is None
 
 
@@ -133,12 +133,12 @@ async def test_list_puts_pinned_first_then_most_recent(store: Store) -> None:
         await _conversation(store, title, created_at=stamp, updated_at=stamp)
     assert await _titles(store) == ["newest", "middle", "oldest"]
 
-    listed = {c.title: c for c in await store.run(lambda r: r.list_conversations())}
-    await store.run(lambda r: r.update_conversation(listed["oldest"].id, pinned=True))
+    listed = {c.title: c for c in await store.run(lambda r: r.conversations.list())}
+    await store.run(lambda r: r.conversations.update(listed["oldest"].id, pinned=True))
     assert await _titles(store) == ["oldest", "newest", "middle"]
 
     await _append(store, listed["middle"].id, "user", "bump")
-    conversations = await store.run(lambda r: r.list_conversations())
+    conversations = await store.run(lambda r: r.conversations.list())
     assert [c.title for c in conversations] == ["oldest", "middle", "newest"]
     assert [c.message_count for c in conversations] == [0, 1, 0]
     assert conversations[0].pinned is True
@@ -151,7 +151,7 @@ async def test_messages_come_back_in_order_with_their_positions(store: Store) ->
     for i, role in enumerate(["user", "assistant", "user"], start=1):
         await _append(store, conv.id, role, f"message {i}")
 
-    detail = await store.run(lambda r: r.get_conversation(conv.id))
+    detail = await store.run(lambda r: r.conversations.get(conv.id))
     assert [(m.role, m.content) for m in detail.messages] == [
         ("user", "message 1"),
         ("assistant", "message 2"),
@@ -160,7 +160,7 @@ async def test_messages_come_back_in_order_with_their_positions(store: Store) ->
     assert detail.message_count == 3
     assert all(m.conversation_id == conv.id for m in detail.messages)
 
-    await store.run(lambda r: r.delete_message(conv.id, detail.messages[1].id))
+    await store.run(lambda r: r.messages.delete(conv.id, detail.messages[1].id))
     await _append(store, conv.id, "assistant", "message 4")
     rows = await _sql(
         store,
@@ -170,7 +170,7 @@ async def test_messages_come_back_in_order_with_their_positions(store: Store) ->
     )
     assert rows == [(1, "message 1"), (3, "message 3"), (4, "message 4")]
     with pytest.raises(NotFoundError):
-        await store.run(lambda r: r.delete_message(conv.id, detail.messages[1].id))
+        await store.run(lambda r: r.messages.delete(conv.id, detail.messages[1].id))
     with pytest.raises(NotFoundError):
         await _append(store, "no-such-conversation", "user", "lost")
 
@@ -180,23 +180,23 @@ async def test_update_title_pinned_and_draft_persist(tmp_path: Path) -> None:
     store = await Store.open(path)
     conv = await _conversation(store, "first title", created_at=PAST, updated_at=PAST)
 
-    await store.run(lambda r: r.update_conversation(conv.id, pinned=True, draft="half a thou"))
-    quiet = await store.run(lambda r: r.get_conversation(conv.id))
+    await store.run(lambda r: r.conversations.update(conv.id, pinned=True, draft="half a thou"))
+    quiet = await store.run(lambda r: r.conversations.get(conv.id))
     assert quiet.updated_at == PAST, "a draft or a pin must not reorder the list"
 
-    await store.run(lambda r: r.update_conversation(conv.id, title="Better title"))
+    await store.run(lambda r: r.conversations.update(conv.id, title="Better title"))
     await store.close()
 
     reopened = await Store.open(path)
     try:
-        detail = await reopened.run(lambda r: r.get_conversation(conv.id))
+        detail = await reopened.run(lambda r: r.conversations.get(conv.id))
         assert (detail.title, detail.pinned, detail.draft) == ("Better title", True, "half a thou")
         assert detail.updated_at > PAST
-        await reopened.run(lambda r: r.update_conversation(conv.id, pinned=False, draft=""))
-        detail = await reopened.run(lambda r: r.get_conversation(conv.id))
+        await reopened.run(lambda r: r.conversations.update(conv.id, pinned=False, draft=""))
+        detail = await reopened.run(lambda r: r.conversations.get(conv.id))
         assert (detail.pinned, detail.draft) == (False, "")
         with pytest.raises(NotFoundError):
-            await reopened.run(lambda r: r.update_conversation("missing", title="x"))
+            await reopened.run(lambda r: r.conversations.update("missing", title="x"))
     finally:
         await reopened.close()
 
@@ -208,12 +208,12 @@ async def test_delete_conversation_takes_its_messages_along(store: Store) -> Non
     await _append(store, doomed.id, "assistant", "indeed")
     await _append(store, kept.id, "user", "permanent")
 
-    await store.run(lambda r: r.delete_conversation(doomed.id))
+    await store.run(lambda r: r.conversations.delete(doomed.id))
 
     with pytest.raises(NotFoundError):
-        await store.run(lambda r: r.get_conversation(doomed.id))
+        await store.run(lambda r: r.conversations.get(doomed.id))
     with pytest.raises(NotFoundError):
-        await store.run(lambda r: r.delete_conversation(doomed.id))
+        await store.run(lambda r: r.conversations.delete(doomed.id))
     assert await _sql(store, "SELECT content FROM message") == [("permanent",)]
     assert await _titles(store, "walrus") == []
     assert await _sql(store, "SELECT rowid FROM message_fts WHERE message_fts MATCH 'walrus'") == []
@@ -263,7 +263,7 @@ async def test_replace_history_keeps_reorders_and_deletes(store: Store) -> None:
         ContextEntry(id=q1.id, role="user", content="What is WAL mode?"),
         ContextEntry(role="assistant", content="A journal that lets readers keep reading."),
     ]
-    result = await store.run(lambda r: r.replace_history(conv.id, entries))
+    result = await store.run(lambda r: r.messages.replace_history(conv.id, entries))
 
     assert [(m.id, m.role, m.content) for m in result] == [
         (a1.id, "assistant", "Write-ahead logging."),
@@ -309,7 +309,7 @@ async def test_replace_history_with_a_stranger_id_changes_nothing(store: Store) 
             ContextEntry(id=stranger, role="user", content="who?"),
         ]
         with pytest.raises(NotFoundError, match=str(stranger)):
-            await store.run(lambda r, e=entries: r.replace_history(conv.id, e))
+            await store.run(lambda r, e=entries: r.messages.replace_history(conv.id, e))
 
     assert await _sql(store, "SELECT * FROM message ORDER BY id") == before
     assert await _sql(store, "SELECT * FROM conversation ORDER BY id") == before_conv
@@ -391,7 +391,7 @@ async def test_search_survives_full_text_syntax(store: Store) -> None:
     conv = await _conversation(store, "syntax")
     await _append(store, conv.id, "user", 'He said "NEAR" AND left -- content:yes *')
     for query in ['"', "AND", "NEAR(", "*", "content:yes", "-x", "'", "OR NOT", "()", "^a"]:
-        await store.run(lambda r, q=query: r.list_conversations(query=q))
+        await store.run(lambda r, q=query: r.conversations.list(query=q))
     assert await _titles(store, 'said "near"') == ["syntax"]
     assert await _titles(store, "content:yes") == ["syntax"]
 
@@ -531,7 +531,7 @@ async def test_import_writes_whole_conversations_or_nothing(store: Store) -> Non
     bad = (Conversation(title="bad one"), [Message(role="user", content="fine"), broken])
 
     with pytest.raises(IntegrityError):
-        await store.run(lambda r: r.import_conversations([good, bad]))
+        await store.run(lambda r: r.conversations.import_many([good, bad]))
 
     assert await _titles(store) == ["already here"]
     assert await _sql(store, "SELECT COUNT(*) FROM message") == before
@@ -540,15 +540,15 @@ async def test_import_writes_whole_conversations_or_nothing(store: Store) -> Non
         Conversation(id=existing.id, title="same id", created_at=PAST, updated_at=PAST),
         [Message(role="user", content="one"), Message(role="assistant", content="two")],
     )
-    created = await store.run(lambda r: r.import_conversations([good, clash]))
+    created = await store.run(lambda r: r.conversations.import_many([good, clash]))
     assert len(created) == 2 and existing.id not in created
-    imported = await store.run(lambda r: r.get_conversation(created[1]))
+    imported = await store.run(lambda r: r.conversations.get(created[1]))
     assert imported.title == "same id"
     assert [(m.role, m.content) for m in imported.messages] == [
         ("user", "one"),
         ("assistant", "two"),
     ]
-    assert (await store.run(lambda r: r.get_conversation(existing.id))).title == "already here"
+    assert (await store.run(lambda r: r.conversations.get(existing.id))).title == "already here"
     assert await _titles(store, "two") == ["same id"]
 
 
@@ -577,17 +577,17 @@ async def test_first_release_database_is_migrated_without_loss(tmp_path: Path) -
         after = await store.run(lambda r: _dump(r.db.connection()))
         assert after == rows
 
-        (agent,) = await store.run(lambda r: r.list_agents())
+        (agent,) = await store.run(lambda r: r.agents.list())
         assert (agent.name, agent.is_default, agent.params.temperature) == (
             "Local Llama",
             True,
             0.7,
         )
         assert agent.app_preset.greetings == ["Bonjour ! 你好！"]
-        conversations = await store.run(lambda r: r.list_conversations())
+        conversations = await store.run(lambda r: r.conversations.list())
         assert [c.title for c in conversations] == ["Greetings in Mandarin", "Friday plans 🍕"]
         assert conversations[0].agent_id == agent.agent_id and conversations[0].pinned
-        pizza = await store.run(lambda r: r.get_conversation(conversations[1].id))
+        pizza = await store.run(lambda r: r.conversations.get(conversations[1].id))
         assert [(m.content, m.status) for m in pizza.messages] == [
             ("Pizza 🍕 or sushi 🍣 tonight?", MessageStatus.COMPLETE),
             ("Pizza — nobody argues with melted mozzarella", MessageStatus.STOPPED),

@@ -22,16 +22,16 @@ START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 async def _conversation(store: Store, title: str, hours: float = 0, **fields) -> Conversation:
     stamp = START + timedelta(hours=hours)
     conversation = Conversation(title=title, created_at=stamp, updated_at=stamp, **fields)
-    return await store.run(lambda r: r.create_conversation(conversation))
+    return await store.run(lambda r: r.conversations.create(conversation))
 
 
 async def _append(store: Store, cid: str, content: str) -> Message:
     message = Message(role="user", content=content)
-    return await store.run(lambda r: r.append_message(cid, message))
+    return await store.run(lambda r: r.messages.append(cid, message))
 
 
 async def _titles(store: Store, query: str, **page) -> list[str]:
-    found = await store.run(lambda r: r.list_conversations(query=query, **page))
+    found = await store.run(lambda r: r.conversations.list(query=query, **page))
     return [c.title for c in found]
 
 
@@ -41,7 +41,7 @@ async def _pages(store: Store, size: int, query: str | None = None) -> list[list
     after = None
     while True:
         page = await store.run(
-            lambda r, a=after: r.list_conversations(query=query, limit=size, after=a)
+            lambda r, a=after: r.conversations.list(query=query, limit=size, after=a)
         )
         if not page:
             return pages
@@ -59,7 +59,7 @@ async def test_pages_follow_each_other_in_list_order(store: Store) -> None:
     await _conversation(store, "same-a", hours=5.5)
     await _conversation(store, "same-b", hours=5.5)
 
-    everything = [c.title for c in await store.run(lambda r: r.list_conversations())]
+    everything = [c.title for c in await store.run(lambda r: r.conversations.list())]
     assert everything[:2] == ["c17", "c03"], "pinned first, the most recent first"
     pages = await _pages(store, 7)
     assert [len(p) for p in pages] == [7, 7, 7, 4]
@@ -70,15 +70,15 @@ async def test_a_conversation_moving_up_between_pages_is_neither_repeated_nor_sk
     store: Store,
 ) -> None:
     made = [await _conversation(store, f"c{i:02}", hours=i) for i in range(12)]
-    first = await store.run(lambda r: r.list_conversations(limit=5))
+    first = await store.run(lambda r: r.conversations.list(limit=5))
     # A reply lands in a conversation further down while the reader looks at page one.
     await _append(store, made[2].id, "new message")
 
-    rest = await store.run(lambda r: r.list_conversations(limit=100, after=first[-1]))
+    rest = await store.run(lambda r: r.conversations.list(limit=100, after=first[-1]))
     titles = [c.title for c in first + rest]
     assert len(titles) == len(set(titles)), "no conversation twice"
     assert set(titles) == {f"c{i:02}" for i in range(12)} - {"c02"}, "only the moved one"
-    newest = await store.run(lambda r: r.list_conversations(limit=1))
+    newest = await store.run(lambda r: r.conversations.list(limit=1))
     assert newest[0].title == "c02", "the reloaded list has it at the top"
 
 
@@ -141,8 +141,8 @@ async def test_edited_and_deleted_messages_leave_the_chinese_index(store: Store)
     await _append(store, gone.id, "这个问题的根本原因是内存泄漏。")
 
     entry = ContextEntry(id=message.id, role="user", content="请用三句话总结")
-    await store.run(lambda r: r.replace_history(conversation.id, [entry]))
-    await store.run(lambda r: r.delete_conversation(gone.id))
+    await store.run(lambda r: r.messages.replace_history(conversation.id, [entry]))
+    await store.run(lambda r: r.conversations.delete(gone.id))
 
     assert await _titles(store, "数据库") == []
     assert await _titles(store, "学") == []
@@ -194,7 +194,7 @@ async def test_a_version_4_database_upgrades_in_place_and_stays_searchable(
     store = await Store.open(path)
     try:
         assert await store.run(lambda r: current_version(r.db)) == LATEST == 5
-        listed = [c.title for c in await store.run(lambda r: r.list_conversations())]
+        listed = [c.title for c in await store.run(lambda r: r.conversations.list())]
         assert listed == ["Pinned", "English", "Chinese"]
         assert await _titles(store, "学习") == ["Chinese"], "indexed by the upgrade"
         assert await _titles(store, "数据库") == ["Chinese"]

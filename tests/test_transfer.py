@@ -38,7 +38,7 @@ async def _import_file(core: Core, path: Path) -> list[str]:
 
 async def _seed(core: Core, title: str, pinned: bool = False) -> ConversationDetail:
     conversation = Conversation(title=title, pinned=pinned, agent_id=None)
-    created = await core.store.run(lambda r: r.create_conversation(conversation))
+    created = await core.store.run(lambda r: r.conversations.create(conversation))
     for i, (role, content) in enumerate(TRICKY):
         message = Message(
             role=role,
@@ -48,7 +48,7 @@ async def _seed(core: Core, title: str, pinned: bool = False) -> ConversationDet
             status=MessageStatus.STOPPED if i == 3 else MessageStatus.COMPLETE,
             model="fake-model" if role == "assistant" else None,
         )
-        await core.store.run(lambda r, m=message: r.append_message(created.id, m))
+        await core.store.run(lambda r, m=message: r.messages.append(created.id, m))
     return await core.service.get_conversation(created.id)
 
 
@@ -233,7 +233,7 @@ async def test_markdown_export_has_titles_roles_and_text(core: Core) -> None:
     seeded = await _seed(core, "Bidi & emoji 🧪")
     untitled = await core.service.create_conversation()
     await core.store.run(
-        lambda r: r.append_message(untitled.id, Message(role="user", content="Anyone there?"))
+        lambda r: r.messages.append(untitled.id, Message(role="user", content="Anyone there?"))
     )
 
     markdown = export_markdown(await core.service.export([seeded.id, untitled.id]))

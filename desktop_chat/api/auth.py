@@ -75,15 +75,15 @@ class TokenStore:
             raise TokenNameError(name)
         token = secrets.token_urlsafe(TOKEN_BYTES)
         hashed = digest(token)
-        record = await self._store.run(lambda r: r.create_api_token(name, hashed))
+        record = await self._store.run(lambda r: r.tokens.create(name, hashed))
         return record, token
 
     async def list(self) -> list[ApiToken]:
-        return await self._store.run(lambda r: r.list_api_tokens())
+        return await self._store.run(lambda r: r.tokens.list())
 
     async def revoke(self, name: str) -> None:
         """Forget a token; raises NotFoundError when there is none of that name."""
-        await self._store.run(lambda r: r.revoke_api_token(name))
+        await self._store.run(lambda r: r.tokens.revoke(name))
         self._touched.pop(name, None)
 
     async def verify(self, token: str) -> str | None:
@@ -91,7 +91,7 @@ class TokenStore:
         if not token or len(token) > MAX_SECRET_CHARS:
             return None
         presented = digest(token)
-        known = await self._store.run(lambda r: r.api_token_hashes())
+        known = await self._store.run(lambda r: r.tokens.hashes())
         match: str | None = None
         for name, stored in known:  # no early exit: the time taken names no token
             if hmac.compare_digest(presented, stored):
@@ -108,7 +108,7 @@ class TokenStore:
             return
         self._touched[name] = now
         try:
-            await self._store.run(lambda r: r.touch_api_token(name))
+            await self._store.run(lambda r: r.tokens.touch(name))
         except StoreError as exc:
             # Bookkeeping only: a database busy in another program (or full) must not turn
             # a request that only reads into a failure.

@@ -95,16 +95,16 @@ class ConversationService:
     # Agents ------------------------------------------------------------------------
 
     async def list_agents(self) -> list[Agent]:
-        return await self.store.run(lambda r: r.list_agents())
+        return await self.store.run(lambda r: r.agents.list())
 
     async def get_agent(self, name_or_id: str) -> Agent:
-        return await self.store.run(lambda r: r.find_agent(name_or_id))
+        return await self.store.run(lambda r: r.agents.find(name_or_id))
 
     async def save_agent(self, agent: Agent) -> Agent:
-        return await self.store.run(lambda r: r.save_agent(agent))
+        return await self.store.run(lambda r: r.agents.save(agent))
 
     async def delete_agent(self, agent_id: str) -> None:
-        await self.store.run(lambda r: r.delete_agent(agent_id))
+        await self.store.run(lambda r: r.agents.delete(agent_id))
 
     async def list_models(self, agent: Agent, api_key: str | None = None) -> list[str]:
         """The server's models; `api_key` tests a key the user typed but has not saved."""
@@ -125,7 +125,7 @@ class ConversationService:
         context: Context | None = None,
     ) -> ConversationDetail:
         if agent_id is None:
-            agent = await self.store.run(lambda r: r.default_agent())
+            agent = await self.store.run(lambda r: r.agents.default())
             agent_id = agent.agent_id if agent else None
         conversation = Conversation(
             agent_id=agent_id,
@@ -133,9 +133,9 @@ class ConversationService:
             owner=owner,
             preset_messages=context.preset if context is not None else None,
         )
-        created = await self.store.run(lambda r: r.create_conversation(conversation))
+        created = await self.store.run(lambda r: r.conversations.create(conversation))
         if context is not None and context.history:
-            await self.store.run(lambda r: r.replace_history(created.id, context.history))
+            await self.store.run(lambda r: r.messages.replace_history(created.id, context.history))
             created = await self.get_conversation(created.id)
         self._changed(created)
         return created
@@ -150,7 +150,7 @@ class ConversationService:
     ) -> list[Conversation]:
         """Pinned first, then most recent; `after` (the last of a page) starts the next page."""
         return await self.store.run(
-            lambda r: r.list_conversations(
+            lambda r: r.conversations.list(
                 owner=owner, query=query, limit=limit, offset=offset, after=after
             )
         )
@@ -158,13 +158,13 @@ class ConversationService:
     async def get_conversation(
         self, conversation_id: str, owner: str | None = None
     ) -> ConversationDetail:
-        return await self.store.run(lambda r: r.get_conversation(conversation_id, owner))
+        return await self.store.run(lambda r: r.conversations.get(conversation_id, owner))
 
     async def conversation_summary(
         self, conversation_id: str, owner: str | None = None
     ) -> Conversation:
         """The conversation without its messages: for ownership checks and the list."""
-        return await self.store.run(lambda r: r.conversation_summary(conversation_id, owner))
+        return await self.store.run(lambda r: r.conversations.summary(conversation_id, owner))
 
     async def update_conversation(
         self,
@@ -178,7 +178,7 @@ class ConversationService:
         if title is not None:
             title = title.strip()[:200]
         updated = await self.store.run(
-            lambda r: r.update_conversation(
+            lambda r: r.conversations.update(
                 conversation_id, title=title, pinned=pinned, agent_id=agent_id, owner=owner
             )
         )
@@ -188,7 +188,7 @@ class ConversationService:
         return updated
 
     async def save_draft(self, conversation_id: str, draft: str) -> None:
-        await self.store.run(lambda r: r.update_conversation(conversation_id, draft=draft))
+        await self.store.run(lambda r: r.conversations.update(conversation_id, draft=draft))
 
     async def delete_conversation(self, conversation_id: str, owner: str | None = None) -> None:
         await self.conversation_summary(conversation_id, owner)
@@ -196,7 +196,7 @@ class ConversationService:
         async with self._locks.hold(conversation_id):
             if conversation_id in self._replies:  # started by a send that held the lock
                 await self.stop(conversation_id)
-            await self.store.run(lambda r: r.delete_conversation(conversation_id, owner))
+            await self.store.run(lambda r: r.conversations.delete(conversation_id, owner))
         self.journal.forget(conversation_id)
         self.bus.publish(ConversationDeleted(conversation_id=conversation_id))
 
@@ -228,8 +228,8 @@ class ConversationService:
                 **({"created_at": first, "updated_at": last} if first and last else {}),
             )
             prepared.append((conversation, messages))
-        created = await self.store.run(lambda r: r.import_conversations(prepared))
-        summaries = await self.store.run(lambda r: [r.conversation_summary(c) for c in created])
+        created = await self.store.run(lambda r: r.conversations.import_many(prepared))
+        summaries = await self.store.run(lambda r: [r.conversations.summary(c) for c in created])
         for summary in summaries:
             self._changed(summary)
         return created
@@ -270,11 +270,13 @@ class ConversationService:
                 history = rebase_history(context.history, (m.id for m in stored.messages))
                 context = context.model_copy(update={"history": history})
             await self.store.run(
-                lambda r: r.update_conversation(
+                lambda r: r.conversations.update(
                     conversation_id, preset_messages=context.preset, owner=owner
                 )
             )
-            await self.store.run(lambda r: r.replace_history(conversation_id, context.history))
+            await self.store.run(
+                lambda r: r.messages.replace_history(conversation_id, context.history)
+            )
         await self._history_changed(conversation_id)
         return await self.get_context(conversation_id)
 
@@ -295,7 +297,7 @@ class ConversationService:
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
             user = await self.store.run(
-                lambda r: r.append_message(conversation_id, Message(role="user", content=text))
+                lambda r: r.messages.append(conversation_id, Message(role="user", content=text))
             )
             self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
             if not conversation.title:
@@ -314,7 +316,7 @@ class ConversationService:
             while history and history[-1].role == "assistant":
                 last = history.pop()
                 assert last.id is not None
-                await self.store.run(lambda r, i=last.id: r.delete_message(conversation_id, i))
+                await self.store.run(lambda r, i=last.id: r.messages.delete(conversation_id, i))
             if not history or history[-1].role != "user":
                 raise InputError("There is no question to answer again.")
             await self._history_changed(conversation_id)
@@ -326,7 +328,7 @@ class ConversationService:
         async with self._locks.hold(conversation_id):
             self._refuse_if_busy(conversation_id)
             await self.conversation_summary(conversation_id, owner)
-            await self.store.run(lambda r: r.delete_message(conversation_id, message_id))
+            await self.store.run(lambda r: r.messages.delete(conversation_id, message_id))
         await self._history_changed(conversation_id)
 
     async def edit_and_resend(
@@ -343,9 +345,9 @@ class ConversationService:
                 raise NotFoundError("message", str(message_id))
             kept = conversation.messages[: ids.index(message_id)]
             entries = [ContextEntry(id=m.id, role=m.role, content=m.content) for m in kept]
-            await self.store.run(lambda r: r.replace_history(conversation_id, entries))
+            await self.store.run(lambda r: r.messages.replace_history(conversation_id, entries))
             user = await self.store.run(
-                lambda r: r.append_message(conversation_id, Message(role="user", content=text))
+                lambda r: r.messages.append(conversation_id, Message(role="user", content=text))
             )
             detail = await self.get_conversation(conversation_id)
             await self._history_changed(conversation_id)
@@ -489,7 +491,7 @@ class ConversationService:
         stored: Message | None = None
         try:
             stored = await asyncio.shield(
-                self.store.run(lambda r: r.append_message(cid, message, usage))
+                self.store.run(lambda r: r.messages.append(cid, message, usage))
             )
         except StoreError as exc:
             log.error("Could not store the reply in %s: %s", cid, exc.kind)
@@ -557,7 +559,7 @@ class ConversationService:
                 log.info("Conversation %s went away before its title", state.conversation_id)
 
     async def _set_title(self, conversation_id: str, title: str) -> None:
-        await self.store.run(lambda r: r.update_conversation(conversation_id, title=title))
+        await self.store.run(lambda r: r.conversations.update(conversation_id, title=title))
         self.bus.publish(TitleChanged(conversation_id=conversation_id, title=title))
 
     # Helpers -----------------------------------------------------------------------
@@ -568,13 +570,13 @@ class ConversationService:
 
     async def _history_changed(self, conversation_id: str) -> None:
         """Tell views to read the messages again, and the list the new count and time."""
-        summary = await self.store.run(lambda r: r.conversation_summary(conversation_id))
+        summary = await self.store.run(lambda r: r.conversations.summary(conversation_id))
         self.bus.publish(HistoryChanged(conversation_id=conversation_id, conversation=summary))
 
     async def _agent_of(self, conversation: Conversation) -> Agent | None:
         if conversation.agent_id is not None:
-            return await self.store.run(lambda r: r.get_agent(conversation.agent_id or ""))
-        return await self.store.run(lambda r: r.default_agent())
+            return await self.store.run(lambda r: r.agents.get(conversation.agent_id or ""))
+        return await self.store.run(lambda r: r.agents.default())
 
     async def _require_agent(self, conversation: Conversation) -> Agent:
         agent = await self._agent_of(conversation)
@@ -587,7 +589,7 @@ class ConversationService:
         now = datetime.now(UTC)
         since = stats.recent_period_start(days, now)
         totals, records = await self.store.run(
-            lambda r: (r.usage_stats(owner), r.list_usage(since, owner))
+            lambda r: (r.usage.stats(owner), r.usage.list(since, owner))
         )
         # Medians sort every request of the period: keep that off the event loop.
         return await asyncio.to_thread(stats.with_recent, totals, records, days, now)
@@ -616,7 +618,7 @@ class ConversationService:
             )
             try:
                 await self.store.run(
-                    lambda r, o=orphan, m=message: r.append_message(o.conversation_id, m)
+                    lambda r, o=orphan, m=message: r.messages.append(o.conversation_id, m)
                 )
                 recovered += 1
             except StoreError as exc:
@@ -665,7 +667,7 @@ class ConversationService:
 
     async def list_usage(self, since: datetime | None = None) -> list[UsageRecord]:
         """One record per request sent upstream, oldest first, for statistics."""
-        return await self.store.run(lambda r: r.list_usage(since))
+        return await self.store.run(lambda r: r.usage.list(since))
 
 
 def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:

@@ -1,0 +1,83 @@
+"""Search over titles and message text: the SQL that finds matching conversations.
+
+The word index (FTS5, migration V2) answers words of spaced scripts by prefix, the
+trigram index (V5) answers Chinese and Japanese by substring; the list query in
+conversations.py narrows itself to the ids these sub-selects return.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Scripts written without spaces between words (Chinese, Japanese). The word index makes a
+# whole run of them one token, so a word inside a sentence is found by the trigram index
+# instead, which holds the messages with these characters (migration V5, same ranges).
+_UNSPACED_SCRIPT = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+)
+# Above every character: `term < prefix + _LAST` holds for every term starting with prefix.
+_LAST = "\U0010ffff"
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with % and _ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def fts_query(text: str) -> str | None:
+    """Turn what a person typed into a safe FTS5 prefix query (every word must match)."""
+    words = re.findall(r"\w+", text, flags=re.UNICODE)
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def _matching_messages(text: str) -> tuple[str, list[object]]:
+    """A sub-select of the ids of the messages that hold every typed term.
+
+    Words of spaced scripts are prefixes in the word index; a term with Chinese or
+    Japanese in it is a substring in the trigram index (one or two characters: the
+    prefix of a trigram, which V5 gives every character); a term with no word in it
+    (emoji, symbols) is looked for in the text itself, which reads every message.
+    """
+    parts: list[str] = []
+    params: list[object] = []
+    words: list[str] = []
+    for term in text.split():
+        if _UNSPACED_SCRIPT.search(term):
+            folded = term.lower()  # the trigram index folds case
+            if len(folded) >= 3:
+                parts.append("SELECT rowid FROM message_trigram WHERE message_trigram MATCH ?")
+                params.append('"' + folded.replace('"', '""') + '"')
+            else:
+                parts.append("SELECT doc FROM message_trigram_terms WHERE term >= ? AND term < ?")
+                params.extend([folded, folded + _LAST])
+        elif (match := fts_query(term)) is not None:
+            words.append(match)
+        else:
+            parts.append("SELECT id FROM message WHERE content LIKE ? ESCAPE '\\'")
+            params.append(_like_pattern(term))
+    if words:
+        parts.append("SELECT rowid FROM message_fts WHERE message_fts MATCH ?")
+        params.append(" ".join(words))
+    return " INTERSECT ".join(parts), params
+
+
+def matching_conversations(query: str) -> tuple[str, list[object]]:
+    """A sub-select of the ids of conversations whose title or messages match."""
+    text = query.strip()
+    titles = "SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'"
+    params: list[object] = [_like_pattern(text)]
+    if len(text) < 2 and text.isascii():
+        # One typed letter matches nearly every message: titles answer at once, and
+        # the messages are searched from the second keystroke on (an emoji or a CJK
+        # character is a word of its own and is searched at once).
+        return titles, params
+    messages, message_params = _matching_messages(text)
+    # INDEXED BY: the covering index maps message ids to conversations without
+    # reading the messages themselves (SQLite would pick the table's own rowid).
+    return (
+        f"{titles} UNION ALL SELECT conversation_id FROM message"
+        f" INDEXED BY message_id_conversation_id WHERE id IN ({messages})",
+        [*params, *message_params],
+    )
