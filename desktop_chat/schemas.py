@@ -117,6 +117,7 @@ class Message(BaseModel):
 
     id: int | None = None
     conversation_id: str = ""
+    parent_id: int | None = None  # the message this one follows; None for a first message
     role: Role
     content: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
     reasoning: str = ""
@@ -148,7 +149,25 @@ class Conversation(BaseModel):
 
 
 class ConversationDetail(Conversation):
+    """A conversation with the messages of its current path, from the first one.
+
+    `versions` lists, for each message of the path that has other versions (a
+    regenerated reply, an edited question), the ids of all of them, oldest first.
+    """
+
     messages: list[Message] = Field(default_factory=list)
+    current_message_id: int | None = None
+    versions: dict[int, list[int]] = Field(default_factory=dict)
+
+    def summary(self) -> Conversation:
+        """The conversation as a list shows it, without its messages."""
+        return Conversation.model_validate(self.model_dump(include=set(Conversation.model_fields)))
+
+
+class ConversationArchive(ConversationDetail):
+    """A conversation as exported: its current path, and every version of every message."""
+
+    every_message: list[Message] = Field(default_factory=list)
 
 
 class ContextEntry(BaseModel):

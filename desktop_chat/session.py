@@ -105,9 +105,7 @@ class ChatSession:
             return None
 
     def current_summary(self) -> Conversation | None:
-        if self.current is None:
-            return None
-        return Conversation.model_validate(self.current, from_attributes=True)
+        return self.current.summary() if self.current is not None else None
 
     # Opening --------------------------------------------------------------------------
 
@@ -218,6 +216,25 @@ class ChatSession:
             return None
         assert self.current_id is not None
         return self.service.stop(self.current_id)
+
+    def show_version(self, message_id: int) -> Awaitable[ConversationDetail] | None:
+        """Show another version of a message (and where the conversation went from it)."""
+        if self.current_id is None:
+            return None
+        return self.service.show_version(self.current_id, message_id)
+
+    def fork(self, message_id: int) -> Awaitable[ConversationDetail] | None:
+        """A new conversation with the open one's messages up to `message_id`."""
+        if self.current_id is None:
+            return None
+        return self.service.fork(self.current_id, message_id)
+
+    def path_changed(self, detail: ConversationDetail) -> bool:
+        """The open conversation's path changed (from any client); True when it is shown."""
+        if not self.is_open(detail.id):
+            return False
+        self.current = detail
+        return True
 
     def regenerate(self) -> Awaitable[None] | None:
         if self.current_id is None:

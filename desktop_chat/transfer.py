@@ -1,8 +1,12 @@
 """Export and import of conversations.
 
 The JSON form is the one of the original request: a conversation with its `messages`,
-each message carrying a timestamp. Import validates everything before it writes
-anything, so a bad file is rejected whole with the reason, never half-imported.
+each message carrying a timestamp. Every version of every message is in it, each with
+its `id` and the `parent_id` of the message it follows, and the conversation names its
+`current_message_id`; a file without ids (older exports, other programs) is read as one
+path in file order. Import validates everything before it writes anything, so a bad
+file is rejected whole with the reason, never half-imported. Markdown holds the current
+path only: it is for reading.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from desktop_chat.schemas import (
     MAX_MESSAGE_CHARS,
     ChatMessage,
+    ConversationArchive,
     ConversationDetail,
     Message,
     MessageStatus,
@@ -23,7 +28,7 @@ from desktop_chat.schemas import (
     validation_message,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every version, with ids and parents
 
 
 class ImportError_(ValueError):
@@ -33,6 +38,8 @@ class ImportError_(ValueError):
 class ImportedMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
+    id: int | None = None
+    parent_id: int | None = None
     role: Role
     content: str = Field(max_length=MAX_MESSAGE_CHARS)
     timestamp: datetime | None = None
@@ -62,11 +69,15 @@ class ImportedConversation(BaseModel):
     pinned: bool = False
     preset_messages: list[ChatMessage] | None = None
     messages: list[ImportedMessage] = Field(default_factory=list)
+    current_message_id: int | None = None
 
     def to_messages(self) -> list[Message]:
+        """The messages to write; ids and parents are the file's, written anew by the store."""
         now = datetime.now(UTC)
         return [
             Message(
+                id=m.id,
+                parent_id=m.parent_id,
                 role=m.role,
                 content=m.content,
                 reasoning=m.reasoning,
@@ -78,7 +89,7 @@ class ImportedConversation(BaseModel):
         ]
 
 
-def export_json(conversations: list[ConversationDetail]) -> str:
+def export_json(conversations: list[ConversationArchive]) -> str:
     return json.dumps(
         {
             "format": "desktop_chat",
@@ -90,7 +101,7 @@ def export_json(conversations: list[ConversationDetail]) -> str:
     )
 
 
-def _conversation_json(conversation: ConversationDetail) -> dict[str, Any]:
+def _conversation_json(conversation: ConversationArchive) -> dict[str, Any]:
     return {
         "session_id": conversation.id,
         "title": conversation.title,
@@ -102,8 +113,11 @@ def _conversation_json(conversation: ConversationDetail) -> dict[str, Any]:
             if conversation.preset_messages is not None
             else {}
         ),
+        "current_message_id": conversation.current_message_id,
         "messages": [
             {
+                "id": m.id,
+                "parent_id": m.parent_id,
                 "role": m.role,
                 "content": m.content,
                 "timestamp": m.created_at.isoformat(),
@@ -111,7 +125,7 @@ def _conversation_json(conversation: ConversationDetail) -> dict[str, Any]:
                 **({"status": m.status.value} if m.status is not MessageStatus.COMPLETE else {}),
                 **({"model": m.model} if m.model else {}),
             }
-            for m in conversation.messages
+            for m in conversation.every_message
         ],
     }
 

@@ -14,8 +14,8 @@ from desktop_chat.engine.events import (
     ConversationDeleted,
     EngineEvent,
     EventBus,
-    HistoryChanged,
     MessageStored,
+    PathChanged,
     ReplyDelta,
     ReplyDone,
     ReplyStarted,
@@ -121,7 +121,7 @@ async def test_history_changes_carry_the_new_summary(core: Core, fake: FakeOpenA
     reply = log.of(MessageStored)[-1].message
     assert reply.id is not None
     await core.service.delete_message(conversation.id, reply.id)
-    (changed,) = log.of(HistoryChanged)
+    (changed,) = log.of(PathChanged)
     assert changed.conversation.message_count == 1
     await core.service.update_conversation(conversation.id, pinned=True)
     renamed = log.of(ConversationChanged)[-1]

@@ -140,7 +140,7 @@ async def _many(core, count: int) -> list[str]:
         text = "我们今天学习数据库。" if i % 10 == 3 else "Tuning the database" if i % 10 else "hi"
         message = Message(role="user", content=text, created_at=stamp)
         conversation = Conversation(title=f"c{i:03}", created_at=stamp, updated_at=stamp)
-        items.append((conversation, [message]))
+        items.append((conversation, [message], None))
     created = await core.store.run(lambda r: r.conversations.import_many(items))
     return created
 

@@ -345,11 +345,13 @@ async def test_stop_while_the_reply_is_being_written_ends_it_once(
     writing, go_on = threading.Event(), threading.Event()
     append = Messages.append
 
-    def spy(self: Messages, session_id: str, message: Message, usage: Any = None) -> Message:
+    def spy(
+        self: Messages, session_id: str, message: Message, usage: Any = None, **kw: Any
+    ) -> Message:
         if message.role == "assistant":
             writing.set()
             go_on.wait(10)
-        return append(self, session_id, message, usage)
+        return append(self, session_id, message, usage, **kw)
 
     monkeypatch.setattr(Messages, "append", spy)
     conv = await core.service.create_conversation()

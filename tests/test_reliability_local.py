@@ -144,15 +144,20 @@ async def test_a_reply_ending_while_the_database_is_held_is_kept_for_the_next_st
 
     again = await open_core(paths, secrets)  # the next start
     try:
-        messages = (await again.service.get_conversation(conv.id)).messages
+        detail = await again.service.get_conversation(conv.id)
+        stored = await again.store.run(lambda r: r.messages.every(conv.id))
     finally:
         await again.aclose()
-    assert [(m.role, m.status, m.content) for m in messages] == [
+    assert [(m.role, m.status, m.content) for m in detail.messages] == [
         ("user", MessageStatus.COMPLETE, "First question"),
         ("user", MessageStatus.COMPLETE, "Second question"),
         ("assistant", MessageStatus.COMPLETE, "Second answer."),
-        ("assistant", MessageStatus.COMPLETE, "".join(SLOW)),  # as it ended, though not saved
-    ]
+    ], "the path the person went on with stays the current one"
+    first, second = detail.messages[0], detail.messages[1]
+    (recovered,) = [m for m in stored if m.content == "".join(SLOW)]
+    assert recovered.status is MessageStatus.COMPLETE, "stored as it ended, though not saved"
+    assert recovered.parent_id == first.id, "it answers the question it was asked"
+    assert recovered.id in detail.versions[second.id]
     assert list(paths.journal.iterdir()) == []
 
 
@@ -163,10 +168,10 @@ async def test_a_lock_shorter_than_the_busy_timeout_is_waited_out(
     writing = threading.Event()
     append = Messages.append
 
-    def spy(self: Messages, session_id: str, message: Message, usage=None) -> Message:
+    def spy(self: Messages, session_id: str, message: Message, usage=None, **kw) -> Message:
         if message.role == "assistant":
             writing.set()
-        return append(self, session_id, message, usage)
+        return append(self, session_id, message, usage, **kw)
 
     monkeypatch.setattr(Messages, "append", spy)
     core = await open_core(paths, secrets, busy_timeout_ms=5000)

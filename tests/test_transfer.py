@@ -68,9 +68,9 @@ async def test_json_round_trip_is_exact(core: Core, tmp_path: Path) -> None:
     file.write_text(exported, encoding="utf-8")
     assert "你好，世界" in file.read_text(encoding="utf-8"), "the export escaped the text"
     document = json.loads(exported)
-    assert (document["format"], document["version"]) == ("desktop_chat", 1)
+    assert (document["format"], document["version"]) == ("desktop_chat", 2)
     first = document["conversations"][0]["messages"][0]
-    assert set(first) >= {"role", "content", "timestamp"}
+    assert set(first) >= {"id", "parent_id", "role", "content", "timestamp"}
 
     (copy_id,) = await _import_file(core, file)
 

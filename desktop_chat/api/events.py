@@ -14,6 +14,7 @@ from typing import Any
 from desktop_chat.engine.events import (
     EngineEvent,
     MessageStored,
+    PathChanged,
     ReplyDelta,
     ReplyDone,
     ReplyFailed,
@@ -54,6 +55,16 @@ def _title(event: TitleChanged) -> dict[str, Any]:
     return {"title": event.title}
 
 
+def _path(event: PathChanged) -> dict[str, Any]:
+    """The new current path as ids; a client reads the messages it lacks with a GET."""
+    detail = event.conversation
+    return {
+        "current_message_id": detail.current_message_id,
+        "message_ids": [m.id for m in detail.messages],
+        "versions": {str(k): v for k, v in detail.versions.items()},
+    }
+
+
 # The event's class -> its name on the wire and its data.
 STREAMED: dict[type[EngineEvent], tuple[str, Callable[[Any], dict[str, Any]]]] = {
     MessageStored: ("message", _message),
@@ -61,6 +72,7 @@ STREAMED: dict[type[EngineEvent], tuple[str, Callable[[Any], dict[str, Any]]]] =
     ReplyDone: ("done", _done),
     ReplyFailed: ("error", _error),
     TitleChanged: ("title", _title),
+    PathChanged: ("path", _path),
 }
 
 STREAM_EVENT_NAMES = tuple(name for name, _ in STREAMED.values())

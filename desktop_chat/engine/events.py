@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from desktop_chat.schemas import Conversation, Message, MessageStatus
+from desktop_chat.schemas import Conversation, ConversationDetail, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +94,15 @@ class ConversationChanged(EngineEvent):
 
 
 @dataclass(slots=True, kw_only=True)
-class HistoryChanged(EngineEvent):
-    """Stored messages changed other than by one being added: deleted, replaced, reordered.
+class PathChanged(EngineEvent):
+    """The current path changed other than by a message added at its end.
 
-    Whoever shows the messages reads them again (a new message alone is `MessageStored`);
-    `conversation` is the conversation's new summary, for lists.
+    A version chosen, a reply regenerated (the path now ends at its question), a
+    question edited, a message deleted, the context replaced. `conversation` holds the
+    new path and its versions, so views show it without reading it again.
     """
 
-    conversation: Conversation
+    conversation: ConversationDetail
 
 
 @dataclass(slots=True, kw_only=True)

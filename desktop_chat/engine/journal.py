@@ -89,6 +89,7 @@ class Orphan:
     agent_id: str | None
     text: str
     reasoning: str
+    parent_id: int | None = None  # the message it answers (None: recorded before versions)
     started: int = 0  # when the reply began, in ns since the epoch (0: not recorded)
     ending: dict[str, object] | None = None  # how it ended, when it ended but was not stored
 
@@ -179,12 +180,19 @@ class CrashJournal:
     def _path(self, conversation_id: str) -> Path:
         return self.folder / f"{file_stem(conversation_id)}.jsonl"
 
-    def open(self, conversation_id: str, model: str, agent_id: str | None) -> JournalEntry:
+    def open(
+        self,
+        conversation_id: str,
+        model: str,
+        agent_id: str | None,
+        parent_id: int | None = None,
+    ) -> JournalEntry:
         started = time.time_ns()
         header = {
             "conversation_id": conversation_id,
             "model": model,
             "agent_id": agent_id,
+            "parent_id": parent_id,
             "started": started,
         }
         path = self._path(conversation_id)
@@ -275,12 +283,14 @@ def _parse(raw: bytes) -> Orphan:
         if isinstance(record.get("end"), dict):
             ending = record["end"]
     model, agent_id, started = (header.get(k) for k in ("model", "agent_id", "started"))
+    parent_id = header.get("parent_id")
     return Orphan(
         conversation_id=conversation_id,
         model=_text(model),
         agent_id=agent_id if isinstance(agent_id, str) else None,
         text="".join(text),
         reasoning="".join(reasoning),
+        parent_id=parent_id if isinstance(parent_id, int) else None,
         started=started if isinstance(started, int) else 0,
         ending=ending,
     )

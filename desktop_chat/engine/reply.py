@@ -16,6 +16,8 @@ class ReplyState:
     conversation_id: str
     agent: Agent
     request: list[ChatMessage]
+    parent_id: int | None = None  # the message it answers; None: a conversation's first
+    adds_version: bool = False  # another answer to the same question (regenerate)
     journal: JournalEntry | None = None
     task: asyncio.Task[None] | None = None
     text: list[str] = field(default_factory=list)

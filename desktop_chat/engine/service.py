@@ -7,6 +7,7 @@ events; none of them talks to the database or the model directly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ from desktop_chat.engine.events import (
     ConversationChanged,
     ConversationDeleted,
     EventBus,
-    HistoryChanged,
     MessageStored,
+    PathChanged,
     ReplyDelta,
     ReplyDone,
     ReplyFailed,
@@ -32,7 +33,7 @@ from desktop_chat.engine.events import (
 from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.locks import LockTable
 from desktop_chat.engine.reply import ReplyState
-from desktop_chat.engine.titles import clean_title, snippet_title, title_request
+from desktop_chat.engine.titles import clean_title, fork_title, snippet_title, title_request
 from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError
 from desktop_chat.schemas import (
     MAX_MESSAGE_CHARS,
@@ -41,6 +42,7 @@ from desktop_chat.schemas import (
     Context,
     ContextEntry,
     Conversation,
+    ConversationArchive,
     ConversationDetail,
     Message,
     MessageStatus,
@@ -49,7 +51,7 @@ from desktop_chat.schemas import (
     new_id,
 )
 from desktop_chat.secrets import SecretStore
-from desktop_chat.store import NotFoundError, Store, StoreError
+from desktop_chat.store import AT_LEAF, NotFoundError, Store, StoreError
 from desktop_chat.transfer import ImportedConversation
 
 if TYPE_CHECKING:
@@ -202,12 +204,15 @@ class ConversationService:
 
     async def export(
         self, conversation_ids: list[str] | None = None, owner: str | None = None
-    ) -> list[ConversationDetail]:
-        """Whole conversations for export; all of the owner's when no ids are given."""
+    ) -> list[ConversationArchive]:
+        """Whole conversations, every version kept; all of the owner's when no ids are given."""
         if not conversation_ids:
             listed = await self.list_conversations(owner=owner)
             conversation_ids = [c.id for c in listed]
-        return [await self.get_conversation(cid, owner) for cid in conversation_ids]
+        return [
+            await self.store.run(lambda r, c=cid: r.conversations.archive(c, owner))
+            for cid in conversation_ids
+        ]
 
     async def import_conversations(
         self, items: list[ImportedConversation], owner: str = "local"
@@ -227,7 +232,7 @@ class ConversationService:
                 preset_messages=item.preset_messages,
                 **({"created_at": first, "updated_at": last} if first and last else {}),
             )
-            prepared.append((conversation, messages))
+            prepared.append((conversation, messages, item.current_message_id))
         created = await self.store.run(lambda r: r.conversations.import_many(prepared))
         summaries = await self.store.run(lambda r: [r.conversations.summary(c) for c in created])
         for summary in summaries:
@@ -277,7 +282,7 @@ class ConversationService:
             await self.store.run(
                 lambda r: r.messages.replace_history(conversation_id, context.history)
             )
-        await self._history_changed(conversation_id)
+        await self._path_changed(conversation_id)
         return await self.get_context(conversation_id)
 
     # Replies -----------------------------------------------------------------------
@@ -290,51 +295,78 @@ class ConversationService:
         return list(self._replies.values())
 
     async def send(self, conversation_id: str, text: str, owner: str | None = None) -> Message:
-        """Store the user's message and start the reply; returns the stored user message."""
+        """Store the user's message at the end of the current path and start the reply."""
         self._check_text(text)
         async with self._locks.hold(conversation_id):
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
+            leaf = conversation.current_message_id
             user = await self.store.run(
-                lambda r: r.messages.append(conversation_id, Message(role="user", content=text))
+                lambda r: r.messages.append(
+                    conversation_id, Message(role="user", content=text), parent=leaf
+                )
             )
             self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
             if not conversation.title:
                 await self._set_title(conversation_id, snippet_title(text))
-            history = [*conversation.messages, user]
-            self._start_reply(conversation, agent, history)
+            self._start_reply(conversation, agent, [*conversation.messages, user])
         return user
 
-    async def regenerate(self, conversation_id: str, owner: str | None = None) -> None:
-        """Drop the last reply (if any) and ask again with the same history."""
+    async def regenerate(
+        self, conversation_id: str, owner: str | None = None, message_id: int | None = None
+    ) -> None:
+        """Answer again, keeping the earlier answer as another version.
+
+        `message_id` names the reply to answer again (default: the last message of the
+        current path, or, when that is a question, the question itself is answered).
+        """
         async with self._locks.hold(conversation_id):
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
-            history = list(conversation.messages)
-            while history and history[-1].role == "assistant":
-                last = history.pop()
-                assert last.id is not None
-                await self.store.run(lambda r, i=last.id: r.messages.delete(conversation_id, i))
-            if not history or history[-1].role != "user":
+            path = conversation.messages
+            ids = [m.id for m in path]
+            target = message_id if message_id is not None else (ids[-1] if ids else None)
+            if target is None or target not in ids:
                 raise InputError("There is no question to answer again.")
-            await self._history_changed(conversation_id)
-            self._start_reply(conversation, agent, history)
+            index = ids.index(target)
+            question = index if path[index].role == "user" else index - 1
+            if question < 0 or path[question].role != "user":
+                raise InputError("There is no question to answer again.")
+            history = path[: question + 1]
+            replaced = path[index] if index > question else None
+            if replaced is not None and _nothing_to_keep(replaced):
+                assert replaced.id is not None  # a failed empty reply: no version worth a tab
+                await self.store.run(lambda r: r.messages.delete(conversation_id, replaced.id))
+            await self.store.run(lambda r: r.messages.point_at(conversation_id, history[-1].id))
+            conversation = await self._path_changed(conversation_id)
+            self._start_reply(conversation, agent, history, adds_version=True)
 
     async def delete_message(
-        self, conversation_id: str, message_id: int, owner: str | None = None
+        self,
+        conversation_id: str,
+        message_id: int,
+        owner: str | None = None,
+        *,
+        with_replies: bool = False,
     ) -> None:
+        """Delete one message; what followed it moves up, or goes too with `with_replies`."""
         async with self._locks.hold(conversation_id):
             self._refuse_if_busy(conversation_id)
             await self.conversation_summary(conversation_id, owner)
-            await self.store.run(lambda r: r.messages.delete(conversation_id, message_id))
-        await self._history_changed(conversation_id)
+            await self.store.run(
+                lambda r: r.messages.delete(conversation_id, message_id, subtree=with_replies)
+            )
+            await self._path_changed(conversation_id)
 
     async def edit_and_resend(
         self, conversation_id: str, message_id: int, text: str, owner: str | None = None
     ) -> Message:
-        """Replace a user message (and drop everything after it), then ask again."""
+        """Send `text` as another version of the question `message_id`, and answer it.
+
+        The question and what followed it stay, as the other version.
+        """
         self._check_text(text)
         async with self._locks.hold(conversation_id):
             self._refuse_if_busy(conversation_id)
@@ -343,17 +375,48 @@ class ConversationService:
             ids = [m.id for m in conversation.messages]
             if message_id not in ids:
                 raise NotFoundError("message", str(message_id))
+            edited = conversation.messages[ids.index(message_id)]
+            if edited.role != "user":
+                raise InputError("Only questions can be edited and sent again.")
             kept = conversation.messages[: ids.index(message_id)]
-            entries = [ContextEntry(id=m.id, role=m.role, content=m.content) for m in kept]
-            await self.store.run(lambda r: r.messages.replace_history(conversation_id, entries))
             user = await self.store.run(
-                lambda r: r.messages.append(conversation_id, Message(role="user", content=text))
+                lambda r: r.messages.append(
+                    conversation_id,
+                    Message(role="user", content=text),
+                    parent=edited.parent_id,
+                )
             )
-            detail = await self.get_conversation(conversation_id)
-            await self._history_changed(conversation_id)
+            conversation = await self._path_changed(conversation_id)
             self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
-            self._start_reply(conversation, agent, detail.messages)
+            self._start_reply(conversation, agent, [*kept, user])
         return user
+
+    async def show_version(
+        self, conversation_id: str, message_id: int, owner: str | None = None
+    ) -> ConversationDetail:
+        """Make the path through `message_id` current (its newest continuation)."""
+        async with self._locks.hold(conversation_id):
+            self._refuse_if_busy(conversation_id)
+            await self.conversation_summary(conversation_id, owner)
+            await self.store.run(lambda r: r.messages.show(conversation_id, message_id))
+            return await self._path_changed(conversation_id)
+
+    async def fork(
+        self, conversation_id: str, at_message_id: int, owner: str | None = None
+    ) -> ConversationDetail:
+        """A new conversation holding a copy of the path up to `at_message_id`."""
+        origin = await self.conversation_summary(conversation_id, owner)
+        fork = Conversation(
+            agent_id=origin.agent_id,
+            title=fork_title(origin.title),
+            owner=origin.owner,
+            preset_messages=origin.preset_messages,
+        )
+        created = await self.store.run(
+            lambda r: r.conversations.fork(conversation_id, at_message_id, fork, owner)
+        )
+        self._changed(created)
+        return created
 
     async def stop(self, conversation_id: str) -> bool:
         """Stop the reply in flight, keep its partial text, and wait until it is stored."""
@@ -385,8 +448,14 @@ class ConversationService:
             raise EngineError("closing", "desktop_chat is shutting down.")
 
     def _start_reply(
-        self, conversation: ConversationDetail, agent: Agent, history: list[Message]
+        self,
+        conversation: ConversationDetail,
+        agent: Agent,
+        history: list[Message],
+        *,
+        adds_version: bool = False,
     ) -> None:
+        """Answer the last message of `history`, the path the request sends."""
         preset = conversation.preset_messages
         if preset is None:
             preset = agent.preset_messages
@@ -394,6 +463,8 @@ class ConversationService:
             conversation_id=conversation.id,
             agent=agent,
             request=[*preset, *request_history(history)],
+            parent_id=history[-1].id if history else None,
+            adds_version=adds_version,
         )
         self._replies[conversation.id] = state
         task = asyncio.get_running_loop().create_task(
@@ -418,7 +489,9 @@ class ConversationService:
             async with self._semaphore:
                 state.queued = False
                 state.started = time.monotonic()
-                state.journal = self.journal.open(cid, state.agent.model, state.agent.agent_id)
+                state.journal = self.journal.open(
+                    cid, state.agent.model, state.agent.agent_id, state.parent_id
+                )
                 client = await self._client_for(state.agent)
                 async for item in client.stream_chat(
                     state.agent.model, state.request, state.agent.params
@@ -491,7 +564,9 @@ class ConversationService:
         stored: Message | None = None
         try:
             stored = await asyncio.shield(
-                self.store.run(lambda r: r.messages.append(cid, message, usage))
+                self.store.run(
+                    lambda r: r.messages.append(cid, message, usage, parent=state.parent_id)
+                )
             )
         except StoreError as exc:
             log.error("Could not store the reply in %s: %s", cid, exc.kind)
@@ -517,6 +592,9 @@ class ConversationService:
             self._replies.pop(cid, None)
         if stored is not None:
             self.bus.publish(MessageStored(conversation_id=cid, message=stored))
+            if state.adds_version:  # the new answer's switcher counts the others
+                with contextlib.suppress(StoreError):  # deleted meanwhile: nothing to show
+                    await self._path_changed(cid)
         for problem in (error, not_saved):
             if problem is not None:
                 self.bus.publish(
@@ -565,13 +643,17 @@ class ConversationService:
     # Helpers -----------------------------------------------------------------------
 
     def _changed(self, conversation: Conversation) -> None:
-        summary = Conversation.model_validate(conversation, from_attributes=True)
-        self.bus.publish(ConversationChanged(conversation_id=summary.id, conversation=summary))
+        if isinstance(conversation, ConversationDetail):
+            conversation = conversation.summary()
+        self.bus.publish(
+            ConversationChanged(conversation_id=conversation.id, conversation=conversation)
+        )
 
-    async def _history_changed(self, conversation_id: str) -> None:
-        """Tell views to read the messages again, and the list the new count and time."""
-        summary = await self.store.run(lambda r: r.conversations.summary(conversation_id))
-        self.bus.publish(HistoryChanged(conversation_id=conversation_id, conversation=summary))
+    async def _path_changed(self, conversation_id: str) -> ConversationDetail:
+        """Tell every view the new path (and the lists the new count); returns it."""
+        detail = await self.get_conversation(conversation_id)
+        self.bus.publish(PathChanged(conversation_id=conversation_id, conversation=detail))
+        return detail
 
     async def _agent_of(self, conversation: Conversation) -> Agent | None:
         if conversation.agent_id is not None:
@@ -616,9 +698,12 @@ class ConversationService:
                 model=orphan.model,
                 **_recovered_ending(orphan.ending),
             )
+            parent = AT_LEAF if orphan.parent_id is None else orphan.parent_id
             try:
                 await self.store.run(
-                    lambda r, o=orphan, m=message: r.messages.append(o.conversation_id, m)
+                    lambda r, o=orphan, m=message, p=parent: r.messages.append(
+                        o.conversation_id, m, parent=p, keep_path=True
+                    )
                 )
                 recovered += 1
             except StoreError as exc:
@@ -668,6 +753,11 @@ class ConversationService:
     async def list_usage(self, since: datetime | None = None) -> list[UsageRecord]:
         """One record per request sent upstream, oldest first, for statistics."""
         return await self.store.run(lambda r: r.usage.list(since))
+
+
+def _nothing_to_keep(reply: Message) -> bool:
+    """A reply that failed before its first word: answering again replaces it."""
+    return reply.status is not MessageStatus.COMPLETE and not reply.content.strip()
 
 
 def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:

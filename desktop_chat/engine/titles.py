@@ -22,6 +22,11 @@ def snippet_title(text: str) -> str:
     return cut + "…"
 
 
+def fork_title(title: str) -> str:
+    """The title of a fork: the original's, marked, so the two tell apart in the list."""
+    return f"{title or 'Untitled'} ⑂"[:200]
+
+
 def title_request(first_user_text: str) -> list[ChatMessage]:
     return [
         ChatMessage(role="system", content=TITLE_PROMPT),

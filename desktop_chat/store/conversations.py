@@ -1,4 +1,4 @@
-"""Conversations in the database: their rows, the list, summaries and whole imports."""
+"""Conversations in the database: their rows, the list, summaries, forks and imports."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from peewee import SqliteDatabase
 from desktop_chat.schemas import (
     ChatMessage,
     Conversation,
+    ConversationArchive,
     ConversationDetail,
     Message,
     new_id,
@@ -14,6 +15,7 @@ from desktop_chat.schemas import (
 from desktop_chat.store import convert
 from desktop_chat.store.agents import agent_pk
 from desktop_chat.store.clock import db_now
+from desktop_chat.store.errors import NotFoundError
 from desktop_chat.store.messages import Messages
 from desktop_chat.store.models import AgentRow, ConversationRow, MessageRow
 from desktop_chat.store.rows import conversation_row
@@ -89,10 +91,44 @@ class Conversations:
         return [convert.conversation_from_tuple(row) for row in self.db.execute_sql(sql, params)]
 
     def get(self, session_id: str, owner: str | None = None) -> ConversationDetail:
+        """The conversation with its current path, and the versions along that path."""
         row = conversation_row(session_id, owner)
-        messages = self._messages.of_row(row)
-        base = self._summary_of(row, len(messages))
-        return ConversationDetail(**base.model_dump(), messages=messages)
+        messages, tree, leaf = self._messages.path(row)
+        base = self._summary_of(row, len(tree.parent))
+        return ConversationDetail(
+            **base.model_dump(),
+            messages=messages,
+            current_message_id=leaf,
+            versions=tree.versions([m.id for m in messages if m.id is not None]),
+        )
+
+    def archive(self, session_id: str, owner: str | None = None) -> ConversationArchive:
+        """The conversation as exported: its current path and every version of every message."""
+        detail = self.get(session_id, owner)
+        every = self._messages.every(session_id)
+        return ConversationArchive(**detail.model_dump(), every_message=every)
+
+    def fork(
+        self, session_id: str, at_message_id: int, fork: Conversation, owner: str | None = None
+    ) -> ConversationDetail:
+        """A new conversation `fork` holding copies of the path up to `at_message_id`.
+
+        It shares nothing with its origin: later edits of either leave the other alone.
+        """
+        with self.db.atomic():
+            origin = conversation_row(session_id, owner)
+            tree = self._messages.tree(origin)
+            if at_message_id not in tree:
+                raise NotFoundError("message", str(at_message_id))
+            ids = tree.path_to(at_message_id)
+            rows = self._messages.rows(ids)
+            copies = [
+                convert.message_from_row(rows[i], fork.id).model_copy(update={"id": None})
+                for i in ids
+            ]
+            self.create(fork)
+            self._messages.write_path(conversation_row(fork.id), copies)
+        return self.get(fork.id)
 
     def summary(self, session_id: str, owner: str | None = None) -> Conversation:
         """What the list shows of a conversation: everything but its messages, counted.
@@ -143,11 +179,15 @@ class Conversations:
             MessageRow.delete().where(MessageRow.conversation == row.id).execute()
             row.delete_instance()
 
-    def import_many(self, items: list[tuple[Conversation, list[Message]]]) -> list[str]:
-        """Insert whole conversations in one transaction; clashing ids get fresh ones."""
+    def import_many(self, items: list[tuple[Conversation, list[Message], int | None]]) -> list[str]:
+        """Insert whole conversations in one transaction; clashing ids get fresh ones.
+
+        Each comes with its messages and the id (among theirs) of its current leaf. Messages
+        with ids and parents are written as the tree they describe; without, as one path.
+        """
         created = []
         with self.db.atomic():
-            for conversation, messages in items:
+            for conversation, messages, current in items:
                 session_id = conversation.id
                 if ConversationRow.get_or_none(ConversationRow.session_id == session_id):
                     session_id = new_id()
@@ -165,11 +205,9 @@ class Conversations:
                     created_at=convert.to_db_time(conversation.created_at),
                     updated_at=convert.to_db_time(conversation.updated_at),
                 )
-                rows = [
-                    {"conversation": row.id, "position": i, **convert.message_to_fields(m)}
-                    for i, m in enumerate(messages, start=1)
-                ]
-                for batch in range(0, len(rows), 500):
-                    MessageRow.insert_many(rows[batch : batch + 500]).execute()
+                if any(m.id is not None for m in messages):
+                    self._messages.write_tree(row, messages, current)
+                else:
+                    self._messages.write_path(row, messages)
                 created.append(session_id)
         return created

@@ -116,6 +116,7 @@ def message_from_row(row: MessageRow, session_id: str) -> Message:
     return Message(
         id=row.id,
         conversation_id=session_id,
+        parent_id=row.parent,
         role=row.role,
         content=row.content,
         reasoning=row.reasoning,
@@ -133,6 +134,7 @@ def message_from_row(row: MessageRow, session_id: str) -> Message:
 
 def message_to_fields(message: Message) -> dict[str, Any]:
     return {
+        "parent": message.parent_id,
         "role": message.role,
         "content": message.content,
         "reasoning": message.reasoning,

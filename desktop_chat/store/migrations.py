@@ -151,7 +151,23 @@ V5 = [
     f" FROM message WHERE {_unspaced('content')}",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5)
+# Reply versions: messages form a tree (regenerate and edit add siblings, nothing is
+# overwritten) and each conversation remembers the leaf of its current path. Every
+# existing history becomes one path, each message the child of the one before it.
+V6 = [
+    'ALTER TABLE "message" ADD COLUMN "parent_id" INTEGER',
+    'ALTER TABLE "conversation" ADD COLUMN "current_message_id" INTEGER',
+    'CREATE INDEX "message_conversation_id_id_parent_id" ON "message"'
+    ' ("conversation_id", "id", "parent_id")',
+    'UPDATE "message" SET "parent_id" = chain."previous" FROM (SELECT "id", LAG("id") OVER'
+    ' (PARTITION BY "conversation_id" ORDER BY "position", "id") AS "previous" FROM "message")'
+    ' AS chain WHERE chain."id" = "message"."id"',
+    'UPDATE "conversation" SET "current_message_id" = (SELECT m."id" FROM "message" m'
+    ' WHERE m."conversation_id" = "conversation"."id" ORDER BY m."position" DESC, m."id" DESC'
+    " LIMIT 1)",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5, V6)
 LATEST = len(MIGRATIONS)
 
 

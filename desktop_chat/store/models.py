@@ -77,6 +77,7 @@ class ConversationRow(BaseModel):
     pinned = BooleanField(default=False)
     preset_messages = TextField(null=True)
     draft = TextField(default="")
+    current_message = IntegerField(null=True, column_name="current_message_id")
     created_at = DateTimeField()
     updated_at = DateTimeField(index=True)
 
@@ -92,7 +93,8 @@ class MessageRow(BaseModel):
     conversation = ForeignKeyField(
         ConversationRow, on_delete="CASCADE", column_name="conversation_id"
     )
-    position = IntegerField()
+    position = IntegerField()  # the order of writing; the tree's order is `parent`
+    parent = IntegerField(null=True, column_name="parent_id")  # None: a first message
     role = CharField()
     content = TextField(default="")
     reasoning = TextField(default="")
@@ -108,7 +110,11 @@ class MessageRow(BaseModel):
 
     class Meta:
         table_name = "message"
-        indexes = ((("conversation", "position"), False), (("id", "conversation"), False))
+        indexes = (
+            (("conversation", "position"), False),
+            (("id", "conversation"), False),
+            (("conversation", "id", "parent"), False),
+        )
 
 
 class UsageRow(BaseModel):

@@ -20,8 +20,8 @@ from desktop_chat.engine.events import (
     ConversationChanged,
     ConversationDeleted,
     EngineEvent,
-    HistoryChanged,
     MessageStored,
+    PathChanged,
     ReplyDelta,
     ReplyDone,
     ReplyFailed,
@@ -56,7 +56,7 @@ class EngineBridge(QObject):
     reply_failed = Signal(object)  # ReplyFailed
     title_changed = Signal(object)  # TitleChanged
     conversation_changed = Signal(object)  # ConversationChanged
-    history_changed = Signal(object)  # HistoryChanged
+    path_changed = Signal(object)  # PathChanged
     conversation_deleted = Signal(object)  # ConversationDeleted
     failed = Signal(str)  # a sentence for the user
 
@@ -72,7 +72,7 @@ class EngineBridge(QObject):
             ReplyFailed: self.reply_failed,
             TitleChanged: self.title_changed,
             ConversationChanged: self.conversation_changed,
-            HistoryChanged: self.history_changed,
+            PathChanged: self.path_changed,
             ConversationDeleted: self.conversation_deleted,
         }
         self._unsubscribe = service.bus.subscribe(self._forward)

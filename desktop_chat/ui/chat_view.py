@@ -83,6 +83,7 @@ class _AfterFirstPaint(QObject):
 
 class ChatView(QScrollArea):
     message_action = Signal(str, object)  # action, Message
+    version_requested = Signal(int)  # the id of a version to show instead
     question_clicked = Signal(str)
     notice = Signal(str)
 
@@ -104,6 +105,7 @@ class ChatView(QScrollArea):
         self.setWidget(self._container)
 
         self._messages: list[Message] = []
+        self._versions: dict[int, list[int]] = {}  # other versions of shown messages
         self._first = 0  # index in _messages of the first message with a widget
         self._widgets: list[MessageWidget] = []  # for _messages[_first:_end], in order
         self._opening: list[QWidget] = []
@@ -131,9 +133,15 @@ class ChatView(QScrollArea):
 
     # Whole conversations ---------------------------------------------------------
 
-    def show_conversation(self, messages: list[Message], agent: Agent | None) -> None:
+    def show_conversation(
+        self,
+        messages: list[Message],
+        agent: Agent | None,
+        versions: dict[int, list[int]] | None = None,
+    ) -> None:
         self._clear()
         self._messages = list(messages)
+        self._versions = dict(versions or {})
         self._first = max(0, len(messages) - FIRST_PAGE)
         if not messages and agent is not None:
             self._show_opening(agent)
@@ -191,6 +199,13 @@ class ChatView(QScrollArea):
     def _connect(self, widget: MessageWidget) -> None:
         widget.action.connect(self.message_action)
         widget.copy_requested.connect(self.notice)
+        widget.version_requested.connect(self.version_requested)
+        self._show_versions(widget)
+
+    def _show_versions(self, widget: MessageWidget) -> None:
+        message_id = widget.message.id if widget.message is not None else None
+        if message_id is not None:
+            widget.versions.set_versions(self._versions.get(message_id, []), message_id)
 
     def _make_widget(self, index: int) -> MessageWidget:
         message = self._messages[index]
@@ -198,6 +213,38 @@ class ChatView(QScrollArea):
         widget = MessageWidget(message, dark=self.dark, is_last_reply=is_last_reply)
         self._connect(widget)
         return widget
+
+    def show_path(
+        self, messages: list[Message], versions: dict[int, list[int]], agent: Agent | None
+    ) -> None:
+        """Show another path of the same conversation, rebuilding only where it differs.
+
+        Switching versions near the end of a long conversation keeps every message above
+        the switch as it is: only the tail is built again.
+        """
+        same = 0
+        for shown, new in zip(self._messages, messages, strict=False):
+            if shown.id != new.id or shown.id is None:
+                break
+            same += 1
+        if same < self._first or not self._messages:
+            self.show_conversation(messages, agent, versions)
+            return
+        self._end_stream_widget()
+        for widget in self._widgets[same - self._first :]:
+            self._discard(widget)
+        del self._widgets[same - self._first :]
+        reached = self._end == same  # else the reader is far above: paging builds the rest
+        self._messages = list(messages)
+        self._versions = dict(versions)
+        for widget in self._widgets:
+            self._show_versions(widget)
+        if reached:
+            for index in range(same, min(len(messages), same + FIRST_PAGE)):
+                self._append_widget(index)
+        self._refresh_last_reply()
+        self._settle()
+        self._pager.start()
 
     def _append_widget(self, index: int) -> None:
         """A widget for _messages[index], the message right after the last one shown."""

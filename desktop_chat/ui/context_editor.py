@@ -40,8 +40,8 @@ from desktop_chat.engine.context_draft import ContextDraft, DraftEntry, EmptyEnt
 from desktop_chat.engine.events import (
     ConversationChanged,
     ConversationDeleted,
-    HistoryChanged,
     MessageStored,
+    PathChanged,
     ReplyDone,
     ReplyStarted,
 )
@@ -142,7 +142,7 @@ class ContextEditor(QWidget):
         bridge.reply_done.connect(self._on_reply_done)
         bridge.message_stored.connect(self._on_message_stored)
         bridge.conversation_changed.connect(self._on_conversation_changed)
-        bridge.history_changed.connect(self._on_conversation_changed)
+        bridge.path_changed.connect(self._on_conversation_changed)
         self._render()
 
     @staticmethod
@@ -374,7 +374,7 @@ class ContextEditor(QWidget):
             self._run(self._draft.message_stored(event.message))
             self._render()
 
-    def _on_conversation_changed(self, event: ConversationChanged | HistoryChanged) -> None:
+    def _on_conversation_changed(self, event: ConversationChanged | PathChanged) -> None:
         if event.conversation_id == self._draft.conversation_id:
             self._draft.refresh_busy()
             self._run(self._draft.conversation_changed())

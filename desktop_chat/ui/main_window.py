@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from desktop_chat.engine.events import (
         ConversationChanged,
         ConversationDeleted,
-        HistoryChanged,
         MessageStored,
+        PathChanged,
         ReplyDelta,
         ReplyDone,
         ReplyFailed,
@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
         bridge.reply_failed.connect(self._on_reply_failed)
         bridge.title_changed.connect(self._on_title_changed)
         bridge.conversation_changed.connect(self._on_conversation_changed)
-        bridge.history_changed.connect(self._on_history_changed)
+        bridge.path_changed.connect(self._on_path_changed)
         bridge.conversation_deleted.connect(self._on_conversation_deleted)
         bridge.failed.connect(self.show_error)
         self.sidebar.selected.connect(self.open_conversation)
@@ -176,6 +176,9 @@ class MainWindow(QMainWindow):
         self.composer.stop.connect(self.stop)
         self.chat.question_clicked.connect(self.send)
         self.chat.message_action.connect(self._message_action)
+        self.chat.version_requested.connect(
+            lambda message_id: self.bridge.run(self.session.show_version(message_id))
+        )
         self.chat.notice.connect(lambda text: self.statusBar().showMessage(text, 2500))
 
     def _shortcuts(self) -> None:
@@ -277,7 +280,7 @@ class MainWindow(QMainWindow):
         self.center.setCurrentIndex(0)
         self.header.set_title(detail.title)
         self.header.show_agent(self._current_agent_id())
-        self.chat.show_conversation(detail.messages, session.current_agent)
+        self.chat.show_conversation(detail.messages, session.current_agent, detail.versions)
         reply = session.service.in_flight(detail.id)
         if reply is not None:
             self.chat.begin_stream(reply.content, reply.reasoning_text, self._agent_label())
@@ -343,6 +346,8 @@ class MainWindow(QMainWindow):
             self.bridge.run(self.session.delete_message(message.id))
         elif action in ("regenerate", "retry"):
             self._regenerate()
+        elif action == "fork" and message.id is not None:
+            self.bridge.run(self.session.fork(message.id), self._open_fork)
         elif action == "continue":
             self.send(t("Continue"))
 
@@ -361,6 +366,10 @@ class MainWindow(QMainWindow):
 
         self.bridge.spawn(go())
 
+    def _open_fork(self, fork: ConversationDetail) -> None:
+        self.list.show_new(fork.summary())
+        self.statusBar().showMessage(t("Forked into a new conversation"), 4000)
+
     def copy_last_reply(self) -> None:
         text = self.chat.last_reply_text()
         if text:
@@ -372,6 +381,8 @@ class MainWindow(QMainWindow):
     def _on_reply_started(self, event: ReplyStarted) -> None:
         if self.session.is_open(event.conversation_id):
             self.composer.set_busy(True)
+            if not self.chat.streaming:
+                self.chat.begin_stream(label=self._agent_label())
 
     def _on_delta(self, event: ReplyDelta) -> None:
         if self.session.is_open(event.conversation_id):
@@ -380,11 +391,8 @@ class MainWindow(QMainWindow):
     def _on_message_stored(self, event: MessageStored) -> None:
         message, cid = event.message, event.conversation_id
         self.session.note_change(cid)
-        if self.session.is_open(cid):
-            if message.role == "assistant" or not self._shown(message):
-                self.chat.add_message(message)
-            if message.role == "user" and not self.chat.streaming:
-                self.chat.begin_stream(label=self._agent_label())
+        if self.session.is_open(cid) and (message.role == "assistant" or not self._shown(message)):
+            self.chat.add_message(message)
 
     def _on_reply_done(self, event: ReplyDone) -> None:
         if self.session.is_open(event.conversation_id):
@@ -400,17 +408,18 @@ class MainWindow(QMainWindow):
         if self.session.is_open(event.conversation_id):
             self.header.set_title(event.title)
 
-    def _on_conversation_changed(self, event: ConversationChanged | HistoryChanged) -> None:
+    def _on_conversation_changed(self, event: ConversationChanged | PathChanged) -> None:
         current = self.session.current
         if current is not None and current.id == event.conversation_id:
             current.agent_id = event.conversation.agent_id
             self.header.show_agent(self._current_agent_id())
 
-    def _on_history_changed(self, event: HistoryChanged) -> None:
+    def _on_path_changed(self, event: PathChanged) -> None:
         self._on_conversation_changed(event)
         self.session.note_change(event.conversation_id)
-        if self.session.is_open(event.conversation_id):
-            self._reload_current()
+        detail = event.conversation
+        if self.session.path_changed(detail):
+            self.chat.show_path(detail.messages, detail.versions, self.session.current_agent)
 
     def _on_conversation_deleted(self, event: ConversationDeleted) -> None:
         if self.session.closed(event.conversation_id):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from desktop_chat.schemas import Message, MessageStatus
 from desktop_chat.ui.i18n import N_, t
 from desktop_chat.ui.markdown import Rendered, finished_prefix, render_markdown
+from desktop_chat.ui.version_switcher import VersionSwitcher
 
 
 @dataclass
@@ -80,7 +81,16 @@ STATUS_TEXT = {
     MessageStatus.INTERRUPTED: N_("Interrupted"),
 }
 # Marked for translation here; shown through t() where the buttons are made.
-ACTION_NAMES = (N_("Copy"), N_("Edit"), N_("Continue"), N_("Retry"), N_("Regenerate"), N_("Delete"))
+ACTION_NAMES = (
+    N_("Copy"),
+    N_("Edit"),
+    N_("Continue"),
+    N_("Retry"),
+    N_("Regenerate"),
+    N_("Fork"),
+    N_("Delete"),
+)
+ACTION_TIPS = {"Fork": N_("Fork from here: a new conversation with the messages up to this one")}
 ROLE_NAMES = (N_("User"), N_("Assistant"), N_("System"))
 
 
@@ -89,6 +99,7 @@ class MessageWidget(QFrame):
 
     copy_requested = Signal(str)
     action = Signal(str, object)  # action name, Message
+    version_requested = Signal(int)  # the id of another version of this message
 
     def __init__(
         self,
@@ -142,6 +153,10 @@ class MessageWidget(QFrame):
         self.actions_row = QHBoxLayout()
         self.actions_row.setSpacing(2)
         self._buttons: dict[str, QToolButton] = {}
+        self.versions = VersionSwitcher()
+        self.versions.chosen.connect(self.version_requested)
+        self.versions.follow_keys(self)
+        self.actions_row.addWidget(self.versions)
         self.actions_row.addStretch(1)
         layout.addLayout(self.actions_row)
         if message is not None:
@@ -267,11 +282,15 @@ class MessageWidget(QFrame):
             if message.status in (MessageStatus.STOPPED, MessageStatus.INTERRUPTED):
                 names.append("Continue")
             names.append("Retry" if message.status is MessageStatus.FAILED else "Regenerate")
+        if message.id is not None:
+            names.append("Fork")
         names.append("Delete")
         for name in names:
             button = QToolButton()
             button.setObjectName("messageAction")
             button.setText(t(name))
+            if name in ACTION_TIPS:
+                button.setToolTip(t(ACTION_TIPS[name]))
             button.setAutoRaise(True)
             button.setAccessibleName(f"{name} message")
             button.clicked.connect(lambda _=False, n=name: self._on_action(n))

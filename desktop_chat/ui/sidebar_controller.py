@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 from desktop_chat.engine.events import (
     ConversationChanged,
     ConversationDeleted,
-    HistoryChanged,
     MessageStored,
+    PathChanged,
     ReplyDelta,
     ReplyDone,
     TitleChanged,
@@ -51,7 +51,7 @@ class SidebarController(QObject):
         bridge.message_stored.connect(self._on_message_stored)
         bridge.title_changed.connect(self._on_title_changed)
         bridge.conversation_changed.connect(self._on_conversation_changed)
-        bridge.history_changed.connect(self._on_conversation_changed)
+        bridge.path_changed.connect(self._on_path_changed)
         bridge.conversation_deleted.connect(self._on_conversation_deleted)
         sidebar.search_changed.connect(self._on_search)
         sidebar.model.fetch_requested.connect(self._fetch_more)
@@ -97,6 +97,11 @@ class SidebarController(QObject):
         if summary is not None and not self.session.search and self.model.get(summary.id) is None:
             self.model.include(summary)
             self.sidebar.select(summary.id)
+
+    def show_new(self, conversation: Conversation) -> None:
+        """A conversation made here (a fork): list it and open it."""
+        self.model.upsert(conversation)
+        self.sidebar.select(conversation.id)
 
     def select_quietly(self, conversation_id: str) -> None:
         """Show `conversation_id` selected without asking to open it."""
@@ -151,10 +156,16 @@ class SidebarController(QObject):
         if conversation is not None:
             self.model.upsert(conversation.model_copy(update={"title": event.title}))
 
-    def _on_conversation_changed(self, event: ConversationChanged | HistoryChanged) -> None:
-        if self.session.search and self.model.get(event.conversation_id) is None:
+    def _on_conversation_changed(self, event: ConversationChanged) -> None:
+        self._upsert(event.conversation)
+
+    def _on_path_changed(self, event: PathChanged) -> None:
+        self._upsert(event.conversation.summary())
+
+    def _upsert(self, summary: Conversation) -> None:
+        if self.session.search and self.model.get(summary.id) is None:
             return  # not part of the current search results
-        self.model.upsert(event.conversation)
+        self.model.upsert(summary)
 
     def _on_conversation_deleted(self, event: ConversationDeleted) -> None:
         self.model.remove(event.conversation_id)

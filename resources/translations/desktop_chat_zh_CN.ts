@@ -580,6 +580,10 @@
       <translation>此对话的上下文有尚未应用的修改。要放弃这些修改吗？</translation>
     </message>
     <message>
+      <source>Forked into a new conversation</source>
+      <translation>已分叉为新对话</translation>
+    </message>
+    <message>
       <source>Editing: sending replaces this message and what follows</source>
       <translation>编辑中：发送后将替换此消息及其后的内容</translation>
     </message>
@@ -1020,6 +1024,14 @@
       <translation>重新生成</translation>
     </message>
     <message>
+      <source>Fork</source>
+      <translation>分叉</translation>
+    </message>
+    <message>
+      <source>Fork from here: a new conversation with the messages up to this one</source>
+      <translation>从此处分叉：用到这条为止的消息新建一个对话</translation>
+    </message>
+    <message>
       <source>Writing…</source>
       <translation>生成中…</translation>
     </message>
@@ -1230,6 +1242,18 @@
     <message>
       <source>Export conversation</source>
       <translation>导出对话</translation>
+    </message>
+    <message>
+      <source>Previous version (Alt+Left)</source>
+      <translation>上一个版本 (Alt+Left)</translation>
+    </message>
+    <message>
+      <source>Next version (Alt+Right)</source>
+      <translation>下一个版本 (Alt+Right)</translation>
+    </message>
+    <message>
+      <source>Version {number} of {count}</source>
+      <translation>第 {number} 个版本，共 {count} 个</translation>
     </message>
     <message>
       <source>Dismiss</source>

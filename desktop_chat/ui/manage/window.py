@@ -23,8 +23,8 @@ from desktop_chat.app import Core
 from desktop_chat.engine.events import (
     ConversationChanged,
     ConversationDeleted,
-    HistoryChanged,
     MessageStored,
+    PathChanged,
     ReplyDelta,
     ReplyDone,
     ReplyFailed,
@@ -162,7 +162,7 @@ class ManageWindow(QWidget):
         connections: list[tuple[SignalInstance, Callable[[Any], None]]] = [
             (bridge.title_changed, self._on_title_changed),
             (bridge.conversation_changed, self._on_conversation_changed),
-            (bridge.history_changed, self._on_conversation_changed),
+            (bridge.path_changed, self._on_path_changed),
             (bridge.conversation_deleted, self._on_conversation_deleted),
             (bridge.message_stored, self._on_message_stored),
             (bridge.reply_started, self._on_reply_started),
@@ -179,10 +179,14 @@ class ManageWindow(QWidget):
             self.titles[event.conversation_id] = event.title
             self.conversations.on_title_changed(event)
 
-    def _on_conversation_changed(self, event: ConversationChanged | HistoryChanged) -> None:
+    def _on_conversation_changed(self, event: ConversationChanged) -> None:
         if self._alive():
             self.titles[event.conversation_id] = event.conversation.title
             self.conversations.on_conversation_changed(event.conversation)
+
+    def _on_path_changed(self, event: PathChanged) -> None:
+        if self._alive():
+            self.conversations.on_conversation_changed(event.conversation.summary())
 
     def _on_conversation_deleted(self, event: ConversationDeleted) -> None:
         if self._alive():
