@@ -1,6 +1,7 @@
 """Driving the window as a person would, on a real qasync loop, offscreen.
 
-A test body is a coroutine run on a fresh qasync loop: clicks and key presses go through
+A Qt test is an `async def test_...` that pytest-asyncio runs on a fresh qasync loop (see
+`pytest_asyncio_loop_factories` in tests/conftest.py): clicks and key presses go through
 QTest, and waits are on conditions with a deadline (the loop keeps running while we wait,
 so streamed replies really arrive and repaint).
 """
@@ -23,6 +24,21 @@ from tests.helpers import wait_until as wait_until  # the window's tests wait wi
 # unregister those timers and a later test crashes in QTimerInfoList::activateTimers.
 # Keeping every loop of the session alive makes its objects die on the main thread, at exit.
 _FINISHED_LOOPS: list[qasync.QEventLoop] = []
+
+
+def new_qt_loop() -> qasync.QEventLoop:
+    """A fresh qasync loop over the QApplication: the loop factory of every Qt test.
+
+    pytest-asyncio runs the test, its async fixtures and their teardown on it, then cancels
+    what is left, shuts down async generators and closes it; it never stops the loop from
+    inside, which would call QApplication.exit() and hang later tests.
+    """
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
+    app.setQuitOnLastWindowClosed(False)  # as the app itself does (see ui/main.py)
+    loop = qasync.QEventLoop(app, already_running=False)
+    _FINISHED_LOOPS.append(loop)
+    return loop
 
 
 def run_on_qt_loop(app: QApplication, coro: Coroutine[Any, Any, Any]) -> Any:
