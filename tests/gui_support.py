@@ -8,8 +8,6 @@ so streamed replies really arrive and repaint).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from typing import Any
 
 import qasync
@@ -39,19 +37,6 @@ def new_qt_loop() -> qasync.QEventLoop:
     loop = qasync.QEventLoop(app, already_running=False)
     _FINISHED_LOOPS.append(loop)
     return loop
-
-
-def run_on_qt_loop(app: QApplication, coro: Coroutine[Any, Any, Any]) -> Any:
-    app.setQuitOnLastWindowClosed(False)  # as the app itself does (see ui/main.py)
-    loop = qasync.QEventLoop(app, already_running=False)
-    asyncio.set_event_loop(loop)
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-        asyncio.set_event_loop(None)
-        _FINISHED_LOOPS.append(loop)
 
 
 def click(widget: QWidget) -> None:
