@@ -81,21 +81,11 @@ class WindowOnLoop:
         self.core = core
 
     async def __aenter__(self) -> Any:
-        from desktop_chat.ui.bridge import EngineBridge
-        from desktop_chat.ui.main_window import MainWindow
+        from desktop_chat.ui.window_factory import open_window
 
-        self.bridge = EngineBridge(self.core.service)
-        self.window = MainWindow(self.core.paths)
-        self.window.attach(self.core, self.bridge)
-        self.window.resize(1100, 720)
-        self.window.show()
-        await self.window.start()
-        return self.window
+        self.opened = await open_window(self.core)
+        return self.opened.window
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self.window.close()
-        await wait_until(lambda: self.window._closing, what="window closed")
-        await self.window.api.stop()
-        await self.bridge.drain()
-        self.bridge.close()
-        self.window.deleteLater()
+        await self.opened.aclose()  # the core outlives the window: CoreOnLoop closes it
+        self.opened.window.deleteLater()
