@@ -18,8 +18,10 @@ from desktop_chat.secrets import SecretStore
 from desktop_chat.store import Store
 from tests.fake_openai import FakeOpenAI
 from tests.gui_support import new_qt_loop
+from tests.hermetic import clear_callers_environment
 from tests.memory_keyring import MemoryKeyring
 
+clear_callers_environment()
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 QT_FIXTURES = {"qapp", "qtbot"}
@@ -41,10 +43,9 @@ def pytest_asyncio_loop_factories(
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data, config and log folders, and no stray API key."""
+    """Every test gets its own data, config and log folders."""
     root = tmp_path / "home"
     monkeypatch.setenv(HOME_ENV, str(root))
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     return root
 
 
