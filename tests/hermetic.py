@@ -32,7 +32,9 @@ CLEARED = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "LANGUAGE",  # with the locale below: the window speaks English ("system" language)
-    # Qt: sizes and fonts the tests measure, and which messages are logged at all.
+    # Qt: sizes and fonts the tests measure, the light or dark look of the "system" theme,
+    # and which messages are logged at all.
+    "QT_QPA_PLATFORMTHEME",
     "QT_SCALE_FACTOR",
     "QT_SCREEN_SCALE_FACTORS",
     "QT_FONT_DPI",
