@@ -281,40 +281,25 @@ class OpenWindow:
         self.size = size
 
     async def __aenter__(self) -> tuple[object, object]:
-        from PySide6.QtWidgets import QApplication
-
         from desktop_chat.app import Core
-        from desktop_chat.engine.collector import FullCollectionsWaitForReplies
         from desktop_chat.paths import default_paths
-        from desktop_chat.ui.bridge import EngineBridge
-        from desktop_chat.ui.main_window import MainWindow
-        from desktop_chat.ui.theme import apply_theme
+        from desktop_chat.ui.window_factory import open_window
 
         os.environ["DESKTOP_CHAT_HOME"] = str(self.home)
         self.core = await Core.open(default_paths())
-        self.bridge = EngineBridge(self.core.service)
-        dark = apply_theme(QApplication.instance(), "light")
-        self.window = MainWindow(self.core.paths, dark=dark)
-        self.window.attach(self.core, self.bridge)
-        self.window.resize(*self.size)
-        self.window.show()
-        await self.window.start()
-        await wait_async(lambda: self.window.session.current is not None, 30)
-        # The window loads the SDK in the background after start-up; a person takes longer
-        # than that to type a first message, so the measured sends do not wait for it.
-        await self.core.service.warm_up()
+        # Built as the app builds it, SDK warm-up included: a person takes longer than
+        # that to type a first message, so the measured sends do not wait for it.
+        self.opened = await open_window(self.core)
+        window = self.opened.window
+        window.resize(*self.size)
+        await wait_async(lambda: window.session.current is not None, 30)
         # As the app does once started (desktop_chat/ui/main.py).
         gc.freeze()
-        self.collector = FullCollectionsWaitForReplies(self.core.service)
-        return self.core, self.window
+        return self.core, window
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self.window.close()
-        self.collector.close()
-        await self.core.aclose()
-        await self.bridge.drain()
-        self.bridge.close()
-        self.window.deleteLater()
+        await self.opened.aclose(close_core=True)
+        self.opened.window.deleteLater()
 
 
 def wait_qt(condition: Callable[[], bool], timeout: float = 30.0) -> bool:

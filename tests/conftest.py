@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import keyring
@@ -16,17 +17,35 @@ from desktop_chat.schemas import Agent, AppPreset, ChatMessage
 from desktop_chat.secrets import SecretStore
 from desktop_chat.store import Store
 from tests.fake_openai import FakeOpenAI
+from tests.gui_support import new_qt_loop
+from tests.hermetic import clear_callers_environment
 from tests.memory_keyring import MemoryKeyring
 
+clear_callers_environment()
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+QT_FIXTURES = {"qapp", "qtbot"}
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """The loop an async test runs on: qasync for tests that use Qt, asyncio's own otherwise.
+
+    A Qt test's body, its async fixtures and their teardown all run on one fresh qasync
+    loop over the QApplication, as the window runs in the app; the CLI and the API server
+    run on asyncio's default loop, so their tests do too.
+    """
+    if QT_FIXTURES & set(item.fixturenames):
+        return {"qasync": new_qt_loop}
+    return {"asyncio": asyncio.new_event_loop}
 
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data, config and log folders, and no stray API key."""
+    """Every test gets its own data, config and log folders."""
     root = tmp_path / "home"
     monkeypatch.setenv(HOME_ENV, str(root))
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     return root
 
 

@@ -1,14 +1,13 @@
 """Driving the window as a person would, on a real qasync loop, offscreen.
 
-A test body is a coroutine run on a fresh qasync loop: clicks and key presses go through
+A Qt test is an `async def test_...` that pytest-asyncio runs on a fresh qasync loop (see
+`pytest_asyncio_loop_factories` in tests/conftest.py): clicks and key presses go through
 QTest, and waits are on conditions with a deadline (the loop keeps running while we wait,
 so streamed replies really arrive and repaint).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from typing import Any
 
 import qasync
@@ -25,17 +24,19 @@ from tests.helpers import wait_until as wait_until  # the window's tests wait wi
 _FINISHED_LOOPS: list[qasync.QEventLoop] = []
 
 
-def run_on_qt_loop(app: QApplication, coro: Coroutine[Any, Any, Any]) -> Any:
+def new_qt_loop() -> qasync.QEventLoop:
+    """A fresh qasync loop over the QApplication: the loop factory of every Qt test.
+
+    pytest-asyncio runs the test, its async fixtures and their teardown on it, then cancels
+    what is left, shuts down async generators and closes it; it never stops the loop from
+    inside, which would call QApplication.exit() and hang later tests.
+    """
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
     app.setQuitOnLastWindowClosed(False)  # as the app itself does (see ui/main.py)
     loop = qasync.QEventLoop(app, already_running=False)
-    asyncio.set_event_loop(loop)
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-        asyncio.set_event_loop(None)
-        _FINISHED_LOOPS.append(loop)
+    _FINISHED_LOOPS.append(loop)
+    return loop
 
 
 def click(widget: QWidget) -> None:
@@ -80,21 +81,11 @@ class WindowOnLoop:
         self.core = core
 
     async def __aenter__(self) -> Any:
-        from desktop_chat.ui.bridge import EngineBridge
-        from desktop_chat.ui.main_window import MainWindow
+        from desktop_chat.ui.window_factory import open_window
 
-        self.bridge = EngineBridge(self.core.service)
-        self.window = MainWindow(self.core.paths)
-        self.window.attach(self.core, self.bridge)
-        self.window.resize(1100, 720)
-        self.window.show()
-        await self.window.start()
-        return self.window
+        self.opened = await open_window(self.core)
+        return self.opened.window
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self.window.close()
-        await wait_until(lambda: self.window._closing, what="window closed")
-        await self.window.api.stop()
-        await self.bridge.drain()
-        self.bridge.close()
-        self.window.deleteLater()
+        await self.opened.aclose()  # the core outlives the window: CoreOnLoop closes it
+        self.opened.window.deleteLater()

@@ -16,7 +16,7 @@ from desktop_chat.secrets import KeyringUnavailableError
 from desktop_chat.store import NotFoundError
 from desktop_chat.store.errors import classify
 from desktop_chat.ui.bridge import EngineBridge
-from tests.gui_support import CoreOnLoop, run_on_qt_loop, wait_until
+from tests.gui_support import CoreOnLoop, wait_until
 from tests.test_api_support import running_api
 from tests.test_cli import cli
 
@@ -59,26 +59,26 @@ def test_every_category_has_an_exit_code_and_an_http_status() -> None:
     assert EXIT_CODES[Category.LOCAL] == 4 and STATUS[Category.LOCAL] == 503
 
 
-def test_one_failure_reads_the_same_in_every_client(qapp, paths, secrets, agent, fake) -> None:
+@pytest.mark.asyncio
+async def test_one_failure_reads_the_same_in_every_client(
+    qapp, paths, secrets, agent, fake
+) -> None:
     expected = NotFoundError("conversation", "no-such-id").user_message
 
     exported = cli("export", "no-such-id")
     assert exported.returncode == 3
     assert exported.stderr.strip() == f"desktop-chat: {expected}"
 
-    async def scenario() -> None:
-        async with CoreOnLoop(paths, secrets, agent) as core:
-            async with running_api(core) as api:
-                answer = await api.call("GET", "/api/conversations/no-such-id")
-            assert answer.status == 404
-            assert answer.body["error"]["message"] == expected
+    async with CoreOnLoop(paths, secrets, agent) as core:
+        async with running_api(core) as api:
+            answer = await api.call("GET", "/api/conversations/no-such-id")
+        assert answer.status == 404
+        assert answer.body["error"]["message"] == expected
 
-            bridge = EngineBridge(core.service)
-            told: list[str] = []
-            bridge.failed.connect(told.append)
-            bridge.spawn(core.service.get_conversation("no-such-id"))
-            await wait_until(lambda: told, what="the window's sentence")
-            bridge.close()
-            assert told == [expected]
-
-    run_on_qt_loop(qapp, scenario())
+        bridge = EngineBridge(core.service)
+        told: list[str] = []
+        bridge.failed.connect(told.append)
+        bridge.spawn(core.service.get_conversation("no-such-id"))
+        await wait_until(lambda: told, what="the window's sentence")
+        bridge.close()
+        assert told == [expected]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 
 import aiohttp
+import pytest
 
 from desktop_chat.api.auth import TokenStore
 from tests.fake_openai import Scenario
-from tests.gui_support import CoreOnLoop, WindowOnLoop, click, run_on_qt_loop, type_text, wait_until
+from tests.gui_support import CoreOnLoop, WindowOnLoop, click, type_text, wait_until
 
 
 def _free_port() -> int:
@@ -17,72 +18,68 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_reply_started_through_the_api_streams_in_the_window(qapp, paths, secrets, agent, fake):
+@pytest.mark.asyncio
+async def test_a_reply_started_through_the_api_streams_in_the_window(
+    qapp, paths, secrets, agent, fake
+):
     fake.scenario = Scenario(tokens=[f"api{i} " for i in range(40)], delay=0.02)
 
-    async def scenario():
-        async with CoreOnLoop(paths, secrets, agent) as core:
-            core.settings = core.settings.model_copy(
-                update={"api_enabled": True, "api_port": _free_port()}
-            )
-            async with WindowOnLoop(core) as window:
-                assert window.api.url, "the API starts with the window when enabled"
-                _record, token = await TokenStore(core.store).create("script")
-                headers = {"Authorization": f"Bearer {token}"}
-                async with aiohttp.ClientSession(window.api.url, headers=headers) as http:
-                    async with http.post(
-                        "/api/conversations", json={"title": "From a script"}
-                    ) as r:
-                        assert r.status == 201
-                        cid = (await r.json())["id"]
-                    await wait_until(lambda: window.sidebar.model.get(cid) is not None)
-                    window.sidebar.select(cid)
-                    await wait_until(
-                        lambda: window.session.current_id == cid and window.session.current
-                    )
+    async with CoreOnLoop(paths, secrets, agent) as core:
+        core.settings = core.settings.model_copy(
+            update={"api_enabled": True, "api_port": _free_port()}
+        )
+        async with WindowOnLoop(core) as window:
+            assert window.api.url, "the API starts with the window when enabled"
+            _record, token = await TokenStore(core.store).create("script")
+            headers = {"Authorization": f"Bearer {token}"}
+            async with aiohttp.ClientSession(window.api.url, headers=headers) as http:
+                async with http.post("/api/conversations", json={"title": "From a script"}) as r:
+                    assert r.status == 201
+                    cid = (await r.json())["id"]
+                await wait_until(lambda: window.sidebar.model.get(cid) is not None)
+                window.sidebar.select(cid)
+                await wait_until(
+                    lambda: window.session.current_id == cid and window.session.current
+                )
 
-                    async with http.post(
-                        f"/api/conversations/{cid}/messages", json={"text": "Hello from curl"}
-                    ) as r:
-                        assert r.status == 202
-                    await wait_until(lambda: "api3" in window.chat.stream_text(), what="stream")
-                    assert window.composer.busy
-                    await wait_until(lambda: not window.composer.busy, timeout=15)
-                    texts = [w.body.toPlainText().strip() for w in window.chat.message_widgets]
-                    assert texts == [
-                        "Hello from curl",
-                        "".join(f"api{i} " for i in range(40)).strip(),
-                    ]
-
-    run_on_qt_loop(qapp, scenario())
+                async with http.post(
+                    f"/api/conversations/{cid}/messages", json={"text": "Hello from curl"}
+                ) as r:
+                    assert r.status == 202
+                await wait_until(lambda: "api3" in window.chat.stream_text(), what="stream")
+                assert window.composer.busy
+                await wait_until(lambda: not window.composer.busy, timeout=15)
+                texts = [w.body.toPlainText().strip() for w in window.chat.message_widgets]
+                assert texts == [
+                    "Hello from curl",
+                    "".join(f"api{i} " for i in range(40)).strip(),
+                ]
 
 
-def test_settings_start_the_api_and_create_a_token(qapp, paths, secrets, agent, fake):
-    async def scenario():
-        async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
-            from desktop_chat.ui.settings_dialog import SettingsDialog
+@pytest.mark.asyncio
+async def test_settings_start_the_api_and_create_a_token(qapp, paths, secrets, agent, fake):
+    async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+        from desktop_chat.ui.settings_dialog import SettingsDialog
 
-            assert window.api.url is None, "off by default"
-            dialog = SettingsDialog(core, window.bridge, window, api_runner=window.api)
-            dialog.show()
-            tab = dialog.api_tab
-            tab.enabled.setChecked(True)
-            tab.port.setValue(_free_port())
-            click(tab.save_button)
-            await wait_until(lambda: window.api.url is not None, what="the API runs")
-            assert core.settings.api_enabled
-            assert "Running at" in tab.state.text()
+        assert window.api.url is None, "off by default"
+        dialog = SettingsDialog(core, window.bridge, window, api_runner=window.api)
+        dialog.show()
+        tab = dialog.api_tab
+        tab.enabled.setChecked(True)
+        tab.port.setValue(_free_port())
+        click(tab.save_button)
+        await wait_until(lambda: window.api.url is not None, what="the API runs")
+        assert core.settings.api_enabled
+        assert "Running at" in tab.state.text()
 
-            type_text(tab.token_name, "my-editor")
-            click(tab.create_button)
-            await wait_until(lambda: not tab.new_token.isHidden(), what="the token is shown")
-            secret = tab.new_token.text()
-            assert await TokenStore(core.store).verify(secret) == "my-editor"
-            await wait_until(lambda: tab.token_list.count() == 1)
+        type_text(tab.token_name, "my-editor")
+        click(tab.create_button)
+        await wait_until(lambda: not tab.new_token.isHidden(), what="the token is shown")
+        secret = tab.new_token.text()
+        assert await TokenStore(core.store).verify(secret) == "my-editor"
+        await wait_until(lambda: tab.token_list.count() == 1)
 
-            tab.enabled.setChecked(False)
-            click(tab.save_button)
-            await wait_until(lambda: window.api.url is None, what="the API stops")
-            dialog.close()
-
-    run_on_qt_loop(qapp, scenario())
+        tab.enabled.setChecked(False)
+        click(tab.save_button)
+        await wait_until(lambda: window.api.url is None, what="the API stops")
+        dialog.close()

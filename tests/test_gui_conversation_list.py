@@ -19,7 +19,7 @@ from desktop_chat.ui.conversation_list import (
     ConversationList,
     ConversationListModel,
 )
-from tests.gui_support import CoreOnLoop, WindowOnLoop, run_on_qt_loop, type_text, wait_until
+from tests.gui_support import CoreOnLoop, WindowOnLoop, type_text, wait_until
 
 NOW = datetime.now(UTC)
 
@@ -156,86 +156,78 @@ def _listed_ids(model: ConversationListModel) -> list[str]:
     return [i for i in _rows(model) if not i.startswith("# ")]
 
 
-def test_scrolling_down_loads_the_rest_of_a_long_list(qapp, paths, secrets, agent, fake):
-    async def scenario():
-        async with CoreOnLoop(paths, secrets, agent) as core:
-            ids = await _many(core, 2 * PAGE_SIZE + 50)
-            async with WindowOnLoop(core) as window:
-                model, view = window.sidebar.model, window.sidebar.view
-                assert model.conversation_count == PAGE_SIZE and model.canFetchMore()
-                bar = view.verticalScrollBar()
-                while model.conversation_count < len(ids):
-                    loaded = model.conversation_count
-                    bar.setValue(bar.maximum())  # dragged to the end
-                    await wait_until(lambda n=loaded: model.conversation_count > n, what="a page")
-                assert _listed_ids(model) == ids
-                assert not model.canFetchMore()
-
-    run_on_qt_loop(qapp, scenario())
+@pytest.mark.asyncio
+async def test_scrolling_down_loads_the_rest_of_a_long_list(qapp, paths, secrets, agent, fake):
+    async with CoreOnLoop(paths, secrets, agent) as core:
+        ids = await _many(core, 2 * PAGE_SIZE + 50)
+        async with WindowOnLoop(core) as window:
+            model, view = window.sidebar.model, window.sidebar.view
+            assert model.conversation_count == PAGE_SIZE and model.canFetchMore()
+            bar = view.verticalScrollBar()
+            while model.conversation_count < len(ids):
+                loaded = model.conversation_count
+                bar.setValue(bar.maximum())  # dragged to the end
+                await wait_until(lambda n=loaded: model.conversation_count > n, what="a page")
+            assert _listed_ids(model) == ids
+            assert not model.canFetchMore()
 
 
-def test_typing_in_the_search_box_lists_prefix_and_chinese_matches(
+@pytest.mark.asyncio
+async def test_typing_in_the_search_box_lists_prefix_and_chinese_matches(
     qapp, paths, secrets, agent, fake
 ):
-    async def scenario():
-        async with CoreOnLoop(paths, secrets, agent) as core:
-            ids = await _many(core, 60)
-            async with WindowOnLoop(core) as window:
-                model, search = window.sidebar.model, window.sidebar.search
+    async with CoreOnLoop(paths, secrets, agent) as core:
+        ids = await _many(core, 60)
+        async with WindowOnLoop(core) as window:
+            model, search = window.sidebar.model, window.sidebar.search
 
-                def listed() -> list[str]:
-                    return _listed_ids(model)
+            def listed() -> list[str]:
+                return _listed_ids(model)
 
-                type_text(search, "datab")
-                expected = [cid for i, cid in enumerate(ids) if i % 10 not in (0, 3)]
-                await wait_until(lambda: listed() == expected, what="the prefix matches")
-                search.clear()
-                _compose(search, "数")
-                _compose(search, "据")
-                expected = [cid for i, cid in enumerate(ids) if i % 10 == 3]
-                await wait_until(lambda: listed() == expected, what="the Chinese matches")
-                search.clear()
-                await wait_until(lambda: listed() == ids, what="everything again")
-
-    run_on_qt_loop(qapp, scenario())
+            type_text(search, "datab")
+            expected = [cid for i, cid in enumerate(ids) if i % 10 not in (0, 3)]
+            await wait_until(lambda: listed() == expected, what="the prefix matches")
+            search.clear()
+            _compose(search, "数")
+            _compose(search, "据")
+            expected = [cid for i, cid in enumerate(ids) if i % 10 == 3]
+            await wait_until(lambda: listed() == expected, what="the Chinese matches")
+            search.clear()
+            await wait_until(lambda: listed() == ids, what="everything again")
 
 
-def test_selecting_a_conversation_beyond_the_first_page_opens_and_lists_it(
+@pytest.mark.asyncio
+async def test_selecting_a_conversation_beyond_the_first_page_opens_and_lists_it(
     qapp, paths, secrets, agent, fake
 ):
-    async def scenario():
-        async with CoreOnLoop(paths, secrets, agent) as core:
-            ids = await _many(core, PAGE_SIZE + 30)
-            old = ids[-5]
-            async with WindowOnLoop(core) as window:
-                model = window.sidebar.model
-                assert model.get(old) is None, "not in the first page"
-                window.sidebar.select(old)  # as a search result or the Manage window does
-                await wait_until(lambda: window.session.is_open(old))
-                assert window.sidebar.current_id() == old, "shown selected in the list"
+    async with CoreOnLoop(paths, secrets, agent) as core:
+        ids = await _many(core, PAGE_SIZE + 30)
+        old = ids[-5]
+        async with WindowOnLoop(core) as window:
+            model = window.sidebar.model
+            assert model.get(old) is None, "not in the first page"
+            window.sidebar.select(old)  # as a search result or the Manage window does
+            await wait_until(lambda: window.session.is_open(old))
+            assert window.sidebar.current_id() == old, "shown selected in the list"
 
-                bar = window.sidebar.view.verticalScrollBar()
-                while model.canFetchMore() or model.conversation_count < len(ids):
-                    bar.setValue(bar.maximum())
-                    await wait_until(lambda: not model._fetching, what="the page")
-                assert _listed_ids(model) == ids, "its page does not list it twice"
-                assert window.sidebar.current_id() == old
-
-    run_on_qt_loop(qapp, scenario())
+            bar = window.sidebar.view.verticalScrollBar()
+            while model.canFetchMore() or model.conversation_count < len(ids):
+                bar.setValue(bar.maximum())
+                await wait_until(lambda: not model._fetching, what="the page")
+            assert _listed_ids(model) == ids, "its page does not list it twice"
+            assert window.sidebar.current_id() == old
 
 
-def test_start_up_reopens_the_last_conversation_even_beyond_the_first_page(
+@pytest.mark.asyncio
+async def test_start_up_reopens_the_last_conversation_even_beyond_the_first_page(
     qapp, paths, secrets, agent, fake
 ):
-    async def scenario():
-        async with CoreOnLoop(paths, secrets, agent) as core:
-            ids = await _many(core, PAGE_SIZE + 10)
-            state = QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat)
-            state.setValue("window/conversation", ids[-1])
-            state.sync()
-            async with WindowOnLoop(core) as window:
-                await wait_until(lambda: window.session.current is not None, what="it opens")
-                assert window.session.current_id == ids[-1]
-                assert window.sidebar.current_id() == ids[-1]
-
-    run_on_qt_loop(qapp, scenario())
+    async with CoreOnLoop(paths, secrets, agent) as core:
+        ids = await _many(core, PAGE_SIZE + 10)
+        state = QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat)
+        state.setValue("window/conversation", ids[-1])
+        state.sync()
+        async with WindowOnLoop(core) as window:
+            await wait_until(lambda: window.session.current is not None, what="it opens")
+            assert window.session.current_id == ids[-1]
+            assert window.sidebar.current_id() == ids[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from tests.fake_openai import Scenario
@@ -10,7 +11,6 @@ from tests.gui_support import (
     WindowOnLoop,
     click,
     press,
-    run_on_qt_loop,
     type_text,
     wait_until,
 )
@@ -28,64 +28,60 @@ async def _asked(window, fake, text: str, answer: str) -> None:
     await wait_until(lambda: not window.composer.busy, what="the reply ends")
 
 
-def test_regenerate_keeps_the_old_answer_and_the_switcher_moves_between_them(
+@pytest.mark.asyncio
+async def test_regenerate_keeps_the_old_answer_and_the_switcher_moves_between_them(
     qapp, paths, secrets, agent, fake
 ):
-    async def scenario():
-        async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
-            await wait_until(lambda: window.session.current is not None, what="opens")
-            await _asked(window, fake, "Name a colour", "Red")
-            question_widget = window.chat.message_widgets[0]
+    async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+        await wait_until(lambda: window.session.current is not None, what="opens")
+        await _asked(window, fake, "Name a colour", "Red")
+        question_widget = window.chat.message_widgets[0]
 
-            fake.scenario = Scenario(tokens=["Green"])
-            click(window.chat.message_widgets[-1].button("Regenerate"))
-            await wait_until(lambda: _texts(window) == ["Name a colour", "Green"], what="Green")
-            reply = window.chat.message_widgets[-1]
-            await wait_until(lambda: reply.versions.isVisible(), what="the switcher")
-            assert reply.versions.label.text() == "2 / 2"
+        fake.scenario = Scenario(tokens=["Green"])
+        click(window.chat.message_widgets[-1].button("Regenerate"))
+        await wait_until(lambda: _texts(window) == ["Name a colour", "Green"], what="Green")
+        reply = window.chat.message_widgets[-1]
+        await wait_until(lambda: reply.versions.isVisible(), what="the switcher")
+        assert reply.versions.label.text() == "2 / 2"
 
-            click(reply.versions.previous)
-            await wait_until(lambda: _texts(window) == ["Name a colour", "Red"], what="back")
-            assert window.chat.message_widgets[0] is question_widget, "only the tail is rebuilt"
-            shown = window.chat.message_widgets[-1]
-            assert shown.versions.label.text() == "1 / 2"
+        click(reply.versions.previous)
+        await wait_until(lambda: _texts(window) == ["Name a colour", "Red"], what="back")
+        assert window.chat.message_widgets[0] is question_widget, "only the tail is rebuilt"
+        shown = window.chat.message_widgets[-1]
+        assert shown.versions.label.text() == "1 / 2"
 
-            shown.body.setFocus()
-            press(shown.body, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
-            await wait_until(lambda: _texts(window) == ["Name a colour", "Green"], what="Alt+Right")
-            stored = await core.service.get_conversation(window.session.current_id)
-            assert [m.content for m in stored.messages] == ["Name a colour", "Green"]
-
-    run_on_qt_loop(qapp, scenario())
+        shown.body.setFocus()
+        press(shown.body, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+        await wait_until(lambda: _texts(window) == ["Name a colour", "Green"], what="Alt+Right")
+        stored = await core.service.get_conversation(window.session.current_id)
+        assert [m.content for m in stored.messages] == ["Name a colour", "Green"]
 
 
-def test_fork_from_here_opens_a_new_conversation_with_the_path_up_to_it(
+@pytest.mark.asyncio
+async def test_fork_from_here_opens_a_new_conversation_with_the_path_up_to_it(
     qapp, paths, secrets, agent, fake
 ):
-    async def scenario():
-        async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
-            await wait_until(lambda: window.session.current is not None, what="opens")
-            await _asked(window, fake, "Where to?", "Lisbon.")
-            await _asked(window, fake, "When?", "May.")
-            origin = window.session.current_id
+    async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+        await wait_until(lambda: window.session.current is not None, what="opens")
+        await _asked(window, fake, "Where to?", "Lisbon.")
+        await _asked(window, fake, "When?", "May.")
+        origin = window.session.current_id
 
-            click(window.chat.message_widgets[1].button("Fork"))
-            await wait_until(
-                lambda: (
-                    window.session.current_id not in (None, origin)
-                    and window.session.is_open(window.session.current_id)
-                ),
-                what="the fork opens",
-            )
-            assert _texts(window) == ["Where to?", "Lisbon."]
-            fork = window.sidebar.model.get(window.session.current_id)
-            assert fork is not None and fork.title.startswith("Where to?")
-            original = await core.service.get_conversation(origin)
-            assert [m.content for m in original.messages] == [
-                "Where to?",
-                "Lisbon.",
-                "When?",
-                "May.",
-            ]
-
-    run_on_qt_loop(qapp, scenario())
+        click(window.chat.message_widgets[1].button("Fork"))
+        await wait_until(
+            lambda: (
+                window.session.current_id not in (None, origin)
+                and window.session.is_open(window.session.current_id)
+            ),
+            what="the fork opens",
+        )
+        assert _texts(window) == ["Where to?", "Lisbon."]
+        fork = window.sidebar.model.get(window.session.current_id)
+        assert fork is not None and fork.title.startswith("Where to?")
+        original = await core.service.get_conversation(origin)
+        assert [m.content for m in original.messages] == [
+            "Where to?",
+            "Lisbon.",
+            "When?",
+            "May.",
+        ]

@@ -8,11 +8,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 from PySide6.QtCore import QByteArray, QSettings
 
 from desktop_chat.appearance import read_theme
 from desktop_chat.paths import AppPaths, default_paths
-from tests.gui_support import run_on_qt_loop, wait_until
+from tests.gui_support import wait_until
 
 HEAVY = ("openai", "pydantic", "peewee", "aiohttp", "keyring", "desktop_chat.engine")
 
@@ -28,26 +29,24 @@ def test_what_the_first_frame_needs_imports_none_of_the_heavy_parts() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_the_frame_paints_in_the_last_sessions_geometry_before_any_content(qapp, paths):
+@pytest.mark.asyncio
+async def test_the_frame_paints_in_the_last_sessions_geometry_before_any_content(qapp, paths):
     from desktop_chat.ui.main_window import MainWindow
 
-    async def scenario() -> None:
-        earlier = MainWindow(paths)
-        earlier.setGeometry(10, 20, 760, 520)  # the offscreen screen is 800 x 600
-        earlier.show()
-        await earlier.first_paint()
-        earlier.close()  # writes window.ini, as quitting does
-        saved = QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat)
-        assert isinstance(saved.value("window/geometry"), QByteArray)
+    earlier = MainWindow(paths)
+    earlier.setGeometry(10, 20, 760, 520)  # the offscreen screen is 800 x 600
+    earlier.show()
+    await earlier.first_paint()
+    earlier.close()  # writes window.ini, as quitting does
+    saved = QSettings(str(paths.config / "window.ini"), QSettings.Format.IniFormat)
+    assert isinstance(saved.value("window/geometry"), QByteArray)
 
-        window = MainWindow(paths)
-        window.show()
-        await window.first_paint()
-        assert window.skeleton.was_painted and not window.attached
-        assert (window.width(), window.height()) == (760, 520)
-        window.close()
-
-    run_on_qt_loop(qapp, scenario())
+    window = MainWindow(paths)
+    window.show()
+    await window.first_paint()
+    assert window.skeleton.was_painted and not window.attached
+    assert (window.width(), window.height()) == (760, 520)
+    window.close()
 
 
 def test_the_theme_is_read_without_the_settings_model(paths: AppPaths) -> None:
@@ -71,31 +70,30 @@ def _main_window():
     return next((w for w in found if w.isVisible()), None)
 
 
-def _start_and_close(qapp) -> tuple[int, bool]:
+async def _start_and_close(qapp) -> tuple[int, bool]:
     """Run the app's start as `desktop-chat` does, close its window once it is ready."""
     from desktop_chat.ui.main import run_window
 
-    async def scenario() -> tuple[int, bool]:
+    try:
         started = asyncio.ensure_future(run_window(qapp, default_paths()))
         await wait_until(lambda: (w := _main_window()) is not None and w.ready, 20, "ready")
         window = _main_window()
         was_attached = window.attached
         window.close()
         return await asyncio.wait_for(started, 20), was_attached
-
-    try:
-        return run_on_qt_loop(qapp, scenario())
     finally:
         gc.unfreeze()  # the app freezes what start-up made; the test process goes on
 
 
-def test_the_app_starts_in_its_frame_fills_it_and_closes_cleanly(qapp, paths):
-    code, attached = _start_and_close(qapp)
+@pytest.mark.asyncio
+async def test_the_app_starts_in_its_frame_fills_it_and_closes_cleanly(qapp, paths):
+    code, attached = await _start_and_close(qapp)
     assert (code, attached) == (0, True)
     assert list(paths.journal.glob("*.jsonl")) == []
 
 
-def test_a_damaged_database_is_set_aside_when_the_person_agrees(qapp, paths, monkeypatch):
+@pytest.mark.asyncio
+async def test_a_damaged_database_is_set_aside_when_the_person_agrees(qapp, paths, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     paths.database.write_bytes(b"this is not a database " * 400)
@@ -106,7 +104,7 @@ def test_a_damaged_database_is_set_aside_when_the_person_agrees(qapp, paths, mon
         return QMessageBox.StandardButton.Yes
 
     monkeypatch.setattr(QMessageBox, "question", answer_yes)
-    code, attached = _start_and_close(qapp)
+    code, attached = await _start_and_close(qapp)
     assert (code, attached) == (0, True)
     assert len(asked) == 1 and "damaged" in str(asked[0]).lower()
     (kept,) = paths.database.parent.glob(f"{paths.database.name}.damaged-*")

@@ -3,7 +3,9 @@
 The window paints its first frame before anything heavy loads: the engine, the database,
 pydantic and the SDK together take several hundred milliseconds to import and open, and a
 window that appears at once (then fills in) feels faster than one that appears late. So
-this module imports only Qt and the light parts of the app at the top.
+this module imports only Qt and the light parts of the app at the top, and the content
+is attached afterwards by `ui.window_factory.open_window`, as the tests and the
+benchmarks build it.
 
 Closing the window must not stop the loop before the engine has stored the replies in
 flight (qasync stops the loop when the last window closes), so the app quits only after
@@ -92,33 +94,23 @@ async def run_window(
     await window.first_paint()
 
     from desktop_chat.settings import load_settings
-    from desktop_chat.ui.bridge import EngineBridge
+    from desktop_chat.ui.window_factory import open_window
 
     install_translator(app, load_settings(paths.settings_file).language)
     core = await open_core(paths)
     if core is None:
         window.close()
         return 4
-    from desktop_chat.engine.collector import FullCollectionsWaitForReplies
-
-    bridge = EngineBridge(core.service)
-    collector = FullCollectionsWaitForReplies(core.service)
-    if not closed.is_set():  # the user may close the window while the database opens
-        apply_theme(app, core.settings.theme, core.settings.font_size)
-        window.attach(core, bridge)
-        await window.start()
-        # The SDK loads in a thread while the person reads; the first send needs it.
-        await core.service.warm_up()
-        # What start-up made (modules, widgets, the list, the SDK's types) lives as long as
-        # the window; taken out of the collector's view, full collections stop walking it:
-        # with a long list they paused the window for 30-100 ms.
-        gc.freeze()
-        await closed.wait()
-        await window.api.stop()
-    collector.close()
-    await core.aclose()
-    await bridge.drain()
-    bridge.close()
+    if closed.is_set():  # the person closed the window while the database opened
+        await core.aclose()
+        return 0
+    opened = await open_window(core, window)
+    # What start-up made (modules, widgets, the list, the SDK's types) lives as long as
+    # the window; taken out of the collector's view, full collections stop walking it:
+    # with a long list they paused the window for 30-100 ms.
+    gc.freeze()
+    await closed.wait()
+    await opened.aclose(close_core=True)
     return 0
 
 

@@ -186,7 +186,10 @@ class SingleInstance(QObject):
             if handled:
                 return
             handled = True
-            if socket.isOpen():
+            # After abort() (the idle timeout) the socket still says it is open while its
+            # connection is closed, and reading it warns "device not open": read only
+            # what has arrived.
+            if socket.bytesAvailable():
                 buffer.extend(socket.readAll().data())
             message = bytes(buffer).split(b"\n", 1)[0].strip()
             if message == RAISE:
