@@ -27,7 +27,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: parents and current paths; the long one has versions
+BRANCHES = 200  # replies of the long conversation with another version
 CACHE = Path(tempfile.gettempdir()) / "desktop_chat_bench" / "cache"
 PLACEHOLDER_URL = "http://127.0.0.1:9/v1"
 
@@ -284,6 +285,9 @@ def build(path: Path, conversations: int, messages: int, long: int, seed: int = 
     message_rows = []
     ids: list[str] = []
     message_id = 0
+    # The long conversation is a tree: BRANCHES of its replies have an older version (a
+    # regenerated answer), so opening it walks a path past other versions, as users' do.
+    long_versions = set(rng.sample(range(2, long + 1, 2), BRANCHES)) if long else set()
     for index, count in enumerate(counts, start=1):
         # The long conversation (index 1) is the most recent; the others spread over a year.
         age = timedelta(minutes=5) if index == 1 else timedelta(hours=rng.uniform(0.2, 24 * 400))
@@ -293,43 +297,63 @@ def build(path: Path, conversations: int, messages: int, long: int, seed: int = 
         ids.append(session_id)
         pinned = 1 if rng.random() < 0.005 else 0
         title = "Long conversation" if index == 1 and long else " ".join(gen.words(4)).title()
-        conversation_rows.append(
-            (index, session_id, agent.id, title, "local", pinned, None, "", _fmt(first), _fmt(last))
-        )
+        parent = None
+        extra = 0
         for position in range(1, count + 1):
-            message_id += 1
             user = position % 2 == 1
             stamp = _fmt(first + timedelta(minutes=2 * position))
-            content = gen.question() if user else gen.answer()
-            message_rows.append(
-                (
-                    message_id,
-                    index,
-                    position,
-                    "user" if user else "assistant",
-                    content,
-                    "",
-                    "complete",
-                    None,
-                    None if user else rng.randint(20, 200),
-                    None if user else rng.randint(50, 800),
-                    None if user else "fake-model",
-                    None if user else "stop",
-                    None if user else rng.uniform(150, 900),
-                    None if user else rng.uniform(800, 9000),
-                    stamp,
+            versions = 2 if index == 1 and position in long_versions else 1
+            for _ in range(versions):  # the older version first: the path goes on from the newer
+                message_id += 1
+                extra += 1
+                content = gen.question() if user else gen.answer()
+                message_rows.append(
+                    (
+                        message_id,
+                        index,
+                        extra,
+                        parent,
+                        "user" if user else "assistant",
+                        content,
+                        "",
+                        "complete",
+                        None,
+                        None if user else rng.randint(20, 200),
+                        None if user else rng.randint(50, 800),
+                        None if user else "fake-model",
+                        None if user else "stop",
+                        None if user else rng.uniform(150, 900),
+                        None if user else rng.uniform(800, 9000),
+                        stamp,
+                    )
                 )
+            parent = message_id
+        conversation_rows.append(
+            (
+                index,
+                session_id,
+                agent.id,
+                title,
+                "local",
+                pinned,
+                None,
+                "",
+                _fmt(first),
+                _fmt(last),
+                parent,
             )
+        )
     with repo.db.atomic():
         conn.executemany(
             "INSERT INTO conversation (id, session_id, agent_id, title, owner, pinned,"
-            " preset_messages, draft, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " preset_messages, draft, created_at, updated_at, current_message_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             conversation_rows,
         )
         conn.executemany(
-            "INSERT INTO message (id, conversation_id, position, role, content, reasoning,"
-            " status, error, prompt_tokens, completion_tokens, model, finish_reason, ttft_ms,"
-            " duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO message (id, conversation_id, position, parent_id, role, content,"
+            " reasoning, status, error, prompt_tokens, completion_tokens, model, finish_reason,"
+            " ttft_ms, duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             message_rows,
         )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

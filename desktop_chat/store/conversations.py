@@ -121,11 +121,8 @@ class Conversations:
             if at_message_id not in tree:
                 raise NotFoundError("message", str(at_message_id))
             ids = tree.path_to(at_message_id)
-            rows = self._messages.rows(ids)
-            copies = [
-                convert.message_from_row(rows[i], fork.id).model_copy(update={"id": None})
-                for i in ids
-            ]
+            found = self._messages.read(ids, fork.id)
+            copies = [found[i].model_copy(update={"id": None}) for i in ids]
             self.create(fork)
             self._messages.write_path(conversation_row(fork.id), copies)
         return self.get(fork.id)

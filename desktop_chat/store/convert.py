@@ -132,6 +132,54 @@ def message_from_row(row: MessageRow, session_id: str) -> Message:
     )
 
 
+# The columns `message_from_tuple` reads, in its order.
+MESSAGE_COLUMNS = (
+    "id, parent_id, role, content, reasoning, status, error, prompt_tokens,"
+    " completion_tokens, model, finish_reason, ttft_ms, duration_ms, created_at"
+)
+
+
+def message_from_tuple(row: tuple[Any, ...], session_id: str) -> Message:
+    """A row of MESSAGE_COLUMNS to a Message, without validation.
+
+    Opening a conversation reads thousands of them; rows this store wrote need no second
+    check, and peewee's model objects cost twice the query itself.
+    """
+    (
+        message_id,
+        parent_id,
+        role,
+        content,
+        reasoning,
+        status,
+        error,
+        prompt_tokens,
+        completion_tokens,
+        model,
+        finish_reason,
+        ttft_ms,
+        duration_ms,
+        created_at,
+    ) = row
+    return Message.model_construct(
+        id=message_id,
+        conversation_id=session_id,
+        parent_id=parent_id,
+        role=role,
+        content=content,
+        reasoning=reasoning,
+        status=MessageStatus(status),
+        error=error,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        model=model,
+        finish_reason=finish_reason,
+        ttft_ms=ttft_ms,
+        duration_ms=duration_ms,
+        created_at=from_db_time(created_at),
+    )
+
+
 def message_to_fields(message: Message) -> dict[str, Any]:
     return {
         "parent": message.parent_id,

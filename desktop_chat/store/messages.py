@@ -61,8 +61,8 @@ class Messages:
         tree = self.tree(conv)
         leaf = self.current_leaf(conv, tree)
         ids = tree.path_to(leaf)
-        rows = self.rows(ids)
-        return [convert.message_from_row(rows[i], conv.session_id) for i in ids], tree, leaf
+        found = self.read(ids, conv.session_id)
+        return [found[i] for i in ids], tree, leaf
 
     def list(self, session_id: str) -> list[Message]:
         """The messages of the current path, from the first."""
@@ -73,6 +73,20 @@ class Messages:
         conv = conversation_row(session_id)
         rows = MessageRow.select().where(MessageRow.conversation == conv.id).order_by(MessageRow.id)
         return [convert.message_from_row(r, session_id) for r in rows]
+
+    def read(self, ids: list[int], session_id: str) -> dict[int, Message]:
+        """The messages `ids` by id, read as plain rows (see convert.message_from_tuple)."""
+        found: dict[int, Message] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            cursor = self.db.execute_sql(
+                f"SELECT {convert.MESSAGE_COLUMNS} FROM message"
+                f" WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in cursor:
+                found[row[0]] = convert.message_from_tuple(row, session_id)
+        return found
 
     def rows(self, ids: list[int]) -> dict[int, MessageRow]:
         found: dict[int, MessageRow] = {}
