@@ -259,6 +259,64 @@ async def test_stalled_stream_times_out_and_keeps_what_arrived(fake: FakeOpenAI)
     assert "timed out" in error.user_message
 
 
+# FastAPI-style error bodies ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "sentence"),
+    [
+        (422, {"detail": [{"loc": ["body", "messages", 0, "role"], "type": "literal_error",
+                           "msg": "Input should be 'system', 'user' or 'assistant'"}]},
+         ErrorKind.BAD_REQUEST,
+         "The server at {base} refused the request: body.messages.0.role: Input should be "
+         "'system', 'user' or 'assistant'."),
+        (400, {"detail": "Unsupported parameter: top_k"}, ErrorKind.BAD_REQUEST,
+         "The server at {base} refused the request: Unsupported parameter: top_k."),
+        (500, {"detail": "llama_decode returned -1"}, ErrorKind.SERVER,
+         "The server at {base} had an internal error (HTTP 500): llama_decode returned -1. "
+         "Try again shortly."),
+        (503, {"error": {"message": "Model is loading.", "type": "server_error"}},
+         ErrorKind.SERVER,
+         "The server at {base} had an internal error (HTTP 503): Model is loading. "
+         "Try again shortly."),
+        (502, "<html><body><h1>502 Bad Gateway</h1></body></html>", ErrorKind.SERVER,
+         "The server at {base} had an internal error (HTTP 502). Try again shortly."),
+        (422, {"detail": "This model's context window is 512 tokens"},
+         ErrorKind.CONTEXT_TOO_LONG,
+         "The conversation is too long for model 'fake-model'. Remove older messages in the "
+         "context editor or start a new conversation."),
+    ],
+    ids=["422-validation-list", "400-detail", "500-detail", "503-openai", "502-html",
+         "422-context"],
+)  # fmt: skip
+async def test_the_servers_own_words_are_shown_whatever_the_error_body(
+    fake: FakeOpenAI,
+    client: LLMClient,
+    status: int,
+    body: object,
+    kind: ErrorKind,
+    sentence: str,
+) -> None:
+    fake.scenario = Scenario(status=status, error_body=body)
+
+    _, error = await collect_until_error(client)
+
+    assert (error.kind, error.user_message) == (kind, sentence.format(base=fake.base_url))
+    assert f"HTTP {status}" in error.detail
+
+
+async def test_a_key_in_a_detail_body_is_masked(fake: FakeOpenAI) -> None:
+    key = unique_key()
+    fake.scenario = Scenario(status=500, error_body={"detail": f"bad key {key} for upstream"})
+    client = LLMClient(fake.base_url, key)
+    try:
+        _, error = await collect_until_error(client)
+    finally:
+        await client.aclose()
+    assert error.user_message.endswith("(HTTP 500): bad key *** for upstream. Try again shortly.")
+    assert key not in error.detail
+
+
 # Keys ------------------------------------------------------------------------------------
 
 

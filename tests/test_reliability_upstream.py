@@ -54,9 +54,11 @@ def journal_files(core: Core) -> list[str]:
         (429, 2, "rate_limit",
          "The server is rate limiting requests or the quota is used up. Try again in 2 s."),
         (500, None, "server",
-         "The server at {base} had an internal error (HTTP 500). Try again shortly."),
+         "The server at {base} had an internal error (HTTP 500): The server had an error "
+         "while processing your request. Try again shortly."),
         (503, None, "server",
-         "The server at {base} had an internal error (HTTP 503). Try again shortly."),
+         "The server at {base} had an internal error (HTTP 503): Service Unavailable. "
+         "Try again shortly."),
     ],
     ids=["429-retry-after", "500", "503"],
 )  # fmt: skip
