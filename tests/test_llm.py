@@ -259,6 +259,23 @@ async def test_stalled_stream_times_out_and_keeps_what_arrived(fake: FakeOpenAI)
     assert "timed out" in error.user_message
 
 
+async def test_a_stream_that_ends_before_any_chunk_is_not_a_reply(
+    fake: FakeOpenAI, client: LLMClient
+) -> None:
+    """llama.cpp's server answers 200 and closes the body when the prompt is too long."""
+    fake.scenario = Scenario(empty_stream=True)
+
+    items, error = await collect_until_error(client)
+
+    assert items == []
+    assert error.kind is ErrorKind.STREAM_CUT and error.retryable
+    assert error.user_message == (
+        f"The server at {fake.base_url} ended the reply without sending any of it. Some "
+        "servers do this when the conversation is longer than the model's context: remove "
+        "older messages in the context editor or start a new conversation, then try again."
+    )
+
+
 # FastAPI-style error bodies ----------------------------------------------------------------
 
 

@@ -305,6 +305,81 @@ async def test_malformed_stream_lines_never_leave_a_conversation_stuck(
     assert journal_files(core) == []
 
 
+# Streams that end without finishing --------------------------------------------------------
+
+
+def unfinished_sentence(url: str, text: str) -> str:
+    if text:
+        return (
+            f"The server at {url} ended the reply before finishing it. The partial reply was "
+            "kept; use Retry or Continue."
+        )
+    return (
+        f"The server at {url} ended the reply without sending any of it. Some servers do "
+        "this when the conversation is longer than the model's context: remove older "
+        "messages in the context editor or start a new conversation, then try again."
+    )
+
+
+async def test_an_empty_stream_is_a_failed_reply_not_a_complete_one(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    """llama.cpp's server, given a prompt longer than its context, answers 200 and closes."""
+    fake.scenario = Scenario(empty_stream=True)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+
+    await core.service.send(conv.id, "A prompt longer than the context")
+    done = await log.done(conv.id)
+
+    sentence = unfinished_sentence(fake.base_url, "")
+    assert done.data["status"] == "failed"
+    assert [(e.data["kind"], e.data["message"]) for e in log.of("error")] == [
+        ("stream_cut", sentence)
+    ]
+    assert await stored(core, conv.id) == [
+        ("user", MessageStatus.COMPLETE, "A prompt longer than the context"),
+        ("assistant", MessageStatus.FAILED, ""),
+    ]
+    assert (await core.service.get_conversation(conv.id)).messages[1].error == sentence
+    assert await usage_statuses(core) == [("failed", "stream_cut")]
+    assert journal_files(core) == []
+
+
+UNFINISHED: dict[str, tuple[list[str | bytes], str]] = {
+    "nothing": ([], ""),
+    "done-alone": ([DONE], ""),
+    "text-then-the-end": ([A, B], "ab"),
+    "text-then-done": ([A, B, DONE], "ab"),
+    "text-usage-then-done": (
+        [A, B, _raw('{"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}'),
+         DONE],
+        "ab",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(UNFINISHED))
+async def test_a_stream_without_a_finish_reason_keeps_its_text_as_failed(
+    core: Core, name: str
+) -> None:
+    script, text = UNFINISHED[name]
+    async with scripted_sse_server({name: script}) as root:
+        url = f"{root}/{name}/v1"
+        agent = await core.service.save_agent(Agent(name=name, base_url=url, model="m"))
+        conv = await core.service.create_conversation(agent_id=agent.agent_id)
+        log = EventLog(core.service, conv.id)
+        await core.service.send(conv.id, "Tell me")
+        done = await log.done(conv.id)
+
+    assert done.data["status"] == "failed"
+    assert [e.data["message"] for e in log.of("error")] == [unfinished_sentence(url, text)]
+    assert await stored(core, conv.id) == [
+        ("user", MessageStatus.COMPLETE, "Tell me"),
+        ("assistant", MessageStatus.FAILED, text),
+    ]
+
+
 # Very large replies ------------------------------------------------------------------------
 
 

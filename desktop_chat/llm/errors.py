@@ -145,6 +145,24 @@ def _is_context_error(exc: openai.APIStatusError) -> bool:
     )
 
 
+def unfinished(where: str, started: bool) -> LLMError:
+    """A stream that ended (cleanly, as far as HTTP goes) without a finish reason."""
+    if started:
+        return LLMError(
+            ErrorKind.STREAM_CUT,
+            f"The server at {where} ended the reply before finishing it. The partial reply "
+            "was kept; use Retry or Continue.",
+            detail="the stream ended without a finish_reason",
+        )
+    return LLMError(
+        ErrorKind.STREAM_CUT,
+        f"The server at {where} ended the reply without sending any of it. Some servers do "
+        "this when the conversation is longer than the model's context: remove older "
+        "messages in the context editor or start a new conversation, then try again.",
+        detail="the stream ended without a chunk or a finish_reason",
+    )
+
+
 def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: bool) -> LLMError:
     """Map an SDK or transport exception; `streaming` means chunks had already arrived."""
     import openai  # already loaded by whoever raised exc; importing it here keeps start-up light
