@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +20,13 @@ pytestmark = pytest.mark.asyncio
 
 MODEL = "fake-model"
 QUESTION = [ChatMessage(role="user", content="Say hello")]
+EMPTY_CHUNK = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion.chunk",
+    "created": 0,
+    "model": MODEL,
+    "choices": [{"index": 0, "delta": {}, "finish_reason": None}],
+}
 
 
 def unique_key() -> str:
@@ -274,6 +282,46 @@ async def test_a_stream_that_ends_before_any_chunk_is_not_a_reply(
         "servers do this when the conversation is longer than the model's context: remove "
         "older messages in the context editor or start a new conversation, then try again."
     )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [": keep-alive", ": OPENROUTER PROCESSING", "data: " + json.dumps(EMPTY_CHUNK)],
+    ids=["comment", "openrouter-comment", "chunk-without-text"],
+)
+@pytest.mark.parametrize("after", [0, 2], ids=["before-the-first-token", "mid-reply"])
+async def test_keep_alives_without_content_time_out_like_silence(
+    fake: FakeOpenAI, line: str, after: int
+) -> None:
+    """Comments (and chunks without text) every 50 ms must not hold a reply for ever."""
+    fake.scenario = Scenario(
+        tokens=["a", "b", "c"], keepalive_after=after, keepalive_line=line, stall_timeout=30
+    )
+    client = LLMClient(fake.base_url, None, timeout=1.0)
+    try:
+        async with asyncio.timeout(10):
+            items, error = await collect_until_error(client)
+    finally:
+        await client.aclose()
+
+    assert text_of(items) == "ab"[:after]
+    assert error.kind is ErrorKind.TIMEOUT
+    assert error.user_message == (
+        f"The server at {fake.base_url} stopped answering (timed out). "
+        "The partial reply was kept; try again."
+    )
+    assert await asyncio.to_thread(fake.wait_for, lambda: fake.open_streams == 0, 5.0)
+
+
+async def test_a_slow_but_steady_stream_is_not_timed_out(fake: FakeOpenAI) -> None:
+    """The timeout bounds the time between two pieces of text, not the whole reply."""
+    fake.scenario = Scenario(tokens=[f"t{i} " for i in range(12)], delay=0.1)
+    client = LLMClient(fake.base_url, None, timeout=0.6)
+    try:
+        items = await collect(client)
+    finally:
+        await client.aclose()
+    assert text_of(items) == "".join(f"t{i} " for i in range(12))
 
 
 # FastAPI-style error bodies ----------------------------------------------------------------

@@ -380,6 +380,31 @@ async def test_a_stream_without_a_finish_reason_keeps_its_text_as_failed(
     ]
 
 
+# Keep-alives without content ---------------------------------------------------------------
+
+
+async def test_keep_alives_alone_time_out_and_keep_the_partial_text(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    await core.service.reconfigure(EngineConfig(request_timeout=1.0, auto_title=False))
+    fake.scenario = Scenario(
+        tokens=["Partial ", "text ", "then ", "comments"], keepalive_after=2, stall_timeout=60
+    )
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+
+    await core.service.send(conv.id, "Go on")
+    done = await log.done(conv.id, timeout=15)
+
+    assert done.data["status"] == "failed"
+    assert [e.data["kind"] for e in log.of("error")] == ["timeout"]
+    assert await stored(core, conv.id) == [
+        ("user", MessageStatus.COMPLETE, "Go on"),
+        ("assistant", MessageStatus.FAILED, "Partial text "),
+    ]
+    assert fake.wait_for(lambda: fake.open_streams == 0), "the connection was left open"
+
+
 # Very large replies ------------------------------------------------------------------------
 
 

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How long closing waits for automatic titles still being asked for: a title is a nicety,
+# and a server that never answers must not hold the command line (or the window) open.
+TITLE_GRACE = 2.0
+
 
 @dataclass
 class EngineConfig:
@@ -78,6 +82,7 @@ class ConversationService:
         self._clients = ClientPool(self.config.request_timeout, self.config.http_proxy)
         self._replies: dict[str, ReplyState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._titles: set[asyncio.Task[None]] = set()
         self._closing = False
 
     # Agents ------------------------------------------------------------------------
@@ -401,7 +406,12 @@ class ConversationService:
             )
         stored = await self._store_reply(state, status, finish, error)
         if stored and first_reply and status is MessageStatus.COMPLETE and self.config.auto_title:
-            await self._auto_title(state)
+            # A task of its own: the reply is done, and closing need not wait for a title.
+            task = asyncio.get_running_loop().create_task(
+                self._auto_title(state), name=f"title-{cid}"
+            )
+            self._titles.add(task)
+            task.add_done_callback(self._titles.discard)
 
     def _on_delta(self, state: ReplyState, delta: Delta) -> None:
         if state.first_token is None:
@@ -589,6 +599,12 @@ class ConversationService:
             await asyncio.wait(list(self._tasks))
         for state in list(self._replies.values()):  # cancelled before their first step
             await self._store_reply(state, MessageStatus.INTERRUPTED, Finish(), None)
+        if self._titles:
+            _, late = await asyncio.wait(list(self._titles), timeout=TITLE_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
         await self._clients.aclose()
 
     # Live figures (the Manage window) ------------------------------------------------

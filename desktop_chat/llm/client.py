@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx2
 import openai
 
+from desktop_chat.llm.deadline import END, ContentDeadline
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception, unfinished
 from desktop_chat.llm.stream import Delta, Finish, StreamItem
 from desktop_chat.redaction import redact
@@ -79,6 +81,7 @@ class LLMClient:
         proxy: str | None = None,
     ) -> None:
         self.base_url = base_url
+        self.timeout = timeout
         if api_key:
             # Servers echo rejected keys in their error text; errors and logs must mask it
             # even when the key did not come through the SecretStore.
@@ -109,20 +112,26 @@ class LLMClient:
         """Yield text and reasoning deltas, then one Finish. Raises LLMError only.
 
         Cancelling the consumer closes the HTTP response, so Stop really stops the server.
-        A stream that ends without a finish reason did not finish: it is an error, its
-        text kept.
+        `timeout` bounds the time between two pieces of content, whatever else arrives:
+        the HTTP read timeout alone restarts with every byte, so a proxy sending keep-alive
+        comments (or chunks without text) would hold the reply for ever. A stream that
+        ends without a finish reason did not finish: it is an error, its text kept.
         """
         started = ended = False
         length = 0  # characters of text so far: a reply longer than a message can hold is cut
+        deadline: ContentDeadline | None = None
         try:
             stream = await self._open_stream(model, messages, params)
             async with stream:
                 finish = Finish()
-                async for chunk in stream:
+                chunks = aiter(stream)
+                deadline = ContentDeadline(self.timeout)
+                while (chunk := await deadline.read(chunks)) is not END:
                     item, finish, finished = _read_chunk(chunk, finish)
                     ended = ended or finished
                     if item is None or not (item.text or item.reasoning):
                         continue
+                    deadline.progress()
                     started = True
                     room = MAX_MESSAGE_CHARS - length
                     if len(item.text) > room:
@@ -140,12 +149,21 @@ class LLMClient:
             if not ended:
                 raise unfinished(self.base_url, started)
             yield finish
-        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
+        except (
+            openai.OpenAIError,
+            httpx2.HTTPError,
+            ValueError,
+            RecursionError,
+            TimeoutError,
+        ) as exc:
             error = from_exception(exc, base_url=self.base_url, model=model, streaming=started)
             log.warning(
                 "Chat request to %s failed: %s (%s)", self.base_url, error.kind, error.detail
             )
             raise error from None
+        finally:
+            if deadline is not None:
+                deadline.close()
 
     async def _open_stream(
         self, model: str, messages: list[ChatMessage], params: AgentParams
@@ -188,12 +206,21 @@ class LLMClient:
         """A short non-streamed answer (used for titles)."""
         self._check_open()
         try:
-            result = await self._sdk.chat.completions.create(
-                model=model,
-                messages=[m.model_dump() for m in messages],  # type: ignore[misc]
-                max_tokens=max_tokens,
-            )
-        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
+            # A whole bound: bytes trickling in (keep-alive blank lines) restart the read
+            # timeout, and nobody waits for a title for long.
+            async with asyncio.timeout(self.timeout):
+                result = await self._sdk.chat.completions.create(
+                    model=model,
+                    messages=[m.model_dump() for m in messages],  # type: ignore[misc]
+                    max_tokens=max_tokens,
+                )
+        except (
+            openai.OpenAIError,
+            httpx2.HTTPError,
+            ValueError,
+            RecursionError,
+            TimeoutError,
+        ) as exc:
             raise from_exception(
                 exc, base_url=self.base_url, model=model, streaming=False
             ) from None

@@ -226,7 +226,7 @@ def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: 
             f"The server at {where} refused the request: {server or f'HTTP {status}.'}",
             detail=detail,
         )
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError | TimeoutError):
         return LLMError(
             ErrorKind.TIMEOUT,
             f"The server at {where} stopped answering "
