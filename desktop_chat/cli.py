@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 from pathlib import Path
 
 from desktop_chat import __version__
 from desktop_chat.logs import setup_logging
 from desktop_chat.paths import default_paths
+
+# The reader of our output went away (`desktop-chat list | head -1`): 128 + SIGPIPE, the
+# code a shell reports for any program ended that way.
+EXIT_OUTPUT_CLOSED = 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,6 +112,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; a closed output pipe ends it quietly, as Python's docs advise."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe could only be ignored
+    except BrokenPipeError:
+        # Later writes (the interpreter's own flush at exit) go nowhere instead of failing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OUTPUT_CLOSED
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.self_test:  # before any user folder is created or the log file is opened
         from desktop_chat.selftest import self_test

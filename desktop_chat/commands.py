@@ -1,7 +1,8 @@
 """The headless commands of `desktop-chat` (agents, ask, list, export, import, serve, tokens).
 
 Exit codes a script can rely on: 0 done, 1 the model or server failed, 2 bad usage or
-input, 3 not found, 4 local storage or keyring problem, 130 stopped with Ctrl+C.
+input, 3 not found, 4 local storage or keyring problem, 130 stopped with Ctrl+C, 141 the
+output was closed early (`| head`; a reply is then stopped and kept).
 """
 
 from __future__ import annotations
@@ -158,21 +159,25 @@ async def _ask(core: Core, args: argparse.Namespace) -> int:
         agent_id = (await service.get_agent(args.agent)).agent_id if args.agent else None
         conversation = await service.create_conversation(agent_id=agent_id)
     done = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[bool]] = []
 
     def on_event(event: Event) -> None:
         if event.type == "delta":
             if event.data["reasoning"]:
                 sys.stderr.write(event.data["reasoning"])
-            sys.stdout.write(event.data["text"])
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(event.data["text"])
+                sys.stdout.flush()
+            except BrokenPipeError:  # nobody reads the reply any more: stop it, keep it
+                if not stopping:
+                    stopping.append(loop.create_task(service.stop(conversation.id)))
         elif event.type == "error":
             print(f"\ndesktop-chat: {event.data['message']}", file=sys.stderr)
         elif event.type == "done" and not done.done():
             done.set_result(event.data["status"])
 
     unsubscribe = service.bus.subscribe(on_event, conversation.id)
-    loop = asyncio.get_running_loop()
-    stopping: list[asyncio.Task[bool]] = []
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(
             signal.SIGINT, lambda: stopping.append(loop.create_task(service.stop(conversation.id)))
