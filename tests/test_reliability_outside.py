@@ -7,17 +7,33 @@ checks what it prints, how it exits, and what is stored afterwards.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import keyring
 import pytest
+from jaraco.classes.properties import classproperty
+from keyring.backend import KeyringBackend
 
-from desktop_chat.schemas import MessageStatus
+from desktop_chat.paths import AppPaths
+from desktop_chat.schemas import Agent, MessageStatus
+from desktop_chat.secrets import SecretStore
 from tests.fake_openai import FakeOpenAI, Scenario
-from tests.test_cli import REPO, add_agent, cli, cli_env, conversation_id_from, conversations
+from tests.helpers import EventLog
+from tests.test_cli import (
+    REPO,
+    add_agent,
+    cli,
+    cli_env,
+    conversation_id_from,
+    conversations,
+    with_core,
+)
+from tests.test_reliability_support import open_core
 
 # A server that ends the reply without finishing it ----------------------------------------
 
@@ -111,3 +127,151 @@ def test_a_closed_output_pipe_stops_the_reply_and_keeps_it(fake: FakeOpenAI) -> 
     assert user.content == "Write a long one"
     assert reply.status is MessageStatus.STOPPED
     assert "".join(tokens).startswith(reply.content) and len(reply.content) < len("".join(tokens))
+
+
+# A keyring that asks for a password, with nobody to type it ------------------------------
+
+ENCRYPTED = "keyrings.alt.file.EncryptedKeyring"
+
+
+def prompt_sentence(backend: str) -> str:
+    return (
+        f"The keyring {backend} asks for its password on a terminal, and desktop_chat has "
+        "none to ask on here. Run desktop_chat from a terminal to type it, or use a keyring "
+        "that unlocks with your login (GNOME Keyring, KWallet, KeePassXC) by unsetting "
+        "PYTHON_KEYRING_BACKEND."
+    )
+
+
+class PromptingKeyring(KeyringBackend):
+    """A backend that reads its password from the terminal (stdin) on every use."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def _password(self) -> str:
+        return input("Keyring password: ")
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._password()
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._password()
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._password()
+
+
+class UnloadableKeyring(KeyringBackend):
+    """Like keyrings.alt's EncryptedKeyring without pycryptodome: its priority raises."""
+
+    @classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("pycryptodome/x required")
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise AssertionError("never loaded")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise AssertionError("never loaded")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise AssertionError("never loaded")
+
+
+@pytest.fixture
+def keyring_data(tmp_path: Path) -> Path:
+    """Where keyrings.alt keeps its file: the test's own folder, never the user's."""
+    pytest.importorskip("keyrings.alt.file", reason="keyrings.alt is not installed")
+    try:
+        from keyrings.alt.file import EncryptedKeyring
+
+        EncryptedKeyring.priority  # noqa: B018  # raises without pycryptodome
+    except RuntimeError:
+        pytest.skip("keyrings.alt's EncryptedKeyring needs pycryptodome")
+    return tmp_path / "xdg-data"
+
+
+def add_agent_without_a_terminal(backend: str, extra: dict[str, str]) -> tuple[int, str]:
+    """`agents add --key-env`, detached from any terminal (as from a launcher or a script)."""
+    env = cli_env(backend, AGENT_KEY="sk-agent-key-0123456789", **extra)
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_chat", "agents", "add", "--name", "A",
+         "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--key-env", "AGENT_KEY"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+        start_new_session=True,  # no controlling terminal: getpass cannot open /dev/tty
+    )  # fmt: skip
+    return result.returncode, result.stderr
+
+
+def test_an_encrypted_keyring_without_a_terminal_is_refused_with_a_sentence(
+    keyring_data: Path,
+) -> None:
+    code, stderr = add_agent_without_a_terminal(ENCRYPTED, {"XDG_DATA_HOME": str(keyring_data)})
+
+    assert (code, stderr) == (4, f"desktop-chat: {prompt_sentence(ENCRYPTED)}\n")
+    assert with_core(lambda core: core.service.list_agents()) == [], "agent saved without key"
+
+
+def test_a_keyring_that_prompts_anyway_is_refused_with_a_sentence() -> None:
+    backend = "tests.test_reliability_outside.PromptingKeyring"
+
+    code, stderr = add_agent_without_a_terminal(backend, {})
+
+    assert (code, stderr) == (4, f"desktop-chat: {prompt_sentence(backend)}\n")
+
+
+def test_a_keyring_backend_that_cannot_load_is_named_with_its_reason() -> None:
+    backend = "tests.test_reliability_outside.UnloadableKeyring"
+
+    code, stderr = add_agent_without_a_terminal(backend, {})
+
+    assert code == 4, stderr
+    assert stderr == (
+        f"desktop-chat: The keyring named in PYTHON_KEYRING_BACKEND ({backend}) cannot be "
+        "used: pycryptodome/x required. Install what it needs, or unset "
+        "PYTHON_KEYRING_BACKEND to use the system's keyring.\n"
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_reply_whose_key_sits_in_a_locked_keyring_fails_with_the_sentence(
+    keyring_data: Path,
+    paths: AppPaths,
+    fake: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `desktop-chat serve` (or the window, started from a launcher) runs into."""
+    from keyrings.alt.file import EncryptedKeyring
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(keyring_data))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", ENCRYPTED)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # a service's stdin: no terminal
+    previous = keyring.get_keyring()
+    keyring.set_keyring(EncryptedKeyring())
+    try:
+        core = await open_core(paths, SecretStore())
+        try:
+            await core.service.save_agent(
+                Agent(name="Locked", base_url=fake.base_url, model="m", key_ref="agent:locked")
+            )
+            conv = await core.service.create_conversation()
+            log = EventLog(core.service, conv.id)
+            await core.service.send(conv.id, "Hello?")
+            done = await log.done(conv.id)
+            reply = (await core.service.get_conversation(conv.id)).messages[-1]
+        finally:
+            await core.aclose()
+    finally:
+        keyring.set_keyring(previous)
+
+    sentence = prompt_sentence(ENCRYPTED)
+    assert done.data["status"] == "failed"
+    assert [(e.data["kind"], e.data["message"]) for e in log.of("error")] == [("no_key", sentence)]
+    assert (reply.status, reply.error) == (MessageStatus.FAILED, sentence)
+    assert fake.requests == [], "the request went out without its key"

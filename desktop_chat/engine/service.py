@@ -36,7 +36,7 @@ from desktop_chat.schemas import (
     UsageStats,
     new_id,
 )
-from desktop_chat.secrets import SecretStore
+from desktop_chat.secrets import KeyringUnavailableError, SecretStore
 from desktop_chat.store import NotFoundError, Store, StoreError
 from desktop_chat.transfer import ImportedConversation
 
@@ -553,7 +553,10 @@ class ConversationService:
 
     async def _client_for(self, agent: Agent) -> LLMClient:
         # The keyring may talk over D-Bus: keep that off the event loop.
-        key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
+        try:
+            key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
+        except KeyringUnavailableError as exc:  # e.g. it would ask for a password: say so
+            raise LLMError(ErrorKind.NO_KEY, exc.user_message) from None
         return await self._clients.get(agent.base_url, key)
 
     # Life cycle --------------------------------------------------------------------
