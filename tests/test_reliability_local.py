@@ -543,8 +543,9 @@ async def test_an_imported_id_never_names_a_journal_file_outside_its_folder(
     await log.wait_for(lambda: len(log.of("delta")) >= 2)
 
     outside = core.paths.journal / f"{escape}.jsonl"
-    inside = list(core.paths.journal.iterdir())
+    inside = list(core.paths.journal.glob("*.jsonl"))
     assert not outside.resolve().exists(), "the journal escaped its folder"
+    assert not outside.with_suffix(".lock").resolve().exists(), "the reply lock escaped"
     assert len(inside) == 1
     assert json.loads(inside[0].read_text().splitlines()[0])["conversation_id"] == escape
     await log.done(imported)

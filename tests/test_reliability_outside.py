@@ -7,6 +7,7 @@ checks what it prints, how it exits, and what is stored afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
@@ -19,11 +20,13 @@ import pytest
 from jaraco.classes.properties import classproperty
 from keyring.backend import KeyringBackend
 
+from desktop_chat.app import Core
+from desktop_chat.engine import ReplyInProgressError
 from desktop_chat.paths import AppPaths
 from desktop_chat.schemas import Agent, MessageStatus
 from desktop_chat.secrets import SecretStore
 from tests.fake_openai import FakeOpenAI, Scenario
-from tests.helpers import EventLog
+from tests.helpers import EventLog, wait_until
 from tests.test_cli import (
     REPO,
     add_agent,
@@ -31,6 +34,8 @@ from tests.test_cli import (
     cli_env,
     conversation_id_from,
     conversations,
+    start_cli,
+    wait_for_journal,
     with_core,
 )
 from tests.test_reliability_support import open_core
@@ -275,3 +280,148 @@ async def test_a_reply_whose_key_sits_in_a_locked_keyring_fails_with_the_sentenc
     assert [(e.data["kind"], e.data["message"]) for e in log.of("error")] == [("no_key", sentence)]
     assert (reply.status, reply.error) == (MessageStatus.FAILED, sentence)
     assert fake.requests == [], "the request went out without its key"
+
+
+# Two processes, one conversation -----------------------------------------------------------
+
+BUSY = "A reply is still being written in this conversation. Wait for it or stop it first."
+SLOW = [f"t{i} " for i in range(100)]
+
+
+def new_conversation() -> str:
+    return with_core(lambda core: core.service.create_conversation()).id
+
+
+async def journal_has_deltas(journal: Path, deltas: int) -> None:
+    """Wait (the loop running) until some reply's journal holds `deltas` delta lines."""
+
+    def enough() -> bool:
+        for path in journal.glob("*.jsonl"):
+            lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+            if len(lines) - 1 >= deltas:
+                return True
+        return False
+
+    await wait_until(enough, 20, "the other process's reply to stream")
+
+
+def test_two_asks_in_one_conversation_reply_one_at_a_time(home: Path, fake: FakeOpenAI) -> None:
+    add_agent(fake.base_url)
+    cid = new_conversation()
+    fake.scenario = Scenario(tokens=SLOW, delay=0.02)
+
+    first = start_cli("ask", "--conversation", cid, "From the first")
+    try:
+        wait_for_journal(home / "data" / "journal", deltas=3, process=first)
+        second = cli("ask", "--conversation", cid, "From the second")
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+
+    assert (second.returncode, second.stdout, second.stderr) == (2, "", f"desktop-chat: {BUSY}\n")
+    assert first.returncode == 0, err
+    assert out == "".join(SLOW) + "\n"
+    (conversation,) = conversations()
+    assert [(m.role, m.status, m.content) for m in conversation.messages] == [
+        ("user", MessageStatus.COMPLETE, "From the first"),
+        ("assistant", MessageStatus.COMPLETE, "".join(SLOW)),
+    ]
+    assert list((home / "data" / "journal").iterdir()) == []
+
+
+@pytest.mark.asyncio
+async def test_the_engine_and_the_command_line_refuse_each_others_conversation(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    """The window's engine and `desktop-chat ask`, both ways, on one conversation."""
+    conv = await core.service.create_conversation()
+    fake.scenario = Scenario(tokens=SLOW, delay=0.02)
+
+    asking = start_cli("ask", "--conversation", conv.id, "From the command line")
+    try:
+        await journal_has_deltas(core.paths.journal, 3)
+        with pytest.raises(ReplyInProgressError) as refused:
+            await core.service.send(conv.id, "From the window")
+        assert refused.value.user_message == BUSY
+        context = await core.service.get_context(conv.id)
+        with pytest.raises(ReplyInProgressError):
+            await core.service.replace_context(conv.id, context)
+        with pytest.raises(ReplyInProgressError):
+            await core.service.regenerate(conv.id)
+        _, err = await asyncio.to_thread(asking.communicate, timeout=60)
+    finally:
+        if asking.poll() is None:
+            asking.kill()
+            asking.communicate()
+    assert asking.returncode == 0, err
+
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "From the window")
+    await log.wait_for(lambda: len(log.of("delta")) >= 3)
+    refused_cli = await asyncio.to_thread(cli, "ask", "--conversation", conv.id, "Again")
+    await log.done(conv.id)
+
+    assert (refused_cli.returncode, refused_cli.stderr) == (2, f"desktop-chat: {BUSY}\n")
+    stored = (await core.service.get_conversation(conv.id)).messages
+    assert [(m.role, m.content) for m in stored] == [
+        ("user", "From the command line"),
+        ("assistant", "".join(SLOW)),
+        ("user", "From the window"),
+        ("assistant", "".join(SLOW)),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_killed_process_leaves_no_stale_lock(core: Core, fake: FakeOpenAI) -> None:
+    conv = await core.service.create_conversation()
+    fake.scenario = Scenario(tokens=SLOW, delay=0.02)
+    asking = start_cli("ask", "--conversation", conv.id, "Cut short")
+    try:
+        await journal_has_deltas(core.paths.journal, 3)
+        asking.kill()  # SIGKILL: nothing of the process runs any more
+        await asyncio.to_thread(asking.communicate, timeout=10)
+    finally:
+        if asking.poll() is None:
+            asking.kill()
+            asking.communicate()
+
+    fake.scenario = Scenario(tokens=["Fine."])
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "Still there?")  # refused with a stale lock
+    assert (await log.done(conv.id)).data["status"] == "complete"
+
+
+def test_the_window_refuses_to_send_while_the_command_line_replies(
+    qapp, paths: AppPaths, secrets: SecretStore, agent: Agent, fake: FakeOpenAI
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from tests.gui_support import CoreOnLoop, WindowOnLoop, press, run_on_qt_loop, type_text
+
+    fake.scenario = Scenario(tokens=SLOW, delay=0.02)
+
+    async def scenario() -> None:
+        async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+            await wait_until(lambda: window.current is not None, what="a conversation opens")
+            cid = window.current_id
+            asking = start_cli("ask", "--conversation", cid, "From the command line")
+            try:
+                await journal_has_deltas(paths.journal, 3)
+                type_text(window.composer.edit, "From the window")
+                press(window.composer.edit, Qt.Key.Key_Return)
+                await wait_until(lambda: window.banner.isVisible(), what="the error banner")
+                assert window.banner.label.text() == BUSY
+                assert window.composer.text() == "From the window", "the words were lost"
+                assert not window.composer.busy
+                _, err = await asyncio.to_thread(asking.communicate, timeout=60)
+            finally:
+                if asking.poll() is None:
+                    asking.kill()
+                    asking.communicate()
+            assert asking.returncode == 0, err
+            stored = (await core.service.get_conversation(cid)).messages
+            assert [m.content for m in stored] == ["From the command line", "".join(SLOW)]
+
+    run_on_qt_loop(qapp, scenario())

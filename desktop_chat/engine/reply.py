@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from desktop_chat.engine.claims import Claim
 from desktop_chat.engine.journal import JournalEntry
 from desktop_chat.schemas import Agent, ChatMessage, Event
 
@@ -15,6 +16,7 @@ class ReplyState:
     conversation_id: str
     agent: Agent
     request: list[ChatMessage]
+    claim: Claim | None = None  # the conversation's reply lock, across processes
     journal: JournalEntry | None = None
     task: asyncio.Task[None] | None = None
     text: list[str] = field(default_factory=list)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from desktop_chat.engine import stats
+from desktop_chat.engine.claims import Claim, ReplyClaims
 from desktop_chat.engine.clients import ClientPool
 from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
 from desktop_chat.engine.events import EventBus
@@ -78,6 +79,7 @@ class ConversationService:
         self.config = config or EngineConfig()
         self.bus = bus or EventBus()
         self._locks = LockTable()
+        self._claims = ReplyClaims(journal.folder)
         self._semaphore = asyncio.Semaphore(self.config.max_concurrent_requests)
         self._clients = ClientPool(self.config.request_timeout, self.config.http_proxy)
         self._replies: dict[str, ReplyState] = {}
@@ -238,7 +240,10 @@ class ConversationService:
     async def replace_context(
         self, conversation_id: str, context: Context, owner: str | None = None
     ) -> Context:
-        async with self._locks.hold(conversation_id):
+        async with (
+            self._locks.hold(conversation_id),
+            self._claims.hold(conversation_id, keep=False),
+        ):
             self._refuse_if_busy(conversation_id)
             await self.store.run(
                 lambda r: r.update_conversation(
@@ -262,7 +267,7 @@ class ConversationService:
     async def send(self, conversation_id: str, text: str, owner: str | None = None) -> Message:
         """Store the user's message and start the reply; returns the stored user message."""
         self._check_text(text)
-        async with self._locks.hold(conversation_id):
+        async with self._locks.hold(conversation_id), self._claims.hold(conversation_id) as claim:
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
@@ -273,12 +278,12 @@ class ConversationService:
             if not conversation.title:
                 await self._set_title(conversation_id, snippet_title(text))
             history = [*conversation.messages, user]
-            self._start_reply(conversation, agent, history)
+            self._start_reply(conversation, agent, history, claim)
         return user
 
     async def regenerate(self, conversation_id: str, owner: str | None = None) -> None:
         """Drop the last reply (if any) and ask again with the same history."""
-        async with self._locks.hold(conversation_id):
+        async with self._locks.hold(conversation_id), self._claims.hold(conversation_id) as claim:
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
@@ -290,12 +295,15 @@ class ConversationService:
             if not history or history[-1].role != "user":
                 raise InputError("There is no question to answer again.")
             self.bus.publish("conversation", conversation_id, _summary(conversation))
-            self._start_reply(conversation, agent, history)
+            self._start_reply(conversation, agent, history, claim)
 
     async def delete_message(
         self, conversation_id: str, message_id: int, owner: str | None = None
     ) -> None:
-        async with self._locks.hold(conversation_id):
+        async with (
+            self._locks.hold(conversation_id),
+            self._claims.hold(conversation_id, keep=False),
+        ):
             self._refuse_if_busy(conversation_id)
             await self.get_conversation(conversation_id, owner)
             await self.store.run(lambda r: r.delete_message(conversation_id, message_id))
@@ -307,7 +315,7 @@ class ConversationService:
     ) -> Message:
         """Replace a user message (and drop everything after it), then ask again."""
         self._check_text(text)
-        async with self._locks.hold(conversation_id):
+        async with self._locks.hold(conversation_id), self._claims.hold(conversation_id) as claim:
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
@@ -323,7 +331,7 @@ class ConversationService:
             detail = await self.get_conversation(conversation_id)
             self.bus.publish("conversation", conversation_id, _summary(detail))
             self.bus.publish("message", conversation_id, user.model_dump(mode="json"))
-            self._start_reply(conversation, agent, detail.messages)
+            self._start_reply(conversation, agent, detail.messages, claim)
         return user
 
     async def stop(self, conversation_id: str) -> bool:
@@ -356,7 +364,11 @@ class ConversationService:
             raise EngineError("closing", "desktop_chat is shutting down.")
 
     def _start_reply(
-        self, conversation: ConversationDetail, agent: Agent, history: list[Message]
+        self,
+        conversation: ConversationDetail,
+        agent: Agent,
+        history: list[Message],
+        claim: Claim,
     ) -> None:
         preset = conversation.preset_messages
         if preset is None:
@@ -365,6 +377,7 @@ class ConversationService:
             conversation_id=conversation.id,
             agent=agent,
             request=[*preset, *request_history(history)],
+            claim=claim,
         )
         self._replies[conversation.id] = state
         task = asyncio.get_running_loop().create_task(
@@ -484,6 +497,8 @@ class ConversationService:
                         }
                     )
             self._replies.pop(cid, None)
+            if state.claim is not None:
+                state.claim.release()
         if stored is not None:
             self.bus.publish("message", cid, stored.model_dump(mode="json"))
         for problem in (error, not_saved):
@@ -563,6 +578,7 @@ class ConversationService:
 
     async def recover(self) -> int:
         """Store the partial replies of a process that died mid-stream, marked interrupted."""
+        self._claims.sweep()
         recovered = 0
         for orphan in self.journal.orphans():
             message = Message(
