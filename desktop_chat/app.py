@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
-from desktop_chat.store import Store
+from desktop_chat.store import Store, StoreError
+from desktop_chat.store.errors import from_os_error
+
+log = logging.getLogger(__name__)
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -31,19 +35,38 @@ class Core:
     service: ConversationService
 
     @classmethod
-    async def open(cls, paths: AppPaths | None = None, secrets: SecretStore | None = None) -> Core:
-        paths = (paths or default_paths()).ensure()
+    async def open(
+        cls,
+        paths: AppPaths | None = None,
+        secrets: SecretStore | None = None,
+        *,
+        for_reading: bool = False,
+    ) -> Core:
+        """Open everything; `for_reading`: the caller only reads, so a data folder that
+        cannot be written (read-only, full) is opened read-only rather than refused."""
+        paths = paths or default_paths()
+        try:
+            paths.ensure()
+        except OSError as exc:
+            if not (for_reading and paths.journal.is_dir()):
+                raise from_os_error(exc, paths.database) from exc
         settings = load_settings(paths.settings_file)
-        store = await Store.open(paths.database)
+        store = await Store.open(paths.database, for_reading=for_reading)
         secrets = secrets or SecretStore()
         service = ConversationService(
             store, secrets, CrashJournal(paths.journal), engine_config(settings)
         )
-        try:
-            await service.recover()
-        except BaseException:
-            await store.close()
-            raise
+        if not store.read_only:
+            try:
+                await service.recover()
+            except StoreError:
+                if not for_reading:  # reading needs no recovered reply: the next start has it
+                    await store.close()
+                    raise
+                log.warning("Crash journal not recovered; left for the next start")
+            except BaseException:
+                await store.close()
+                raise
         return cls(paths, settings, store, secrets, service)
 
     async def apply_settings(self, settings: Settings) -> None:

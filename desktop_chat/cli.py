@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -66,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--conversation", help="continue this conversation id")
 
     sub.add_parser("list", help="list conversations")
+    sub.add_parser(
+        "repair",
+        help="rebuild the search index when desktop_chat says it is damaged "
+        "(conversations are kept)",
+    )
 
     export = sub.add_parser("export", help="export conversations to stdout")
     export.add_argument("ids", nargs="*", help="conversation ids (default: all)")
@@ -130,7 +136,10 @@ def _run(argv: list[str] | None) -> int:
         from desktop_chat.selftest import self_test
 
         return asyncio.run(self_test())
-    paths = default_paths().ensure()
+    paths = default_paths()
+    # A read-only home folder: opening says so in words (or reads it read-only) later.
+    with contextlib.suppress(OSError):
+        paths.ensure()
     setup_logging(paths.log_file, debug=args.debug)
     if args.command is None:
         from desktop_chat.ui.main import run_gui  # Qt is imported only for the window

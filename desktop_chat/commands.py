@@ -1,4 +1,5 @@
-"""The headless commands of `desktop-chat` (agents, ask, list, export, import, serve, tokens).
+"""The headless commands of `desktop-chat` (agents, ask, list, export, import, serve, tokens,
+repair).
 
 Exit codes a script can rely on: 0 done, 1 the model or server failed, 2 bad usage or
 input, 3 not found, 4 local storage or keyring problem, 130 stopped with Ctrl+C, 141 the
@@ -20,9 +21,11 @@ from collections.abc import Awaitable, Callable
 from desktop_chat.app import Core
 from desktop_chat.engine import EngineError
 from desktop_chat.engine.collector import FullCollectionsWaitForReplies
+from desktop_chat.paths import default_paths
 from desktop_chat.schemas import Agent, AgentParams, ChatMessage, Event, validation_message
 from desktop_chat.secrets import KeyringUnavailableError
 from desktop_chat.store import NotFoundError, StoreError
+from desktop_chat.store.database import repair_search_index
 from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
 
 EXIT_OK, EXIT_UPSTREAM, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_LOCAL, EXIT_INTERRUPTED = (
@@ -43,9 +46,10 @@ class CliError(Exception):
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command against the user's data; the exit code says how it went."""
-    command = COMMANDS[args.command]
     try:
-        return asyncio.run(_with_core(command, args))
+        if args.command in FILE_COMMANDS:
+            return FILE_COMMANDS[args.command](args)
+        return asyncio.run(_with_core(COMMANDS[args.command], args))
     except CliError as exc:
         print(f"desktop-chat: {exc}", file=sys.stderr)
         return exc.code
@@ -57,7 +61,7 @@ async def _with_core(
     command: Callable[[Core, argparse.Namespace], Awaitable[int]], args: argparse.Namespace
 ) -> int:
     try:
-        core = await Core.open()
+        core = await Core.open(for_reading=_only_reads(args))
     except StoreError as exc:
         raise CliError(exc.user_message, EXIT_LOCAL) from None
     try:
@@ -70,6 +74,13 @@ async def _with_core(
         raise CliError(exc.user_message, EXIT_USAGE) from None
     finally:
         await core.aclose()
+
+
+def _only_reads(args: argparse.Namespace) -> bool:
+    """Commands that still work when the data folder cannot be written (read-only, full)."""
+    return args.command in ("list", "export") or (
+        args.command in ("agents", "tokens") and args.action == "list"
+    )
 
 
 # Agents ----------------------------------------------------------------------------
@@ -185,9 +196,10 @@ async def _ask(core: Core, args: argparse.Namespace) -> int:
     try:
         try:
             await service.send(conversation.id, text)
-        except EngineError:
+        except (EngineError, StoreError):
             if created:  # refused before anything was asked: leave no empty conversation
-                await service.delete_conversation(conversation.id)
+                with contextlib.suppress(StoreError):
+                    await service.delete_conversation(conversation.id)
             raise
         status = await done
     finally:
@@ -326,6 +338,22 @@ async def _tokens(core: Core, args: argparse.Namespace) -> int:
         print(f"{record.name}\t{created}\t{last}")
     return EXIT_OK
 
+
+# Files -------------------------------------------------------------------------------
+
+
+def _repair(args: argparse.Namespace) -> int:
+    """Rebuild the search index, before anything else opens the database (opening checks
+    it, and recovering a crashed reply writes through it)."""
+    try:
+        count = repair_search_index(default_paths().database)
+    except StoreError as exc:
+        raise CliError(exc.user_message, EXIT_LOCAL) from None
+    print(f"Rebuilt the search index over {count:,} messages; nothing else was changed.")
+    return EXIT_OK
+
+
+FILE_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"repair": _repair}
 
 COMMANDS: dict[str, Callable[[Core, argparse.Namespace], Awaitable[int]]] = {
     "agents": _agents,

@@ -8,8 +8,11 @@ checks what it prints, how it exits, and what is stored afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -23,8 +26,10 @@ from keyring.backend import KeyringBackend
 from desktop_chat.app import Core
 from desktop_chat.engine import ReplyInProgressError
 from desktop_chat.paths import AppPaths
-from desktop_chat.schemas import Agent, MessageStatus
+from desktop_chat.schemas import Agent, Message, MessageStatus
 from desktop_chat.secrets import SecretStore
+from desktop_chat.store import StoreError
+from desktop_chat.store.database import repair_search_index
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog, wait_until
 from tests.test_cli import (
@@ -38,7 +43,7 @@ from tests.test_cli import (
     wait_for_journal,
     with_core,
 )
-from tests.test_reliability_support import open_core
+from tests.test_reliability_support import on_a_small_disk, open_core, user_namespaces_work
 
 # A server that ends the reply without finishing it ----------------------------------------
 
@@ -425,3 +430,223 @@ def test_the_window_refuses_to_send_while_the_command_line_replies(
             assert [m.content for m in stored] == ["From the command line", "".join(SLOW)]
 
     run_on_qt_loop(qapp, scenario())
+
+
+# A data folder that cannot be written: read-only, or on a full disk ------------------------
+
+DISK_FULL = "The disk is full; free some space, nothing was lost."
+
+
+@pytest.fixture
+def seeded(home: Path, fake: FakeOpenAI) -> Path:
+    """A home folder with one agent and one conversation, closed cleanly."""
+    if not user_namespaces_work():
+        pytest.skip("needs unprivileged user namespaces (unshare) for a tmpfs of its own")
+    add_agent(fake.base_url)
+    fake.scenario = Scenario(tokens=["Kept ", "safe."])
+    assert cli("ask", "Hello").returncode == 0
+    return home
+
+
+@pytest.mark.parametrize("mode", ["read-only", "full"])
+def test_reading_commands_work_when_the_data_folder_cannot_be_written(
+    seeded: Path, tmp_path: Path, mode: str
+) -> None:
+    (conversation,) = conversations()
+    commands = [["list"], ["export"], ["agents", "list"], ["ask", "One more?"]]
+
+    results, unchanged = on_a_small_disk(seeded, tmp_path / "mounted", mode, commands, cli_env())
+
+    (listed, exported, agents, asked) = results
+    mounted = tmp_path / "mounted"
+    # The log cannot be written either: said once, in words.
+    notice = f"desktop-chat: cannot write the log file {mounted}/logs/desktop_chat.log " + (
+        "(Read-only file system); warnings are shown here instead.\n"
+        if mode == "read-only"
+        else "(No space left on device); later lines are left out.\n"
+    )
+    for code, _, stderr in (listed, exported, agents):
+        assert (code, stderr) == (0, notice)
+    assert listed[1].startswith(f"{conversation.id}\t")
+    assert listed[1].endswith(f"\t{conversation.title}\n")
+    (item,) = json.loads(exported[1])["conversations"]
+    assert [m["content"] for m in item["messages"]] == ["Hello", "Kept safe."]
+    assert agents[1].startswith("* Fake\t")
+    if mode == "full":  # refused before a line is logged
+        assert asked == (4, "", f"desktop-chat: {DISK_FULL}\n")
+    else:
+        assert asked == (4, "", f"{notice}desktop-chat: {read_only_sentence(mounted / 'data')}\n")
+    assert unchanged, "the database file changed"
+
+
+def read_only_sentence(folder: Path) -> str:
+    return (
+        f"The data folder {folder} is read-only, so desktop_chat cannot save conversations "
+        "there. Make it writable and start again; nothing in it was changed."
+    )
+
+
+# A database file of 0 bytes ----------------------------------------------------------------
+
+
+def test_a_zero_byte_database_is_refused_not_taken_for_a_new_one(paths: AppPaths) -> None:
+    paths.database.write_bytes(b"")
+    sentence = (
+        f"The conversation database at {paths.database} is empty (0 bytes): whatever it held "
+        "is gone from it. Restore a backup with `desktop-chat restore FILE`, or move the file "
+        "aside to start a fresh one."
+    )
+
+    results = [cli(*args) for args in (["list"], ["export"], ["ask", "Hello"])]
+
+    for result in results:
+        assert (result.returncode, result.stdout, result.stderr) == (
+            4,
+            "",
+            f"desktop-chat: {sentence}\n",
+        )
+    assert paths.database.read_bytes() == b"", "the empty file was replaced"
+
+
+def test_a_new_database_is_never_a_zero_byte_file(home: Path) -> None:
+    assert cli("list").returncode == 0  # the first start makes the database
+
+    database = home / "data" / "conversations.sqlite3"
+    assert database.stat().st_size > 0
+    assert oct(database.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in database.parent.iterdir() if ".new-" in p.name] == []
+
+
+# A damaged search index ----------------------------------------------------------------------
+
+DAMAGE = {
+    "word-index-config-gone": "DROP TABLE message_fts_config",
+    "trigram-index-config-gone": "DROP TABLE message_trigram_config",
+    "word-index-emptied": "DELETE FROM message_fts_data",
+    "trigram-index-emptied": "DELETE FROM message_trigram_data",
+}
+
+
+def damage_index(database: Path, statement: str) -> None:
+    with contextlib.closing(sqlite3.connect(database)) as raw:
+        raw.execute(statement)
+        raw.commit()
+
+
+def index_sentence(database: Path) -> str:
+    return (
+        f"The search index of the conversation database at {database} is damaged; the "
+        "conversations themselves are not. Rebuild it with `desktop-chat repair`, or start "
+        "desktop_chat and accept its offer to."
+    )
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_search_index_is_named_and_rebuilt_by_repair(
+    home: Path, fake: FakeOpenAI, damage: str
+) -> None:
+    add_agent(fake.base_url)
+    fake.scenario = Scenario(tokens=["Bonjour ", "à vous."])
+    assert cli("ask", "Hello 你好世界").returncode == 0
+    database = home / "data" / "conversations.sqlite3"
+    damage_index(database, DAMAGE[damage])
+
+    tries = [cli("ask", "Again?") for _ in range(2)]
+    listed = cli("list")
+
+    for result in tries:
+        assert (result.returncode, result.stdout) == (4, ""), result.stderr
+        assert result.stderr == f"desktop-chat: {index_sentence(database)}\n"
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 1, "an empty one was left"
+
+    repaired = cli("repair")
+    assert (repaired.returncode, repaired.stderr) == (0, "")
+    assert repaired.stdout == (
+        "Rebuilt the search index over 2 messages; nothing else was changed.\n"
+    )
+
+    fake.scenario = Scenario(tokens=["Fine."])
+    assert cli("ask", "Again?").returncode == 0
+    found = with_core(lambda core: core.service.list_conversations(query="vous"))
+    found_cjk = with_core(lambda core: core.service.list_conversations(query="世界"))
+    assert len(found) == len(found_cjk) == 1
+    with contextlib.closing(sqlite3.connect(database)) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        raw.execute("INSERT INTO message_fts(message_fts, rank) VALUES ('integrity-check', 1)")
+        raw.execute("INSERT INTO message_trigram(message_trigram) VALUES ('integrity-check')")
+
+
+@pytest.mark.asyncio
+async def test_damage_found_by_a_search_is_offered_for_repair_at_the_next_start(
+    paths: AppPaths, secrets: SecretStore
+) -> None:
+    """Damage inside the index's pages shows only when a search reads them."""
+    core = await open_core(paths, secrets)
+    conv = await core.service.create_conversation(title="Notes")
+    for i in range(40):
+        message = Message(role="user", content=f"note {i} about sqlite indexes")
+        await core.store.run(lambda r, m=message: r.append_message(conv.id, m))
+    await core.aclose()
+    with contextlib.closing(sqlite3.connect(paths.database)) as raw:  # garble the leaf pages
+        blocks = raw.execute("SELECT id, block FROM message_fts_data WHERE id > 10").fetchall()
+        for ident, block in blocks:
+            garbled = bytes(b ^ 0xA5 for b in block)
+            raw.execute("UPDATE message_fts_data SET block = ? WHERE id = ?", (garbled, ident))
+        raw.commit()
+
+    core = await open_core(paths, secrets)  # the quick check at start-up sees nothing
+    try:
+        with pytest.raises(StoreError) as caught:
+            await core.service.list_conversations(query="sqlite")
+    finally:
+        await core.aclose()
+    assert (caught.value.kind, caught.value.user_message) == (
+        "index_damaged",
+        index_sentence(paths.database),
+    )
+    with pytest.raises(StoreError) as at_start:
+        await open_core(paths, secrets)
+    assert at_start.value.kind == "index_damaged"
+
+    assert await asyncio.to_thread(repair_search_index, paths.database) == 40
+    core = await open_core(paths, secrets)
+    try:
+        found = await core.service.list_conversations(query="sqlite")
+    finally:
+        await core.aclose()
+    assert [c.id for c in found] == [conv.id]
+
+
+def test_the_window_offers_to_rebuild_a_damaged_index_and_does(
+    qapp, paths: AppPaths, secrets: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from tests.test_startup import _start_and_close
+
+    async def seed() -> str:
+        core = await open_core(paths, secrets)
+        conv = await core.service.create_conversation(title="Notes")
+        message = Message(role="user", content="about sqlite indexes")
+        await core.store.run(lambda r: r.append_message(conv.id, message))
+        await core.aclose()
+        return conv.id
+
+    cid = asyncio.run(seed())
+    damage_index(paths.database, DAMAGE["word-index-config-gone"])
+    asked: list[str] = []
+
+    def answer_yes(*args: object) -> QMessageBox.StandardButton:
+        asked.append(str(args[2]))
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer_yes)
+    code, attached = _start_and_close(qapp)
+
+    assert (code, attached) == (0, True)
+    assert asked == [
+        index_sentence(paths.database)
+        + "\n\nRebuild the search index now? Your conversations are kept as they are."
+    ]
+    found = with_core(lambda core: core.service.list_conversations(query="sqlite"))
+    assert [c.id for c in found] == [cid]

@@ -283,3 +283,78 @@ async def sse_events_until(
                     return events
     seen = [e["type"] for e in events]
     raise AssertionError(f"the stream ended before a {type_} event, after {seen}")
+
+
+# A data folder on a tiny disk of its own, without root ----------------------------------
+
+_ON_A_SMALL_DISK = r"""
+import errno, json, os, shutil, subprocess, sys
+home, size, seed, mode = sys.argv[1:5]
+commands = json.loads(sys.argv[5])
+subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", home], check=True)
+shutil.copytree(seed, home, dirs_exist_ok=True)
+database = os.path.join(home, "data", "conversations.sqlite3")
+def read(path):
+    with open(path, "rb") as file:
+        return file.read()
+before = read(database)
+if mode == "full":
+    fd = os.open(os.path.join(home, "filler"), os.O_CREAT | os.O_WRONLY, 0o600)
+    chunk = 1 << 20
+    while chunk:
+        try:
+            os.write(fd, b"\0" * chunk)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            chunk //= 2
+    os.close(fd)
+elif mode == "read-only":
+    subprocess.run(["mount", "-o", "remount,ro", home], check=True)
+results = []
+for args in commands:
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop_chat", *args],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+    results.append([done.returncode, done.stdout, done.stderr])
+print(json.dumps({"results": results, "unchanged": read(database) == before}))
+"""
+
+
+def user_namespaces_work() -> bool:
+    """Whether this machine lets an unprivileged process mount a tmpfs of its own."""
+    try:
+        probe = subprocess.run(
+            ["unshare", "--user", "--map-root-user", "--mount", "true"],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def on_a_small_disk(
+    seed: Path, mounted: Path, mode: str, commands: list[list[str]], env: dict[str, str]
+) -> tuple[list[tuple[int, str, str]], bool]:
+    """Copy the home folder `seed` onto a 2 MB tmpfs at `mounted`, make it `mode` ("full",
+    "read-only"), run each `desktop-chat` command there; (code, stdout, stderr) of each,
+    and whether the database file is byte for byte what it was.
+
+    The tmpfs lives in a private mount namespace (`unshare --user --mount`): no root is
+    needed, and nothing outside this process tree sees it.
+    """
+    mounted.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", sys.executable, "-c",
+         _ON_A_SMALL_DISK, str(mounted), "2m", str(seed), mode, json.dumps(commands)],
+        capture_output=True,
+        text=True,
+        env={**env, "DESKTOP_CHAT_HOME": str(mounted)},
+        cwd=env.get("PYTHONPATH", "").split(os.pathsep)[0] or None,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    return [tuple(r) for r in report["results"]], report["unchanged"]  # type: ignore[misc]

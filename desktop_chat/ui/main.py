@@ -55,13 +55,27 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 
 async def open_core(paths: AppPaths) -> Core | None:
-    """Open the database; offer to set a damaged one aside instead of failing silently."""
+    """Open the database; offer to set a damaged one aside (or to rebuild a damaged search
+    index) instead of failing silently."""
     from desktop_chat.app import Core
     from desktop_chat.store import StoreError
+    from desktop_chat.store.database import repair_search_index
 
     try:
         return await Core.open(paths)
     except StoreError as exc:
+        if exc.kind == "index_damaged":
+            answer = QMessageBox.question(
+                None,
+                APP_DISPLAY_NAME,
+                exc.user_message
+                + "\n\n"
+                + t("Rebuild the search index now? Your conversations are kept as they are."),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+            await asyncio.to_thread(repair_search_index, paths.database)
+            return await Core.open(paths)
         if exc.kind != "corrupt":
             QMessageBox.critical(None, APP_DISPLAY_NAME, exc.user_message)
             return None

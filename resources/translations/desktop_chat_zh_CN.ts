@@ -552,6 +552,10 @@
       <translation>将损坏的文件保留为备份，并使用空数据库重新开始？</translation>
     </message>
     <message>
+      <source>Rebuild the search index now? Your conversations are kept as they are.</source>
+      <translation>现在重建搜索索引吗？您的对话将原样保留。</translation>
+    </message>
+    <message>
       <source>Dismiss</source>
       <translation>关闭</translation>
     </message>
@@ -1048,12 +1052,12 @@
       <translation>重新生成</translation>
     </message>
     <message>
-      <source>Reasoning</source>
-      <translation>思考过程</translation>
-    </message>
-    <message>
       <source>Writing…</source>
       <translation>生成中…</translation>
+    </message>
+    <message>
+      <source>Reasoning</source>
+      <translation>思考过程</translation>
     </message>
     <message>
       <source>Message copied</source>
