@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
+from desktop_chat.engine.backups import BackupSchedule
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
@@ -33,6 +34,7 @@ class Core:
     store: Store
     secrets: SecretStore
     service: ConversationService
+    backups: BackupSchedule
 
     @classmethod
     async def open(
@@ -67,13 +69,16 @@ class Core:
             except BaseException:
                 await store.close()
                 raise
-        return cls(paths, settings, store, secrets, service)
+        backups = BackupSchedule(paths.database, settings.backup_every_hours, settings.backups_kept)
+        return cls(paths, settings, store, secrets, service, backups)
 
     async def apply_settings(self, settings: Settings) -> None:
         save_settings(self.paths.settings_file, settings)
         self.settings = settings
         await self.service.reconfigure(engine_config(settings))
+        self.backups.reconfigure(settings.backup_every_hours, settings.backups_kept)
 
     async def aclose(self) -> None:
+        await self.backups.aclose()
         await self.service.aclose()
         await self.store.close()

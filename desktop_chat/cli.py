@@ -67,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--conversation", help="continue this conversation id")
 
     sub.add_parser("list", help="list conversations")
+    backup = sub.add_parser(
+        "backup", help="back up the conversation database now (into the data folder's backups/)"
+    )
+    backup.add_argument("--list", action="store_true", help="list the backups instead")
+    restore = sub.add_parser(
+        "restore",
+        help="put a backup in the database's place (what it replaces is backed up first)",
+    )
+    restore.add_argument("file", type=Path, help="the backup: a path, or a name in backups/")
     sub.add_parser(
         "repair",
         help="rebuild the search index when desktop_chat says it is damaged "

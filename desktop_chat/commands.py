@@ -1,5 +1,5 @@
 """The headless commands of `desktop-chat` (agents, ask, list, export, import, serve, tokens,
-repair).
+backup, restore, repair).
 
 Exit codes a script can rely on: 0 done, 1 the model or server failed, 2 bad usage or
 input, 3 not found, 4 local storage or keyring problem, 130 stopped with Ctrl+C, 141 the
@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from desktop_chat.app import Core
 from desktop_chat.engine import EngineError
@@ -25,6 +26,7 @@ from desktop_chat.paths import default_paths
 from desktop_chat.schemas import Agent, AgentParams, ChatMessage, Event, validation_message
 from desktop_chat.secrets import KeyringUnavailableError
 from desktop_chat.store import NotFoundError, StoreError
+from desktop_chat.store.backup import backups_folder, restore
 from desktop_chat.store.database import repair_search_index
 from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
 
@@ -81,6 +83,17 @@ def _only_reads(args: argparse.Namespace) -> bool:
     return args.command in ("list", "export") or (
         args.command in ("agents", "tokens") and args.action == "list"
     )
+
+
+async def _backup(core: Core, args: argparse.Namespace) -> int:
+    if args.list:
+        for backup in core.backups.list():
+            stamp = backup.created.strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{backup.path}\t{stamp}\t{backup.reason}\t{backup.size}")
+        return EXIT_OK
+    made = await core.backups.backup_now()
+    print(made.path)
+    return EXIT_OK
 
 
 # Agents ----------------------------------------------------------------------------
@@ -281,6 +294,7 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopping.set)
     collector = FullCollectionsWaitForReplies(core.service)
+    core.backups.start()
     try:
         try:
             await server.start()
@@ -353,11 +367,33 @@ def _repair(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-FILE_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"repair": _repair}
+def _restore(args: argparse.Namespace) -> int:
+    """Replace the database with a backup; refused while any process has it open."""
+    database = default_paths().database
+    chosen: Path = args.file
+    if not chosen.exists() and (backups_folder(database) / chosen.name).exists():
+        chosen = backups_folder(database) / chosen.name
+    try:
+        kept = restore(database, chosen)
+    except StoreError as exc:
+        bad_input = ("not_a_backup", "damaged_backup", "newer_schema")
+        code = EXIT_NOT_FOUND if exc.kind == "not_found" else EXIT_LOCAL
+        raise CliError(exc.user_message, EXIT_USAGE if exc.kind in bad_input else code) from None
+    print(f"Restored the conversations from {chosen}.")
+    if kept is not None:
+        print(f"The database it replaced is kept as {kept}.")
+    return EXIT_OK
+
+
+FILE_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "repair": _repair,
+    "restore": _restore,
+}
 
 COMMANDS: dict[str, Callable[[Core, argparse.Namespace], Awaitable[int]]] = {
     "agents": _agents,
     "ask": _ask,
+    "backup": _backup,
     "list": _list,
     "export": _export,
     "import": _import,

@@ -455,9 +455,9 @@ def test_reading_commands_work_when_the_data_folder_cannot_be_written(
     (conversation,) = conversations()
     commands = [["list"], ["export"], ["agents", "list"], ["ask", "One more?"]]
 
-    results, unchanged = on_a_small_disk(seeded, tmp_path / "mounted", mode, commands, cli_env())
+    run = on_a_small_disk(seeded, tmp_path / "mounted", mode, commands, cli_env())
 
-    (listed, exported, agents, asked) = results
+    (listed, exported, agents, asked) = run.results
     mounted = tmp_path / "mounted"
     # The log cannot be written either: said once, in words.
     notice = f"desktop-chat: cannot write the log file {mounted}/logs/desktop_chat.log " + (
@@ -476,7 +476,7 @@ def test_reading_commands_work_when_the_data_folder_cannot_be_written(
         assert asked == (4, "", f"desktop-chat: {DISK_FULL}\n")
     else:
         assert asked == (4, "", f"{notice}desktop-chat: {read_only_sentence(mounted / 'data')}\n")
-    assert unchanged, "the database file changed"
+    assert run.unchanged, "the database file changed"
 
 
 def read_only_sentence(folder: Path) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from desktop_chat.store.errors import StoreError, classify
+from desktop_chat.store.inuse import InUse
 from desktop_chat.store.opening import connect, connect_writable
 from desktop_chat.store.repair import mark_damaged, rebuild_search_index
 from desktop_chat.store.repository import Repository
@@ -56,6 +57,7 @@ class Store:
         self.read_only = False  # opened for reading because writing was impossible
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desktop_chat-db")
         self._repo: Repository | None = None
+        self._in_use = InUse(path)  # held while open: a restore waits for everyone to close
 
     @classmethod
     async def open(
@@ -65,10 +67,12 @@ class Store:
         store = cls(path)
         loop = asyncio.get_running_loop()
         try:
+            await loop.run_in_executor(store._executor, store._in_use.share)
             db, store.read_only = await loop.run_in_executor(
                 store._executor, partial(connect, path, busy_timeout_ms, for_reading=for_reading)
             )
         except BaseException:
+            store._in_use.release()
             store._executor.shutdown(wait=False)
             raise
         store._repo = Repository(db)
@@ -103,3 +107,4 @@ class Store:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, repo.db.close)
         self._executor.shutdown(wait=True)
+        self._in_use.release()

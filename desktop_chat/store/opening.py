@@ -23,6 +23,7 @@ from urllib.parse import quote
 from peewee import SqliteDatabase
 
 from desktop_chat.store import migrations
+from desktop_chat.store.backup import backup_from, backups_folder
 from desktop_chat.store.errors import (
     StoreError,
     classify,
@@ -116,7 +117,36 @@ def connect_writable(path: Path, busy_timeout_ms: int) -> SqliteDatabase:
         # so a writer waits its turn instead.
         lock_type="IMMEDIATE",
     )
-    return _connect(db, path, lambda: migrations.migrate(db))
+    return _connect(db, path, partial(_migrate, db, path))
+
+
+def _migrate(db: SqliteDatabase, path: Path) -> None:
+    """Bring the schema up to date, backing the database up first when it has a schema."""
+    version = migrations.current_version(db)
+    if 0 < version < migrations.LATEST:
+        problem = _back_up(db, path, f"before-schema-{migrations.LATEST}")
+        if problem is not None and problem.kind == "disk_full":
+            raise problem
+        if problem is not None:
+            raise StoreError(
+                "backup_failed",
+                "desktop_chat backs up the conversation database before upgrading it, and "
+                f"could not: {problem.user_message} Nothing was changed.",
+            )
+    migrations.migrate(db)
+
+
+def _back_up(db: SqliteDatabase, path: Path, reason: str) -> StoreError | None:
+    """Back up through `db`'s own connection; what went wrong, in words, or None."""
+    try:
+        backup_from(db.connection(), backups_folder(path), reason)
+    except OSError as exc:
+        return from_os_error(exc, path)
+    except sqlite3.Error as exc:
+        return classify(exc, str(path)) or StoreError("backup_failed", f"{exc}.")
+    except StoreError as exc:
+        return exc
+    return None
 
 
 def _require_latest(db: SqliteDatabase) -> None:

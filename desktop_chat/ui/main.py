@@ -121,6 +121,7 @@ async def run_window(
         apply_theme(app, core.settings.theme, core.settings.font_size)
         window.attach(core, bridge)
         await window.start()
+        core.backups.start()
         # The SDK loads in a thread while the person reads; the first send needs it.
         await core.service.warm_up()
         # What start-up made (modules, widgets, the list, the SDK's types) lives as long as
