@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
 from desktop_chat.store import Store, StoreError
+from desktop_chat.store.backup import apply_pending_restore
 from desktop_chat.store.errors import from_os_error
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,10 @@ class Core:
             if not (for_reading and paths.journal.is_dir()):
                 raise from_os_error(exc, paths.database) from exc
         settings = load_settings(paths.settings_file)
+        if not for_reading:  # asked for in the window, which cannot restore under itself
+            restored = await asyncio.to_thread(apply_pending_restore, paths.database)
+            if restored is not None:
+                log.warning("Restored the conversations from %s", restored)
         store = await Store.open(paths.database, for_reading=for_reading)
         secrets = secrets or SecretStore()
         service = ConversationService(

@@ -247,3 +247,59 @@ def _keep_current(database: Path) -> Path:
     if wal.exists():
         shutil.copyfile(wal, kept.with_name(kept.name + "-wal"))
     return kept
+
+
+# Restoring from the window, which has the database open: at the next start -----------------
+
+
+def pending_marker(database: Path) -> Path:
+    return database.with_name(f"{database.name}.restore-pending")
+
+
+def request_restore(database: Path, backup: Path) -> None:
+    """Ask for `backup` to be restored by the next process that opens the database.
+
+    A running window has the database open, so it cannot restore under itself: it checks
+    the backup now and leaves its path beside the database for the next start.
+    """
+    check_backup(backup)
+    marker = pending_marker(database)
+    try:
+        marker.unlink(missing_ok=True)
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(str(backup))
+    except OSError as exc:
+        raise from_os_error(exc, database) from exc
+
+
+def pending_restore(database: Path) -> Path | None:
+    try:
+        return Path(pending_marker(database).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def cancel_restore(database: Path) -> None:
+    pending_marker(database).unlink(missing_ok=True)
+
+
+def apply_pending_restore(database: Path) -> Path | None:
+    """Restore the backup asked for at the last start, if any; the backup restored.
+
+    While another process has the database open it stays pending. A backup that can no
+    longer be restored (removed, damaged) is forgotten, and its StoreError raised.
+    """
+    backup = pending_restore(database)
+    if backup is None:
+        return None
+    try:
+        restore(database, backup)
+    except StoreError as exc:
+        if exc.kind == "in_use":
+            log.info("A restore of %s waits: another process has the database open", backup)
+            return None
+        cancel_restore(database)
+        raise
+    cancel_restore(database)
+    return backup
