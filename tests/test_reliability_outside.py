@@ -508,6 +508,16 @@ def test_a_zero_byte_database_is_refused_not_taken_for_a_new_one(paths: AppPaths
     assert paths.database.read_bytes() == b"", "the empty file was replaced"
 
 
+def test_a_database_copied_in_with_loose_permissions_becomes_owner_only(home: Path) -> None:
+    assert cli("list").returncode == 0
+    database = home / "data" / "conversations.sqlite3"
+    database.chmod(0o644)
+
+    assert cli("list").returncode == 0
+
+    assert oct(database.stat().st_mode & 0o777) == "0o600"
+
+
 def test_a_new_database_is_never_a_zero_byte_file(home: Path) -> None:
     assert cli("list").returncode == 0  # the first start makes the database
 

@@ -78,6 +78,7 @@ def _prepare_file(path: Path) -> None:
         _create(path)
     elif path.stat().st_size == 0 and not _wal_has_content(path):
         raise empty_database(path)
+    os.chmod(path, 0o600)  # a file copied in, or left by an older release, becomes private
     os.chmod(path, 0o600)
 
 
