@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
 from desktop_chat.engine.agents import AgentService
+from desktop_chat.engine.backups import BackupSchedule
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
-from desktop_chat.store import Store
+from desktop_chat.store import Store, StoreError
+from desktop_chat.store.backup import apply_pending_restore
+from desktop_chat.store.errors import from_os_error
+
+log = logging.getLogger(__name__)
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -30,32 +37,59 @@ class Core:
     store: Store
     secrets: SecretStore
     service: ConversationService
+    backups: BackupSchedule
     agents: AgentService = field(init=False)
 
     def __post_init__(self) -> None:
         self.agents = AgentService(self.service, self.secrets)
 
     @classmethod
-    async def open(cls, paths: AppPaths | None = None, secrets: SecretStore | None = None) -> Core:
-        paths = (paths or default_paths()).ensure()
+    async def open(
+        cls,
+        paths: AppPaths | None = None,
+        secrets: SecretStore | None = None,
+        *,
+        for_reading: bool = False,
+    ) -> Core:
+        """Open everything; `for_reading`: the caller only reads, so a data folder that
+        cannot be written (read-only, full) is opened read-only rather than refused."""
+        paths = paths or default_paths()
+        try:
+            paths.ensure()
+        except OSError as exc:
+            if not (for_reading and paths.journal.is_dir()):
+                raise from_os_error(exc, paths.database) from exc
         settings = load_settings(paths.settings_file)
-        store = await Store.open(paths.database)
+        if not for_reading:  # asked for in the window, which cannot restore under itself
+            restored = await asyncio.to_thread(apply_pending_restore, paths.database)
+            if restored is not None:
+                log.warning("Restored the conversations from %s", restored)
+        store = await Store.open(paths.database, for_reading=for_reading)
         secrets = secrets or SecretStore()
         service = ConversationService(
             store, secrets, CrashJournal(paths.journal), engine_config(settings)
         )
-        try:
-            await service.recover()
-        except BaseException:
-            await store.close()
-            raise
-        return cls(paths, settings, store, secrets, service)
+        if not store.read_only:
+            try:
+                await service.recover()
+            except StoreError:
+                if not for_reading:  # reading needs no recovered reply: the next start has it
+                    await store.close()
+                    raise
+                log.warning("Crash journal not recovered; left for the next start")
+            except BaseException:
+                await store.close()
+                raise
+        backups = BackupSchedule(paths.database, settings.backup_every_hours, settings.backups_kept)
+        return cls(paths, settings, store, secrets, service, backups)
 
     async def apply_settings(self, settings: Settings) -> None:
         save_settings(self.paths.settings_file, settings)
         self.settings = settings
         await self.service.reconfigure(engine_config(settings))
+        self.backups.reconfigure(settings.backup_every_hours, settings.backups_kept)
 
     async def aclose(self) -> None:
+        await self.backups.aclose()
         await self.service.aclose()
         await self.store.close()

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import sys
 from pathlib import Path
 
 from desktop_chat import __version__
 from desktop_chat.logs import setup_logging
 from desktop_chat.paths import default_paths
+
+# The reader of our output went away (`desktop-chat list | head -1`): 128 + SIGPIPE, the
+# code a shell reports for any program ended that way.
+EXIT_OUTPUT_CLOSED = 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +67,20 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--conversation", help="continue this conversation id")
 
     sub.add_parser("list", help="list conversations")
+    backup = sub.add_parser(
+        "backup", help="back up the conversation database now (into the data folder's backups/)"
+    )
+    backup.add_argument("--list", action="store_true", help="list the backups instead")
+    restore = sub.add_parser(
+        "restore",
+        help="put a backup in the database's place (what it replaces is backed up first)",
+    )
+    restore.add_argument("file", type=Path, help="the backup: a path, or a name in backups/")
+    sub.add_parser(
+        "repair",
+        help="rebuild the search index when desktop_chat says it is damaged "
+        "(conversations are kept)",
+    )
 
     export = sub.add_parser("export", help="export conversations to stdout")
     export.add_argument("ids", nargs="*", help="conversation ids (default: all)")
@@ -106,12 +127,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; a closed output pipe ends it quietly, as Python's docs advise."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe could only be ignored
+    except BrokenPipeError:
+        # Later writes (the interpreter's own flush at exit) go nowhere instead of failing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OUTPUT_CLOSED
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.self_test:  # before any user folder is created or the log file is opened
         from desktop_chat.selftest import self_test
 
         return asyncio.run(self_test())
-    paths = default_paths().ensure()
+    paths = default_paths()
+    # A read-only home folder: opening says so in words (or reads it read-only) later.
+    with contextlib.suppress(OSError):
+        paths.ensure()
     setup_logging(paths.log_file, debug=args.debug)
     if args.command is None:
         from desktop_chat.ui.main import run_gui  # Qt is imported only for the window

@@ -1,7 +1,9 @@
-"""The headless commands of `desktop-chat` (agents, ask, list, export, import, serve, tokens).
+"""The headless commands of `desktop-chat` (agents, ask, list, export, import, serve, tokens,
+backup, restore, repair).
 
 Exit codes a script can rely on: 0 done, 1 the model or server failed, 2 bad usage or
-input, 3 not found, 4 local storage or keyring problem, 130 stopped with Ctrl+C.
+input, 3 not found, 4 local storage or keyring problem, 130 stopped with Ctrl+C, 141 the
+output was closed early (`| head`; a reply is then stopped and kept).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from desktop_chat.app import Core
 from desktop_chat.engine import EngineError
@@ -22,6 +25,7 @@ from desktop_chat.engine.agents import KeyStatus
 from desktop_chat.engine.collector import FullCollectionsWaitForReplies
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
 from desktop_chat.engine.failures import Category, describe
+from desktop_chat.paths import default_paths
 from desktop_chat.schemas import (
     Agent,
     AgentParams,
@@ -31,6 +35,8 @@ from desktop_chat.schemas import (
 )
 from desktop_chat.secrets import ENV_FALLBACK
 from desktop_chat.store import StoreError
+from desktop_chat.store.backup import backups_folder, restore
+from desktop_chat.store.database import repair_search_index
 from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
 
 EXIT_OK, EXIT_UPSTREAM, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_LOCAL, EXIT_INTERRUPTED = (
@@ -61,9 +67,10 @@ class CliError(Exception):
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command against the user's data; the exit code says how it went."""
-    command = COMMANDS[args.command]
     try:
-        return asyncio.run(_with_core(command, args))
+        if args.command in FILE_COMMANDS:
+            return FILE_COMMANDS[args.command](args)
+        return asyncio.run(_with_core(COMMANDS[args.command], args))
     except CliError as exc:
         print(f"desktop-chat: {exc}", file=sys.stderr)
         return exc.code
@@ -75,7 +82,7 @@ async def _with_core(
     command: Callable[[Core, argparse.Namespace], Awaitable[int]], args: argparse.Namespace
 ) -> int:
     try:
-        core = await Core.open()
+        core = await Core.open(for_reading=_only_reads(args))
     except StoreError as exc:
         raise CliError(exc.user_message, EXIT_LOCAL) from None
     try:
@@ -87,6 +94,24 @@ async def _with_core(
         raise CliError(failure.message, EXIT_CODES[failure.category]) from None
     finally:
         await core.aclose()
+
+
+def _only_reads(args: argparse.Namespace) -> bool:
+    """Commands that still work when the data folder cannot be written (read-only, full)."""
+    return args.command in ("list", "export") or (
+        args.command in ("agents", "tokens") and args.action == "list"
+    )
+
+
+async def _backup(core: Core, args: argparse.Namespace) -> int:
+    if args.list:
+        for backup in core.backups.list():
+            stamp = backup.created.strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{backup.path}\t{stamp}\t{backup.reason}\t{backup.size}")
+        return EXIT_OK
+    made = await core.backups.backup_now()
+    print(made.path)
+    return EXIT_OK
 
 
 # Agents ----------------------------------------------------------------------------
@@ -177,21 +202,25 @@ async def _ask(core: Core, args: argparse.Namespace) -> int:
         agent_id = (await service.get_agent(args.agent)).agent_id if args.agent else None
         conversation = await service.create_conversation(agent_id=agent_id)
     done = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[bool]] = []
 
     def on_event(event: EngineEvent) -> None:
         if isinstance(event, ReplyDelta):
             if event.reasoning:
                 sys.stderr.write(event.reasoning)
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            except BrokenPipeError:  # nobody reads the reply any more: stop it, keep it
+                if not stopping:
+                    stopping.append(loop.create_task(service.stop(conversation.id)))
         elif isinstance(event, ReplyFailed):
             print(f"\ndesktop-chat: {event.message}", file=sys.stderr)
         elif isinstance(event, ReplyDone) and not done.done():
             done.set_result(event.status)
 
     unsubscribe = service.bus.subscribe(on_event, conversation.id)
-    loop = asyncio.get_running_loop()
-    stopping: list[asyncio.Task[bool]] = []
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(
             signal.SIGINT, lambda: stopping.append(loop.create_task(service.stop(conversation.id)))
@@ -199,9 +228,10 @@ async def _ask(core: Core, args: argparse.Namespace) -> int:
     try:
         try:
             await service.send(conversation.id, text)
-        except EngineError:
+        except (EngineError, StoreError):
             if created:  # refused before anything was asked: leave no empty conversation
-                await service.delete_conversation(conversation.id)
+                with contextlib.suppress(StoreError):
+                    await service.delete_conversation(conversation.id)
             raise
         status = await done
     finally:
@@ -285,6 +315,7 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopping.set)
     collector = FullCollectionsWaitForReplies(core.service)
+    core.backups.start()
     try:
         try:
             await server.start()
@@ -343,9 +374,47 @@ async def _tokens(core: Core, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# Files -------------------------------------------------------------------------------
+
+
+def _repair(args: argparse.Namespace) -> int:
+    """Rebuild the search index, before anything else opens the database (opening checks
+    it, and recovering a crashed reply writes through it)."""
+    try:
+        count = repair_search_index(default_paths().database)
+    except StoreError as exc:
+        raise CliError(exc.user_message, EXIT_LOCAL) from None
+    print(f"Rebuilt the search index over {count:,} messages; nothing else was changed.")
+    return EXIT_OK
+
+
+def _restore(args: argparse.Namespace) -> int:
+    """Replace the database with a backup; refused while any process has it open."""
+    database = default_paths().database
+    chosen: Path = args.file
+    if not chosen.exists() and (backups_folder(database) / chosen.name).exists():
+        chosen = backups_folder(database) / chosen.name
+    try:
+        kept = restore(database, chosen)
+    except StoreError as exc:
+        bad_input = ("not_a_backup", "damaged_backup", "newer_schema")
+        code = EXIT_NOT_FOUND if exc.kind == "not_found" else EXIT_LOCAL
+        raise CliError(exc.user_message, EXIT_USAGE if exc.kind in bad_input else code) from None
+    print(f"Restored the conversations from {chosen}.")
+    if kept is not None:
+        print(f"The database it replaced is kept as {kept}.")
+    return EXIT_OK
+
+
+FILE_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "repair": _repair,
+    "restore": _restore,
+}
+
 COMMANDS: dict[str, Callable[[Core, argparse.Namespace], Awaitable[int]]] = {
     "agents": _agents,
     "ask": _ask,
+    "backup": _backup,
     "list": _list,
     "export": _export,
     "import": _import,

@@ -5,13 +5,17 @@ refer to them by name (`key_ref`). Where no keyring works (a headless Linux with
 Secret Service), we say so plainly and offer two explicit choices: keep the key in memory
 for this session only, or opt in to a file backend by naming it in
 `PYTHON_KEYRING_BACKEND`. A plaintext backend that keyring picked on its own is never used.
+A backend that would ask for its password where nobody can type it (keyrings.alt's
+encrypted file, without a terminal) is refused with a sentence, before it prompts.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Literal
+import sys
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 import keyring
 import keyring.errors
@@ -19,6 +23,7 @@ import keyring.errors
 from desktop_chat.redaction import redact
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SERVICE = "desktop_chat"
 ENV_FALLBACK = "OPENAI_API_KEY"
@@ -33,10 +38,37 @@ KEYRING_MISSING_MESSAGE = (
 )
 
 
+
+def keyring_prompt_message(backend: str) -> str:
+    return (
+        f"The keyring {backend} asks for its password on a terminal, and desktop_chat has "
+        "none to ask on here. Run desktop_chat from a terminal to type it, or use a keyring "
+        "that unlocks with your login (GNOME Keyring, KWallet, KeePassXC) by unsetting "
+        "PYTHON_KEYRING_BACKEND."
+    )
+
+
+def keyring_broken_message(backend: str, reason: str) -> str:
+    return (
+        f"The keyring named in PYTHON_KEYRING_BACKEND ({backend}) cannot be used: {reason}. "
+        "Install what it needs, or unset PYTHON_KEYRING_BACKEND to use the system's keyring."
+    )
+
+
 class KeyringUnavailableError(Exception):
-    def __init__(self) -> None:
-        super().__init__(KEYRING_MISSING_MESSAGE)
-        self.user_message = KEYRING_MISSING_MESSAGE
+    def __init__(self, message: str = KEYRING_MISSING_MESSAGE) -> None:
+        super().__init__(message)
+        self.user_message = message
+
+
+def _would_prompt(backend: keyring.backend.KeyringBackend) -> bool:
+    """keyrings.alt's encrypted file backends ask (getpass) for a password on first use.
+
+    getpass falls back to reading stdin, where a script's input or /dev/null is: refuse
+    rather than read a password from there or fail with EOFError.
+    """
+    locked = hasattr(type(backend), "_unlock") and "keyring_key" not in vars(backend)
+    return locked and not (sys.stdin is not None and sys.stdin.isatty())
 
 
 def _backend_is_trusted(backend: keyring.backend.KeyringBackend) -> bool:
@@ -54,7 +86,14 @@ class SecretStore:
 
     def __init__(self, use_keyring: bool = True) -> None:
         self._session: dict[str, str] = {}
-        self._keyring = keyring.get_keyring() if use_keyring else None
+        self._unavailable = KEYRING_MISSING_MESSAGE
+        try:
+            self._keyring = keyring.get_keyring() if use_keyring else None
+        except Exception as exc:  # a backend named in the environment that cannot load
+            named = os.environ.get("PYTHON_KEYRING_BACKEND", "")
+            log.warning("Keyring backend %s cannot be used: %s", named, exc)
+            self._unavailable = keyring_broken_message(named, str(exc).rstrip("."))
+            self._keyring = None
         if self._keyring is not None and not _backend_is_trusted(self._keyring):
             log.warning(
                 "Keyring backend %s is not safe or not working; not used",
@@ -76,8 +115,9 @@ class SecretStore:
         if key_ref:
             secret = self._session.get(key_ref)
             if secret is None and self._keyring is not None:
+                backend = self._keyring
                 try:
-                    secret = self._keyring.get_password(SERVICE, key_ref)
+                    secret = self._ask(lambda: backend.get_password(SERVICE, key_ref))
                 except keyring.errors.KeyringError as exc:
                     log.warning("Keyring lookup failed: %s", type(exc).__name__)
         if secret is None:
@@ -122,9 +162,10 @@ class SecretStore:
             self._session[key_ref] = secret
             return
         if self._keyring is None:
-            raise KeyringUnavailableError()
+            raise KeyringUnavailableError(self._unavailable)
+        backend = self._keyring
         try:
-            self._keyring.set_password(SERVICE, key_ref, secret)
+            self._ask(lambda: backend.set_password(SERVICE, key_ref, secret))
         except keyring.errors.KeyringError as exc:
             log.warning("Keyring write failed: %s", type(exc).__name__)
             raise KeyringUnavailableError() from None
@@ -134,9 +175,25 @@ class SecretStore:
         self._session.pop(key_ref, None)
         if self._keyring is None:
             return
+        backend = self._keyring
         try:
-            self._keyring.delete_password(SERVICE, key_ref)
+            self._ask(lambda: backend.delete_password(SERVICE, key_ref))
         except keyring.errors.PasswordDeleteError:
             pass
         except keyring.errors.KeyringError as exc:
             log.warning("Keyring delete failed: %s", type(exc).__name__)
+
+    def _ask(self, operation: Callable[[], T]) -> T:
+        """Call the backend, unless it would prompt where nobody can answer (a sentence then)."""
+        assert self._keyring is not None
+        kind = type(self._keyring)
+        problem = KeyringUnavailableError(
+            keyring_prompt_message(f"{kind.__module__}.{kind.__qualname__}")
+        )
+        if _would_prompt(self._keyring):
+            raise problem
+        try:
+            return operation()
+        except EOFError:  # it prompted anyway, and read the end of its input
+            log.warning("Keyring backend %s prompted with no terminal", kind.__name__)
+            raise problem from None

@@ -35,6 +35,8 @@ class Settings(BaseModel):
     default_agent_id: str | None = None
     api_enabled: bool = False
     api_port: int = Field(default=8765, ge=1024, le=65535)
+    backup_every_hours: int = Field(default=24, ge=0, le=8760)  # 0: no scheduled backups
+    backups_kept: int = Field(default=7, ge=1, le=1000)
 
 
 def load_settings(path: Path) -> Settings:

@@ -60,6 +60,11 @@ class Scenario:
     model: str | None = None  # None echoes the requested model
     big_chunk: int | None = None  # size in bytes of one extra, huge content chunk
     reject_stream_options: bool = False  # 400 for requests carrying stream_options
+    error_body: Any = None  # sent as the JSON body of a non-200 answer instead of OpenAI's shape
+    empty_stream: bool = False  # 200, then the body ends with no event and no [DONE]
+    keepalive_after: int | None = None  # after N chunks send only keepalive_line until
+    keepalive_line: str = ": keep-alive"  # stall_timeout (or stop()), then drop the connection
+    keepalive_every: float = 0.05  # seconds between two keep-alive lines
 
 
 class _Server(ThreadingHTTPServer):
@@ -160,6 +165,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": {**error, "param": None}}, headers)
 
     def _scenario_error(self, scenario: Scenario, model: str) -> None:
+        if scenario.error_body is not None:  # e.g. FastAPI's {"detail": ...} (llama.cpp, vLLM)
+            headers = [("Retry-After", f"{scenario.retry_after:g}")] if scenario.retry_after else []
+            return self._json(scenario.status, scenario.error_body, headers)
         code, message = _ERRORS.get(scenario.status, (None, HTTPStatus(scenario.status).phrase))
         message = scenario.error_message or message.replace("{model}", model)
         self._error(scenario.status, code, message, scenario.retry_after)
@@ -196,9 +204,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         fake._count("open_streams")
         try:
+            if scenario.empty_stream:  # what llama.cpp's server does when the prompt is too long
+                self.wfile.write(b"0\r\n\r\n")
+                return
             content_sent = 0
             for index, delta in enumerate([*deltas, None]):  # None stands for the finish chunk
                 if index and scenario.delay and not self._pause(scenario.delay):
+                    return self._abort()
+                if scenario.keepalive_after is not None and index >= scenario.keepalive_after:
+                    self._keep_alive(scenario)
                     return self._abort()
                 if scenario.stall_after is not None and index >= scenario.stall_after:
                     self._pause(scenario.stall_timeout)
@@ -227,6 +241,15 @@ class _Handler(BaseHTTPRequestHandler):
         """Write one SSE event as one HTTP chunk, so the client sees it immediately."""
         payload = f"data: {data}\n\n".encode()
         self.wfile.write(b"%X\r\n%s\r\n" % (len(payload), payload))
+
+    def _keep_alive(self, scenario: Scenario) -> None:
+        """Send keepalive_line and nothing else, as a proxy does while a model is busy."""
+        payload = f"{scenario.keepalive_line}\n\n".encode()
+        deadline = time.monotonic() + scenario.stall_timeout
+        while time.monotonic() < deadline:
+            self.wfile.write(b"%X\r\n%s\r\n" % (len(payload), payload))
+            if not self._pause(scenario.keepalive_every):
+                return
 
     def _abort(self) -> None:
         """Drop the connection mid-body: the client sees an incomplete chunked body."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +20,13 @@ pytestmark = pytest.mark.asyncio
 
 MODEL = "fake-model"
 QUESTION = [ChatMessage(role="user", content="Say hello")]
+EMPTY_CHUNK = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion.chunk",
+    "created": 0,
+    "model": MODEL,
+    "choices": [{"index": 0, "delta": {}, "finish_reason": None}],
+}
 
 
 def unique_key() -> str:
@@ -257,6 +265,121 @@ async def test_stalled_stream_times_out_and_keeps_what_arrived(fake: FakeOpenAI)
     assert text_of(items) == "ab"
     assert error.kind is ErrorKind.TIMEOUT
     assert "timed out" in error.user_message
+
+
+async def test_a_stream_that_ends_before_any_chunk_is_not_a_reply(
+    fake: FakeOpenAI, client: LLMClient
+) -> None:
+    """llama.cpp's server answers 200 and closes the body when the prompt is too long."""
+    fake.scenario = Scenario(empty_stream=True)
+
+    items, error = await collect_until_error(client)
+
+    assert items == []
+    assert error.kind is ErrorKind.STREAM_CUT and error.retryable
+    assert error.user_message == (
+        f"The server at {fake.base_url} ended the reply without sending any of it. Some "
+        "servers do this when the conversation is longer than the model's context: remove "
+        "older messages in the context editor or start a new conversation, then try again."
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [": keep-alive", ": OPENROUTER PROCESSING", "data: " + json.dumps(EMPTY_CHUNK)],
+    ids=["comment", "openrouter-comment", "chunk-without-text"],
+)
+@pytest.mark.parametrize("after", [0, 2], ids=["before-the-first-token", "mid-reply"])
+async def test_keep_alives_without_content_time_out_like_silence(
+    fake: FakeOpenAI, line: str, after: int
+) -> None:
+    """Comments (and chunks without text) every 50 ms must not hold a reply for ever."""
+    fake.scenario = Scenario(
+        tokens=["a", "b", "c"], keepalive_after=after, keepalive_line=line, stall_timeout=30
+    )
+    client = LLMClient(fake.base_url, None, timeout=1.0)
+    try:
+        async with asyncio.timeout(10):
+            items, error = await collect_until_error(client)
+    finally:
+        await client.aclose()
+
+    assert text_of(items) == "ab"[:after]
+    assert error.kind is ErrorKind.TIMEOUT
+    assert error.user_message == (
+        f"The server at {fake.base_url} stopped answering (timed out). "
+        "The partial reply was kept; try again."
+    )
+    assert await asyncio.to_thread(fake.wait_for, lambda: fake.open_streams == 0, 5.0)
+
+
+async def test_a_slow_but_steady_stream_is_not_timed_out(fake: FakeOpenAI) -> None:
+    """The timeout bounds the time between two pieces of text, not the whole reply."""
+    fake.scenario = Scenario(tokens=[f"t{i} " for i in range(12)], delay=0.1)
+    client = LLMClient(fake.base_url, None, timeout=0.6)
+    try:
+        items = await collect(client)
+    finally:
+        await client.aclose()
+    assert text_of(items) == "".join(f"t{i} " for i in range(12))
+
+
+# FastAPI-style error bodies ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "sentence"),
+    [
+        (422, {"detail": [{"loc": ["body", "messages", 0, "role"], "type": "literal_error",
+                           "msg": "Input should be 'system', 'user' or 'assistant'"}]},
+         ErrorKind.BAD_REQUEST,
+         "The server at {base} refused the request: body.messages.0.role: Input should be "
+         "'system', 'user' or 'assistant'."),
+        (400, {"detail": "Unsupported parameter: top_k"}, ErrorKind.BAD_REQUEST,
+         "The server at {base} refused the request: Unsupported parameter: top_k."),
+        (500, {"detail": "llama_decode returned -1"}, ErrorKind.SERVER,
+         "The server at {base} had an internal error (HTTP 500): llama_decode returned -1. "
+         "Try again shortly."),
+        (503, {"error": {"message": "Model is loading.", "type": "server_error"}},
+         ErrorKind.SERVER,
+         "The server at {base} had an internal error (HTTP 503): Model is loading. "
+         "Try again shortly."),
+        (502, "<html><body><h1>502 Bad Gateway</h1></body></html>", ErrorKind.SERVER,
+         "The server at {base} had an internal error (HTTP 502). Try again shortly."),
+        (422, {"detail": "This model's context window is 512 tokens"},
+         ErrorKind.CONTEXT_TOO_LONG,
+         "The conversation is too long for model 'fake-model'. Remove older messages in the "
+         "context editor or start a new conversation."),
+    ],
+    ids=["422-validation-list", "400-detail", "500-detail", "503-openai", "502-html",
+         "422-context"],
+)  # fmt: skip
+async def test_the_servers_own_words_are_shown_whatever_the_error_body(
+    fake: FakeOpenAI,
+    client: LLMClient,
+    status: int,
+    body: object,
+    kind: ErrorKind,
+    sentence: str,
+) -> None:
+    fake.scenario = Scenario(status=status, error_body=body)
+
+    _, error = await collect_until_error(client)
+
+    assert (error.kind, error.user_message) == (kind, sentence.format(base=fake.base_url))
+    assert f"HTTP {status}" in error.detail
+
+
+async def test_a_key_in_a_detail_body_is_masked(fake: FakeOpenAI) -> None:
+    key = unique_key()
+    fake.scenario = Scenario(status=500, error_body={"detail": f"bad key {key} for upstream"})
+    client = LLMClient(fake.base_url, key)
+    try:
+        _, error = await collect_until_error(client)
+    finally:
+        await client.aclose()
+    assert error.user_message.endswith("(HTTP 500): bad key *** for upstream. Try again shortly.")
+    assert key not in error.detail
 
 
 # Keys ------------------------------------------------------------------------------------

@@ -121,7 +121,9 @@ async def test_the_crash_journal_holds_text_but_never_the_key_mid_stream(
     await core.service.send(conv.id, "Talk")
     await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 5)
 
-    (entry,) = core.paths.journal.iterdir()
+    (entry,) = core.paths.journal.glob("*.jsonl")
+    (lock,) = core.paths.journal.glob("*.lock")  # the reply's lock across processes: empty
+    assert (lock.read_bytes(), stat.S_IMODE(lock.stat().st_mode)) == (b"", 0o600)
     await wait_until(lambda: b"word4 " in entry.read_bytes())  # written a moment later
     raw = entry.read_bytes()
     assert b"word0 " in raw

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from desktop_chat.app import Core
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
+from desktop_chat.engine.backups import BackupSchedule
 from desktop_chat.engine.events import EngineEvent, ReplyDone
 from desktop_chat.paths import AppPaths
 from desktop_chat.secrets import SecretStore
@@ -121,7 +122,9 @@ async def open_core(
     except BaseException:
         await store.close()
         raise
-    return Core(paths, Settings(), store, secrets, service)
+    settings = Settings()
+    backups = BackupSchedule(paths.database, settings.backup_every_hours, settings.backups_kept)
+    return Core(paths, settings, store, secrets, service, backups)
 
 
 # Another program holding the database ------------------------------------------------------
@@ -283,3 +286,101 @@ async def sse_events_until(
                     return events
     seen = [e["type"] for e in events]
     raise AssertionError(f"the stream ended before a {type_} event, after {seen}")
+
+
+# A data folder on a tiny disk of its own, without root ----------------------------------
+
+_ON_A_SMALL_DISK = r"""
+import errno, json, os, shutil, subprocess, sys
+home, size, seed, mode, where = sys.argv[1:6]
+commands = json.loads(sys.argv[6])
+disk = os.path.join(home, where)
+def mount():
+    os.makedirs(disk, exist_ok=True)
+    options = f"size={size},mode=0700"
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", disk], check=True)
+if where:  # only a folder inside the home is on the small disk
+    shutil.copytree(seed, home, dirs_exist_ok=True)
+    mount()
+else:
+    mount()
+    shutil.copytree(seed, home, dirs_exist_ok=True)
+database = os.path.join(home, "data", "conversations.sqlite3")
+def read(path):
+    with open(path, "rb") as file:
+        return file.read()
+before = read(database)
+if mode == "full":
+    fd = os.open(os.path.join(disk, "filler"), os.O_CREAT | os.O_WRONLY, 0o600)
+    chunk = 1 << 20
+    while chunk:
+        try:
+            os.write(fd, b"\0" * chunk)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            chunk //= 2
+    os.close(fd)
+elif mode == "read-only":
+    subprocess.run(["mount", "-o", "remount,ro", disk], check=True)
+results = []
+for args in commands:
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop_chat", *args],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+    results.append([done.returncode, done.stdout, done.stderr])
+files = sorted(name for name in os.listdir(disk) if name != "filler")
+print(json.dumps({"results": results, "unchanged": read(database) == before, "files": files}))
+"""
+
+
+def user_namespaces_work() -> bool:
+    """Whether this machine lets an unprivileged process mount a tmpfs of its own."""
+    try:
+        probe = subprocess.run(
+            ["unshare", "--user", "--map-root-user", "--mount", "true"],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@dataclass
+class SmallDiskRun:
+    results: list[tuple[int, str, str]]  # (exit code, stdout, stderr) of each command
+    unchanged: bool  # the database file is byte for byte what it was
+    files: list[str]  # what the small disk holds afterwards (but the filler)
+
+
+def on_a_small_disk(
+    seed: Path,
+    mounted: Path,
+    mode: str,
+    commands: list[list[str]],
+    env: dict[str, str],
+    where: str = "",
+) -> SmallDiskRun:
+    """Copy the home folder `seed` to `mounted`, with a 2 MB tmpfs at `mounted / where`
+    (the whole home by default), make that disk `mode` ("full", "read-only"), and run
+    each `desktop-chat` command there.
+
+    The tmpfs lives in a private mount namespace (`unshare --user --mount`): no root is
+    needed, and nothing outside this process tree sees it.
+    """
+    mounted.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", sys.executable, "-c",
+         _ON_A_SMALL_DISK, str(mounted), "2m", str(seed), mode, where, json.dumps(commands)],
+        capture_output=True,
+        text=True,
+        env={**env, "DESKTOP_CHAT_HOME": str(mounted)},
+        cwd=env.get("PYTHONPATH", "").split(os.pathsep)[0] or None,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    results = [(int(code), out, err) for code, out, err in report["results"]]
+    return SmallDiskRun(results, report["unchanged"], report["files"])

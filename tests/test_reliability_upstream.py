@@ -55,9 +55,11 @@ def journal_files(core: Core) -> list[str]:
         (429, 2, "rate_limit",
          "The server is rate limiting requests or the quota is used up. Try again in 2 s."),
         (500, None, "server",
-         "The server at {base} had an internal error (HTTP 500). Try again shortly."),
+         "The server at {base} had an internal error (HTTP 500): The server had an error "
+         "while processing your request. Try again shortly."),
         (503, None, "server",
-         "The server at {base} had an internal error (HTTP 503). Try again shortly."),
+         "The server at {base} had an internal error (HTTP 503): Service Unavailable. "
+         "Try again shortly."),
     ],
     ids=["429-retry-after", "500", "503"],
 )  # fmt: skip
@@ -302,6 +304,106 @@ async def test_malformed_stream_lines_never_leave_a_conversation_stuck(
         assert messages[1].prompt_tokens is None or messages[1].prompt_tokens >= 0
         assert messages[1].finish_reason in ("stop", None)
     assert journal_files(core) == []
+
+
+# Streams that end without finishing --------------------------------------------------------
+
+
+def unfinished_sentence(url: str, text: str) -> str:
+    if text:
+        return (
+            f"The server at {url} ended the reply before finishing it. The partial reply was "
+            "kept; use Retry or Continue."
+        )
+    return (
+        f"The server at {url} ended the reply without sending any of it. Some servers do "
+        "this when the conversation is longer than the model's context: remove older "
+        "messages in the context editor or start a new conversation, then try again."
+    )
+
+
+async def test_an_empty_stream_is_a_failed_reply_not_a_complete_one(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    """llama.cpp's server, given a prompt longer than its context, answers 200 and closes."""
+    fake.scenario = Scenario(empty_stream=True)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+
+    await core.service.send(conv.id, "A prompt longer than the context")
+    done = await log.done(conv.id)
+
+    sentence = unfinished_sentence(fake.base_url, "")
+    assert done.status == "failed"
+    assert [(e.kind, e.message) for e in log.of(ReplyFailed)] == [
+        ("stream_cut", sentence)
+    ]
+    assert await stored(core, conv.id) == [
+        ("user", MessageStatus.COMPLETE, "A prompt longer than the context"),
+        ("assistant", MessageStatus.FAILED, ""),
+    ]
+    assert (await core.service.get_conversation(conv.id)).messages[1].error == sentence
+    assert await usage_statuses(core) == [("failed", "stream_cut")]
+    assert journal_files(core) == []
+
+
+UNFINISHED: dict[str, tuple[list[str | bytes], str]] = {
+    "nothing": ([], ""),
+    "done-alone": ([DONE], ""),
+    "text-then-the-end": ([A, B], "ab"),
+    "text-then-done": ([A, B, DONE], "ab"),
+    "text-usage-then-done": (
+        [A, B, _raw('{"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}'),
+         DONE],
+        "ab",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(UNFINISHED))
+async def test_a_stream_without_a_finish_reason_keeps_its_text_as_failed(
+    core: Core, name: str
+) -> None:
+    script, text = UNFINISHED[name]
+    async with scripted_sse_server({name: script}) as root:
+        url = f"{root}/{name}/v1"
+        agent = await core.service.save_agent(Agent(name=name, base_url=url, model="m"))
+        conv = await core.service.create_conversation(agent_id=agent.agent_id)
+        log = EventLog(core.service, conv.id)
+        await core.service.send(conv.id, "Tell me")
+        done = await log.done(conv.id)
+
+    assert done.status == "failed"
+    assert [e.message for e in log.of(ReplyFailed)] == [unfinished_sentence(url, text)]
+    assert await stored(core, conv.id) == [
+        ("user", MessageStatus.COMPLETE, "Tell me"),
+        ("assistant", MessageStatus.FAILED, text),
+    ]
+
+
+# Keep-alives without content ---------------------------------------------------------------
+
+
+async def test_keep_alives_alone_time_out_and_keep_the_partial_text(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    await core.service.reconfigure(EngineConfig(request_timeout=1.0, auto_title=False))
+    fake.scenario = Scenario(
+        tokens=["Partial ", "text ", "then ", "comments"], keepalive_after=2, stall_timeout=60
+    )
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+
+    await core.service.send(conv.id, "Go on")
+    done = await log.done(conv.id, timeout=15)
+
+    assert done.status == "failed"
+    assert [e.kind for e in log.of(ReplyFailed)] == ["timeout"]
+    assert await stored(core, conv.id) == [
+        ("user", MessageStatus.COMPLETE, "Go on"),
+        ("assistant", MessageStatus.FAILED, "Partial text "),
+    ]
+    assert fake.wait_for(lambda: fake.open_streams == 0), "the connection was left open"
 
 
 # Very large replies ------------------------------------------------------------------------

@@ -42,14 +42,19 @@ from desktop_chat.schemas import MAX_MESSAGE_CHARS
 
 log = logging.getLogger(__name__)
 
+ADVISORY_LOCKS = fcntl is not None
+
 FLUSH_DELAY = 0.05  # seconds of deltas gathered into one write
 
 # Conversation ids are uuid hex; an imported one can be any short string, "../x" included.
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def _lock(fd: int) -> bool:
-    """Take the file's advisory lock without waiting; False when another holder has it."""
+def try_lock(fd: int) -> bool:
+    """Take the file's advisory lock without waiting; False when another holder has it.
+
+    Locks belong to the open file, so a second open in this process is refused too.
+    """
     if fcntl is None:
         return True
     try:
@@ -99,7 +104,7 @@ class JournalEntry:
         self.path = path
         # O_EXCL: an existing file is someone's reply; the caller picks another name.
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        _lock(fd)  # a new file: nobody else holds it
+        try_lock(fd)  # a new file: nobody else holds it
         self._file: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
         self._failed = False
         self._text: list[str] = []
@@ -215,7 +220,7 @@ class CrashJournal:
             except OSError:
                 log.exception("Cannot open crash journal %s; left for the next start", path)
                 continue
-            if not _lock(handle.fileno()) or os.fstat(handle.fileno()).st_nlink == 0:
+            if not try_lock(handle.fileno()) or os.fstat(handle.fileno()).st_nlink == 0:
                 handle.close()  # a reply another instance is writing, or one just stored
                 continue
             try:
@@ -253,7 +258,7 @@ class CrashJournal:
             except OSError:
                 log.exception("Cannot open crash journal %s to remove it", path)
                 continue
-            if not _lock(handle.fileno()):
+            if not try_lock(handle.fileno()):
                 handle.close()  # in flight, here or in another instance
                 continue
             try:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from desktop_chat.engine.claims import Claim
 from desktop_chat.engine.events import ReplyDelta
 from desktop_chat.engine.journal import JournalEntry
 from desktop_chat.schemas import Agent, ChatMessage
@@ -18,6 +19,7 @@ class ReplyState:
     request: list[ChatMessage]
     parent_id: int | None = None  # the message it answers; None: a conversation's first
     adds_version: bool = False  # another answer to the same question (regenerate)
+    claim: Claim | None = None  # the conversation's reply lock, across processes
     journal: JournalEntry | None = None
     task: asyncio.Task[None] | None = None
     text: list[str] = field(default_factory=list)

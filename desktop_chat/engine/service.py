@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from desktop_chat.engine import stats
+from desktop_chat.engine.claims import Claim, ReplyClaims
 from desktop_chat.engine.clients import ClientPool
 from desktop_chat.engine.context_rules import rebase_history
 from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
@@ -50,7 +51,7 @@ from desktop_chat.schemas import (
     UsageStats,
     new_id,
 )
-from desktop_chat.secrets import SecretStore
+from desktop_chat.secrets import KeyringUnavailableError, SecretStore
 from desktop_chat.store import AT_LEAF, NotFoundError, Store, StoreError
 from desktop_chat.transfer import ImportedConversation
 
@@ -58,6 +59,10 @@ if TYPE_CHECKING:
     from desktop_chat.llm.client import LLMClient
 
 log = logging.getLogger(__name__)
+
+# How long closing waits for automatic titles still being asked for: a title is a nicety,
+# and a server that never answers must not hold the command line (or the window) open.
+TITLE_GRACE = 2.0
 
 
 @dataclass
@@ -88,10 +93,12 @@ class ConversationService:
         self.config = config or EngineConfig()
         self.bus = bus or EventBus()
         self._locks = LockTable()
+        self._claims = ReplyClaims(journal.folder)
         self._semaphore = asyncio.Semaphore(self.config.max_concurrent_requests)
         self._clients = ClientPool(self.config.request_timeout, self.config.http_proxy)
         self._replies: dict[str, ReplyState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._titles: set[asyncio.Task[None]] = set()
         self._closing = False
 
     # Agents ------------------------------------------------------------------------
@@ -268,7 +275,10 @@ class ConversationService:
         `missing_as_new`, for a copy edited since it was read (the window's context
         editor), it is stored as a new message instead: see engine.context_rules.
         """
-        async with self._locks.hold(conversation_id):
+        async with (
+            self._locks.hold(conversation_id),
+            self._claims.hold(conversation_id, keep=False),
+        ):
             self._refuse_if_busy(conversation_id)
             if missing_as_new:
                 stored = await self.get_conversation(conversation_id, owner)
@@ -297,7 +307,7 @@ class ConversationService:
     async def send(self, conversation_id: str, text: str, owner: str | None = None) -> Message:
         """Store the user's message at the end of the current path and start the reply."""
         self._check_text(text)
-        async with self._locks.hold(conversation_id):
+        async with self._locks.hold(conversation_id), self._claims.hold(conversation_id) as claim:
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
@@ -310,7 +320,7 @@ class ConversationService:
             self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
             if not conversation.title:
                 await self._set_title(conversation_id, snippet_title(text))
-            self._start_reply(conversation, agent, [*conversation.messages, user])
+            self._start_reply(conversation, agent, [*conversation.messages, user], claim)
         return user
 
     async def regenerate(
@@ -321,7 +331,7 @@ class ConversationService:
         `message_id` names the reply to answer again (default: the last message of the
         current path, or, when that is a question, the question itself is answered).
         """
-        async with self._locks.hold(conversation_id):
+        async with self._locks.hold(conversation_id), self._claims.hold(conversation_id) as claim:
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
@@ -341,7 +351,7 @@ class ConversationService:
                 await self.store.run(lambda r: r.messages.delete(conversation_id, replaced.id))
             await self.store.run(lambda r: r.messages.point_at(conversation_id, history[-1].id))
             conversation = await self._path_changed(conversation_id)
-            self._start_reply(conversation, agent, history, adds_version=True)
+            self._start_reply(conversation, agent, history, claim, adds_version=True)
 
     async def delete_message(
         self,
@@ -352,7 +362,10 @@ class ConversationService:
         with_replies: bool = False,
     ) -> None:
         """Delete one message; what followed it moves up, or goes too with `with_replies`."""
-        async with self._locks.hold(conversation_id):
+        async with (
+            self._locks.hold(conversation_id),
+            self._claims.hold(conversation_id, keep=False),
+        ):
             self._refuse_if_busy(conversation_id)
             await self.conversation_summary(conversation_id, owner)
             await self.store.run(
@@ -368,7 +381,7 @@ class ConversationService:
         The question and what followed it stay, as the other version.
         """
         self._check_text(text)
-        async with self._locks.hold(conversation_id):
+        async with self._locks.hold(conversation_id), self._claims.hold(conversation_id) as claim:
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
@@ -388,14 +401,17 @@ class ConversationService:
             )
             conversation = await self._path_changed(conversation_id)
             self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
-            self._start_reply(conversation, agent, [*kept, user])
+            self._start_reply(conversation, agent, [*kept, user], claim)
         return user
 
     async def show_version(
         self, conversation_id: str, message_id: int, owner: str | None = None
     ) -> ConversationDetail:
         """Make the path through `message_id` current (its newest continuation)."""
-        async with self._locks.hold(conversation_id):
+        async with (
+            self._locks.hold(conversation_id),
+            self._claims.hold(conversation_id, keep=False),
+        ):
             self._refuse_if_busy(conversation_id)
             await self.conversation_summary(conversation_id, owner)
             await self.store.run(lambda r: r.messages.show(conversation_id, message_id))
@@ -452,6 +468,7 @@ class ConversationService:
         conversation: ConversationDetail,
         agent: Agent,
         history: list[Message],
+        claim: Claim,
         *,
         adds_version: bool = False,
     ) -> None:
@@ -465,6 +482,7 @@ class ConversationService:
             request=[*preset, *request_history(history)],
             parent_id=history[-1].id if history else None,
             adds_version=adds_version,
+            claim=claim,
         )
         self._replies[conversation.id] = state
         task = asyncio.get_running_loop().create_task(
@@ -513,7 +531,12 @@ class ConversationService:
             )
         stored = await self._store_reply(state, status, finish, error)
         if stored and first_reply and status is MessageStatus.COMPLETE and self.config.auto_title:
-            await self._auto_title(state)
+            # A task of its own: the reply is done, and closing need not wait for a title.
+            task = asyncio.get_running_loop().create_task(
+                self._auto_title(state), name=f"title-{cid}"
+            )
+            self._titles.add(task)
+            task.add_done_callback(self._titles.discard)
 
     def _on_delta(self, state: ReplyState, delta: Delta) -> None:
         if state.first_token is None:
@@ -590,6 +613,8 @@ class ConversationService:
                         }
                     )
             self._replies.pop(cid, None)
+            if state.claim is not None:
+                state.claim.release()
         if stored is not None:
             self.bus.publish(MessageStored(conversation_id=cid, message=stored))
             if state.adds_version:  # the new answer's switcher counts the others
@@ -682,13 +707,17 @@ class ConversationService:
 
     async def _client_for(self, agent: Agent) -> LLMClient:
         # The keyring may talk over D-Bus: keep that off the event loop.
-        key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
+        try:
+            key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
+        except KeyringUnavailableError as exc:  # e.g. it would ask for a password: say so
+            raise LLMError(ErrorKind.NO_KEY, exc.user_message) from None
         return await self._clients.get(agent.base_url, key)
 
     # Life cycle --------------------------------------------------------------------
 
     async def recover(self) -> int:
         """Store the partial replies of a process that died mid-stream, marked interrupted."""
+        self._claims.sweep()
         recovered = 0
         for orphan in self.journal.orphans():
             message = Message(
@@ -731,6 +760,12 @@ class ConversationService:
             await asyncio.wait(list(self._tasks))
         for state in list(self._replies.values()):  # cancelled before their first step
             await self._store_reply(state, MessageStatus.INTERRUPTED, Finish(), None)
+        if self._titles:
+            _, late = await asyncio.wait(list(self._titles), timeout=TITLE_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
         await self._clients.aclose()
 
     # Live figures (the Manage window) ------------------------------------------------

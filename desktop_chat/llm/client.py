@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import httpx2
 import openai
 
-from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception
+from desktop_chat.llm.deadline import END, ContentDeadline
+from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception, unfinished
 from desktop_chat.llm.stream import Delta, Finish, StreamItem
 from desktop_chat.redaction import redact
 from desktop_chat.schemas import MAX_MESSAGE_CHARS, AgentParams, ChatMessage
@@ -25,8 +27,9 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _read_chunk(chunk: Any, finish: Finish) -> tuple[Delta | None, Finish]:
-    """The delta and the finish so far after one chunk; ValueError for a chunk of a bad shape.
+def _read_chunk(chunk: Any, finish: Finish) -> tuple[Delta | None, Finish, bool]:
+    """The delta, the finish so far, and whether this chunk ended the reply (it carried a
+    finish reason, even one that is not a word); ValueError for a chunk of a bad shape.
 
     Chunks arrive as the JSON the server sent, unvalidated, so a server can send anything
     here: text that is a number, `choices` that is a string, a usage count that is a word.
@@ -44,21 +47,22 @@ def _read_chunk(chunk: Any, finish: Finish) -> tuple[Delta | None, Finish]:
             )
         choices = chunk.get("choices")
         if not choices:
-            return None, finish
+            return None, finish, False
         choice = choices[0]
         reason = choice.get("finish_reason")
         if reason:
             finish = Finish(reason if isinstance(reason, str) else None, *_tokens(finish))
         delta = choice.get("delta")
         if delta is None:
-            return None, finish
+            return None, finish, bool(reason)
         text = delta.get("content")
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
     except (AttributeError, TypeError, IndexError, KeyError) as exc:
         raise ValueError(f"a chunk of an unexpected shape: {exc}") from None
     if text is not None and not isinstance(text, str):
         raise ValueError(f"a chunk whose text is a {type(text).__name__}")
-    return Delta(text=text or "", reasoning=reasoning if isinstance(reasoning, str) else ""), finish
+    reasoning = reasoning if isinstance(reasoning, str) else ""
+    return Delta(text=text or "", reasoning=reasoning), finish, bool(reason)
 
 
 def _mentions_stream_options(exc: openai.BadRequestError) -> bool:
@@ -77,6 +81,7 @@ class LLMClient:
         proxy: str | None = None,
     ) -> None:
         self.base_url = base_url
+        self.timeout = timeout
         if api_key:
             # Servers echo rejected keys in their error text; errors and logs must mask it
             # even when the key did not come through the SecretStore.
@@ -107,17 +112,26 @@ class LLMClient:
         """Yield text and reasoning deltas, then one Finish. Raises LLMError only.
 
         Cancelling the consumer closes the HTTP response, so Stop really stops the server.
+        `timeout` bounds the time between two pieces of content, whatever else arrives:
+        the HTTP read timeout alone restarts with every byte, so a proxy sending keep-alive
+        comments (or chunks without text) would hold the reply for ever. A stream that
+        ends without a finish reason did not finish: it is an error, its text kept.
         """
-        started = False
+        started = ended = False
         length = 0  # characters of text so far: a reply longer than a message can hold is cut
+        deadline: ContentDeadline | None = None
         try:
             stream = await self._open_stream(model, messages, params)
             async with stream:
                 finish = Finish()
-                async for chunk in stream:
-                    item, finish = _read_chunk(chunk, finish)
+                chunks = aiter(stream)
+                deadline = ContentDeadline(self.timeout)
+                while (chunk := await deadline.read(chunks)) is not END:
+                    item, finish, finished = _read_chunk(chunk, finish)
+                    ended = ended or finished
                     if item is None or not (item.text or item.reasoning):
                         continue
+                    deadline.progress()
                     started = True
                     room = MAX_MESSAGE_CHARS - length
                     if len(item.text) > room:
@@ -132,13 +146,24 @@ class LLMClient:
                         )
                     length += len(item.text)
                     yield item
+            if not ended:
+                raise unfinished(self.base_url, started)
             yield finish
-        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
+        except (
+            openai.OpenAIError,
+            httpx2.HTTPError,
+            ValueError,
+            RecursionError,
+            TimeoutError,
+        ) as exc:
             error = from_exception(exc, base_url=self.base_url, model=model, streaming=started)
             log.warning(
                 "Chat request to %s failed: %s (%s)", self.base_url, error.kind, error.detail
             )
             raise error from None
+        finally:
+            if deadline is not None:
+                deadline.close()
 
     async def _open_stream(
         self, model: str, messages: list[ChatMessage], params: AgentParams
@@ -181,12 +206,21 @@ class LLMClient:
         """A short non-streamed answer (used for titles)."""
         self._check_open()
         try:
-            result = await self._sdk.chat.completions.create(
-                model=model,
-                messages=[m.model_dump() for m in messages],  # type: ignore[misc]
-                max_tokens=max_tokens,
-            )
-        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
+            # A whole bound: bytes trickling in (keep-alive blank lines) restart the read
+            # timeout, and nobody waits for a title for long.
+            async with asyncio.timeout(self.timeout):
+                result = await self._sdk.chat.completions.create(
+                    model=model,
+                    messages=[m.model_dump() for m in messages],  # type: ignore[misc]
+                    max_tokens=max_tokens,
+                )
+        except (
+            openai.OpenAIError,
+            httpx2.HTTPError,
+            ValueError,
+            RecursionError,
+            TimeoutError,
+        ) as exc:
             raise from_exception(
                 exc, base_url=self.base_url, model=model, streaming=False
             ) from None

@@ -89,14 +89,46 @@ def _retry_after(response: object) -> float | None:
     return None
 
 
+# The most of a server's own message shown to the user; the log keeps it whole.
+SERVER_TEXT_LIMIT = 300
+
+
+def _detail_text(detail: object) -> str:
+    """FastAPI's `detail` (llama.cpp's server, vLLM): a string, or a list of validation errors."""
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict) and item.get("msg"):
+                where = ".".join(str(p) for p in item.get("loc") or ())
+                parts.append(f"{where}: {item['msg']}" if where else str(item["msg"]))
+        return "; ".join(parts)
+    return detail if isinstance(detail, str) else ""
+
+
+def _server_message(body: object) -> str:
+    """What a JSON error body says in words: OpenAI's `error.message` or FastAPI's `detail`."""
+    if not isinstance(body, dict):
+        return ""
+    inner = body.get("error", body)
+    if isinstance(inner, str):
+        return inner
+    if not isinstance(inner, dict):
+        return ""
+    message = inner.get("message") or _detail_text(inner.get("detail")) or inner.get("code")
+    return message if isinstance(message, str) else ""
+
+
 def _server_text(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict):
-            return str(inner.get("message") or inner.get("code") or "")
-        return str(inner)
-    return str(body or exc.message)
+    """The server's own words for the log: its message, else the whole body as it came."""
+    return _server_message(exc.body) or str(exc.body or exc.message)
+
+
+def _as_sentence(text: str) -> str:
+    """A server's message, on one line, cut short, ending like a sentence."""
+    text = " ".join(text.split())
+    if len(text) > SERVER_TEXT_LIMIT:
+        text = text[: SERVER_TEXT_LIMIT - 1].rstrip() + "…"
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def _is_context_error(exc: openai.APIStatusError) -> bool:
@@ -113,6 +145,24 @@ def _is_context_error(exc: openai.APIStatusError) -> bool:
     )
 
 
+def unfinished(where: str, started: bool) -> LLMError:
+    """A stream that ended (cleanly, as far as HTTP goes) without a finish reason."""
+    if started:
+        return LLMError(
+            ErrorKind.STREAM_CUT,
+            f"The server at {where} ended the reply before finishing it. The partial reply "
+            "was kept; use Retry or Continue.",
+            detail="the stream ended without a finish_reason",
+        )
+    return LLMError(
+        ErrorKind.STREAM_CUT,
+        f"The server at {where} ended the reply without sending any of it. Some servers do "
+        "this when the conversation is longer than the model's context: remove older "
+        "messages in the context editor or start a new conversation, then try again.",
+        detail="the stream ended without a chunk or a finish_reason",
+    )
+
+
 def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: bool) -> LLMError:
     """Map an SDK or transport exception; `streaming` means chunks had already arrived."""
     import openai  # already loaded by whoever raised exc; importing it here keeps start-up light
@@ -122,8 +172,10 @@ def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: 
         return exc
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        server = redact(_server_text(exc))
-        detail = f"HTTP {status} from {where}: {server}"
+        detail = f"HTTP {status} from {where}: {redact(_server_text(exc))}"
+        # Shown only when the server put it in words (JSON), never a proxy's HTML page.
+        said = _server_message(exc.body).strip()
+        server = _as_sentence(redact(said)) if said else ""
         if status == 401:
             return LLMError(
                 ErrorKind.AUTH,
@@ -162,17 +214,19 @@ def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: 
                 detail=detail,
             )
         if status >= 500:
+            tail = f": {server}" if server else "."
             return LLMError(
                 ErrorKind.SERVER,
-                f"The server at {where} had an internal error (HTTP {status}). Try again shortly.",
+                f"The server at {where} had an internal error (HTTP {status}){tail} "
+                "Try again shortly.",
                 detail=detail,
             )
         return LLMError(
             ErrorKind.BAD_REQUEST,
-            f"The server at {where} refused the request: {server or 'HTTP ' + str(status)}",
+            f"The server at {where} refused the request: {server or f'HTTP {status}.'}",
             detail=detail,
         )
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError | TimeoutError):
         return LLMError(
             ErrorKind.TIMEOUT,
             f"The server at {where} stopped answering "

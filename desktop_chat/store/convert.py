@@ -96,7 +96,7 @@ def conversation_from_row(
 
 
 def conversation_from_tuple(row: tuple[Any, ...]) -> Conversation:
-    """A list row (see Repository.list_conversations) to a Conversation, without validation."""
+    """A list row (see Conversations.list) to a Conversation, without validation."""
     session_id, agent_id, title, owner, pinned, presets, draft, created, updated, count = row
     return Conversation.model_construct(
         id=session_id,

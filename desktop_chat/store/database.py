@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from peewee import SqliteDatabase
-
-from desktop_chat.store import migrations
-from desktop_chat.store.errors import StoreError, classify, from_os_error, read_only_folder
-from desktop_chat.store.models import database_proxy
+from desktop_chat.store.errors import StoreError, classify
+from desktop_chat.store.inuse import InUse
+from desktop_chat.store.opening import connect, connect_writable
+from desktop_chat.store.repair import mark_damaged, rebuild_search_index
 from desktop_chat.store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -26,58 +25,28 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 
-PRAGMAS = {
-    "journal_mode": "wal",
-    "foreign_keys": 1,
-    "synchronous": "normal",
-    "busy_timeout": BUSY_TIMEOUT_MS,
-    "cache_size": -16000,
-}
-
-
-def _create_private(path: Path) -> None:
-    """Create the file owner-only before SQLite opens it (its -wal/-shm files follow suit)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-
 
 def open_repository(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Repository:
     """Open (and migrate) the database synchronously; used by the worker and by tools.
 
     `busy_timeout_ms` is how long to wait for another program's lock before giving up.
     """
-    try:
-        _create_private(path)
-    except OSError as exc:
-        raise from_os_error(exc, path) from exc
-    if not os.access(path.parent, os.W_OK):
-        # SQLite would open the file and fail later, creating its -wal file next to it.
-        raise read_only_folder(path.parent)
-    db = SqliteDatabase(
-        str(path),
-        pragmas={**PRAGMAS, "busy_timeout": busy_timeout_ms},
-        timeout=busy_timeout_ms / 1000,  # sqlite3's own busy handler, used while connecting
-        check_same_thread=False,
-        # Every transaction here writes. A plain (deferred) BEGIN reads first and asks for the
-        # write lock later; in WAL mode that upgrade fails at once with "database is locked",
-        # without waiting for busy_timeout, whenever another process (a second instance, the
-        # command line) committed in between. BEGIN IMMEDIATE takes the write lock up front,
-        # so a writer waits its turn instead.
-        lock_type="IMMEDIATE",
-    )
-    try:
-        db.connect(reuse_if_open=True)
-        database_proxy.initialize(db)
-        migrations.migrate(db)
-    except Exception as exc:
-        db.close()
-        known = classify(exc, str(path))
-        if known is not None:
-            raise known from exc
-        raise
+    db, _ = connect(path, busy_timeout_ms)
     return Repository(db)
+
+
+def repair_search_index(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> int:
+    """Rebuild the search indexes of the database at `path`; returns its message count."""
+    db = connect_writable(path, busy_timeout_ms)
+    try:
+        return rebuild_search_index(db, path)
+    except Exception as exc:
+        known = classify(exc, str(path))
+        if known is None:
+            raise
+        raise known from exc
+    finally:
+        db.close()
 
 
 class Store:
@@ -85,20 +54,28 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.read_only = False  # opened for reading because writing was impossible
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desktop_chat-db")
         self._repo: Repository | None = None
+        self._in_use = InUse(path)  # held while open: a restore waits for everyone to close
 
     @classmethod
-    async def open(cls, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Store:
+    async def open(
+        cls, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *, for_reading: bool = False
+    ) -> Store:
+        """Open on the worker thread; `for_reading`: see opening.connect."""
         store = cls(path)
         loop = asyncio.get_running_loop()
         try:
-            store._repo = await loop.run_in_executor(
-                store._executor, open_repository, path, busy_timeout_ms
+            await loop.run_in_executor(store._executor, store._in_use.share)
+            db, store.read_only = await loop.run_in_executor(
+                store._executor, partial(connect, path, busy_timeout_ms, for_reading=for_reading)
             )
         except BaseException:
+            store._in_use.release()
             store._executor.shutdown(wait=False)
             raise
+        store._repo = Repository(db)
         return store
 
     async def run(self, operation: Callable[[Repository], T]) -> T:
@@ -119,6 +96,8 @@ class Store:
             if known is None:
                 raise
             log.warning("Database error (%s): %s", known.kind, exc)
+            if known.kind == "index_damaged":
+                mark_damaged(self.path)  # the next start offers to rebuild it
             raise known from exc
 
     async def close(self) -> None:
@@ -128,3 +107,4 @@ class Store:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, repo.db.close)
         self._executor.shutdown(wait=True)
+        self._in_use.release()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -23,6 +24,43 @@ class NotFoundError(StoreError):
         super().__init__("not_found", f"No {what} with id {ident!r}.")
 
 
+DISK_FULL = "The disk is full; free some space, nothing was lost."
+
+# Below this much free space, SQLite's "disk I/O error" (it failed to grow its shared-memory
+# file, say) means a full disk.
+NEARLY_FULL = 1 << 20
+
+
+def disk_full() -> StoreError:
+    return StoreError("disk_full", DISK_FULL)
+
+
+def index_damaged(path: Path | str) -> StoreError:
+    return StoreError(
+        "index_damaged",
+        f"The search index of the conversation database at {path} is damaged; the "
+        "conversations themselves are not. Rebuild it with `desktop-chat repair`, or start "
+        "desktop_chat and accept its offer to.",
+    )
+
+
+def empty_database(path: Path) -> StoreError:
+    """A database file of 0 bytes: never one this app made (it creates them whole)."""
+    return StoreError(
+        "corrupt",
+        f"The conversation database at {path} is empty (0 bytes): whatever it held is gone "
+        "from it. Restore a backup with `desktop-chat restore FILE`, or move the file aside "
+        "to start a fresh one.",
+    )
+
+
+def _is_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < NEARLY_FULL
+    except OSError:
+        return False
+
+
 def read_only_folder(folder: Path) -> StoreError:
     return StoreError(
         "read_only",
@@ -36,7 +74,7 @@ def from_os_error(exc: OSError, path: Path) -> StoreError:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return read_only_folder(path.parent)
     if exc.errno == errno.ENOSPC:
-        return StoreError("disk_full", "The disk is full; free some space, nothing was lost.")
+        return disk_full()
     reason = exc.strerror or type(exc).__name__
     return StoreError("unavailable", f"Cannot open the conversation database at {path}: {reason}.")
 
@@ -47,6 +85,10 @@ def classify(exc: Exception, path: str) -> StoreError | None:
         return None
     text = str(exc).lower()
     cause = exc.__context__
+    if "vtable constructor failed" in text or (
+        getattr(cause, "sqlite_errorname", None) == "SQLITE_CORRUPT_VTAB"
+    ):
+        return index_damaged(path)
     if "no transaction is active" in text and isinstance(cause, Exception):
         # SQLite rolls a transaction back by itself on some errors (a full disk); the
         # ROLLBACK that follows then fails, hiding the error that says what happened.
@@ -65,7 +107,9 @@ def classify(exc: Exception, path: str) -> StoreError | None:
             f"The conversation database at {path} is damaged. Back it up and start a fresh one.",
         )
     if "disk is full" in text or "database or disk is full" in text:
-        return StoreError("disk_full", "The disk is full; free some space, nothing was lost.")
+        return disk_full()
+    if "disk i/o error" in text and _is_full(Path(path)):
+        return disk_full()
     if "readonly" in text or "read-only" in text:
         return StoreError(
             "read_only", f"The data folder for {path} is read-only; the change was not saved."

@@ -182,6 +182,12 @@ class NewerSchemaError(StoreError):
         super().__init__("newer_schema", message)
 
 
+SCHEMA_VERSION_TABLE = (
+    'CREATE TABLE IF NOT EXISTS "schema_version" ('
+    '"version" INTEGER NOT NULL PRIMARY KEY, "applied_at" DATETIME NOT NULL)'
+)
+
+
 def current_version(db: SqliteDatabase) -> int:
     if not db.table_exists("schema_version"):
         return 0
@@ -191,10 +197,7 @@ def current_version(db: SqliteDatabase) -> int:
 
 def migrate(db: SqliteDatabase, target: int = LATEST) -> int:
     """Apply every migration above the database's version, each in its own transaction."""
-    db.execute_sql(
-        'CREATE TABLE IF NOT EXISTS "schema_version" ('
-        '"version" INTEGER NOT NULL PRIMARY KEY, "applied_at" DATETIME NOT NULL)'
-    )
+    db.execute_sql(SCHEMA_VERSION_TABLE)
     version = current_version(db)
     if version > LATEST:
         raise NewerSchemaError(

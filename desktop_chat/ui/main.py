@@ -57,13 +57,27 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 
 async def open_core(paths: AppPaths) -> Core | None:
-    """Open the database; offer to set a damaged one aside instead of failing silently."""
+    """Open the database; offer to set a damaged one aside (or to rebuild a damaged search
+    index) instead of failing silently."""
     from desktop_chat.app import Core
     from desktop_chat.store import StoreError
+    from desktop_chat.store.database import repair_search_index
 
     try:
         return await Core.open(paths)
     except StoreError as exc:
+        if exc.kind == "index_damaged":
+            answer = QMessageBox.question(
+                None,
+                APP_DISPLAY_NAME,
+                exc.user_message
+                + "\n\n"
+                + t("Rebuild the search index now? Your conversations are kept as they are."),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+            await asyncio.to_thread(repair_search_index, paths.database)
+            return await Core.open(paths)
         if exc.kind != "corrupt":
             QMessageBox.critical(None, APP_DISPLAY_NAME, exc.user_message)
             return None
@@ -105,6 +119,7 @@ async def run_window(
         await core.aclose()
         return 0
     opened = await open_window(core, window)
+    core.backups.start()
     # What start-up made (modules, widgets, the list, the SDK's types) lives as long as
     # the window; taken out of the collector's view, full collections stop walking it:
     # with a long list they paused the window for 30-100 ms.

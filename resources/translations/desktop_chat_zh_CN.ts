@@ -556,6 +556,10 @@
       <translation>将损坏的文件保留为备份，并使用空数据库重新开始？</translation>
     </message>
     <message>
+      <source>Rebuild the search index now? Your conversations are kept as they are.</source>
+      <translation>现在重建搜索索引吗？您的对话将原样保留。</translation>
+    </message>
+    <message>
       <source>Search</source>
       <translation>搜索</translation>
     </message>
@@ -594,6 +598,88 @@
     <message>
       <source>Continue</source>
       <translation>继续</translation>
+    </message>
+    <message>
+      <source>Made</source>
+      <translation>创建时间</translation>
+    </message>
+    <message>
+      <source>Why</source>
+      <translation>原因</translation>
+    </message>
+    <message>
+      <source>Size</source>
+      <translation>大小</translation>
+    </message>
+    <message>
+      <source>File</source>
+      <translation>文件</translation>
+    </message>
+    <message>
+      <source>Scheduled</source>
+      <translation>定时</translation>
+    </message>
+    <message>
+      <source>By hand</source>
+      <translation>手动</translation>
+    </message>
+    <message>
+      <source>Before a restore</source>
+      <translation>恢复之前</translation>
+    </message>
+    <message>
+      <source>Before an upgrade</source>
+      <translation>升级之前</translation>
+    </message>
+    <message>
+      <source>Backups</source>
+      <translation>备份</translation>
+    </message>
+    <message>
+      <source>Back up now</source>
+      <translation>立即备份</translation>
+    </message>
+    <message>
+      <source>Restore at next start…</source>
+      <translation>下次启动时恢复…</translation>
+    </message>
+    <message>
+      <source>Cancel the restore</source>
+      <translation>取消恢复</translation>
+    </message>
+    <message>
+      <source>Open folder</source>
+      <translation>打开文件夹</translation>
+    </message>
+    <message>
+      <source>Backing up…</source>
+      <translation>正在备份…</translation>
+    </message>
+    <message>
+      <source>The restore was cancelled.</source>
+      <translation>已取消恢复。</translation>
+    </message>
+    <message>
+      <source>Data folder: {data}
+Backups: {folder}</source>
+      <translation>数据文件夹：{data}
+备份：{folder}</translation>
+    </message>
+    <message>
+      <source>Restore the conversations from {made}? They replace the current ones the next time desktop_chat starts; the current ones are backed up first. Close desktop_chat and start it again to finish.</source>
+      <translation>要恢复 {made} 的对话吗？下次启动 desktop_chat 时它们将替换当前的对话；当前的对话会先被备份。关闭 desktop_chat 并重新启动即可完成。</translation>
+    </message>
+    <message>
+      <source>{size:.1f} MB</source>
+      <translation>{size:.1f} MB</translation>
+    </message>
+    <message>
+      <source>{name} will be restored the next time desktop_chat starts.</source>
+      <translation>下次启动 desktop_chat 时将恢复 {name}。</translation>
+    </message>
+    <message>
+      <source>Backed up to {path}.</source>
+      <translation>已备份到 {path}。</translation>
     </message>
     <message>
       <source>No requests in this period</source>

@@ -1,4 +1,4 @@
-"""The Manage window: conversations, providers, statistics and live activity, in tabs.
+"""The Manage window: conversations, providers, statistics, live activity and backups.
 
 It opens beside the main window and is another client of the same engine: it reads the
 conversations with one list query and the usage records once (shared by every tab), and
@@ -35,6 +35,7 @@ from desktop_chat.engine.stats import provider_health, tokens_by_conversation
 from desktop_chat.schemas import Agent, UsageRecord
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.i18n import N_, t
+from desktop_chat.ui.manage.backups import BackupsTab
 from desktop_chat.ui.manage.conversations import ConversationsTab
 from desktop_chat.ui.manage.live import LiveTab
 from desktop_chat.ui.manage.providers import ProvidersTab
@@ -66,12 +67,14 @@ class ManageWindow(QWidget):
         self.providers = ProvidersTab(core, bridge)
         self.statistics = StatisticsTab(core, bridge)
         self.live = LiveTab(core.service, self.title_of)
+        self.backups = BackupsTab(core, bridge)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.conversations, t("Conversations"))
         self.tabs.addTab(self.providers, t("Providers"))
         self.tabs.addTab(self.statistics, t("Statistics"))
         self.tabs.addTab(self.live, t("Live"))
+        self.tabs.addTab(self.backups, t("Backups"))
         self.refresh_button = QPushButton(t("Refresh"))
         self.refresh_button.setObjectName("manageRefresh")
         self.refresh_button.setToolTip(t("Read agents, conversations and usage again (F5)"))
