@@ -205,15 +205,21 @@ class UsageRecord(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-def validation_message(exc: Exception) -> str:
-    """A one-line explanation of a pydantic error that names the fields at fault."""
+def validation_message(exc: Exception, limit: int | None = None) -> str:
+    """A one-line explanation of a pydantic error that names the fields at fault.
+
+    `limit` keeps the sentence readable (and small) when a value has thousands of faults.
+    """
     errors = getattr(exc, "errors", None)
     if not callable(errors):
         return str(exc)
+    found = errors()
     parts = []
-    for err in errors():
+    for err in found[:limit]:
         where = ".".join(str(p) for p in err.get("loc", ())) or "value"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    if limit is not None and len(found) > limit:
+        parts.append(f"and {len(found) - limit:,} more")
     return "; ".join(parts)
 
 
