@@ -46,3 +46,9 @@ async def test_json_nested_too_deep_is_a_422(api: Api) -> None:
         assert reply.status == 422, (path, reply.status, reply.body)
         assert reply.error["fields"] == ["body"]
         assert "deep" in reply.error["message"]
+
+
+async def test_a_static_name_the_system_cannot_open_is_not_found(api: Api) -> None:
+    for path in ("/static/a%00b", "/static/%00", "/static/app.js%00.png", "/static/" + "a" * 5000):
+        reply = await api.call("GET", path, as_=None)
+        assert reply.status == 404, (path, reply.status, reply.body)
