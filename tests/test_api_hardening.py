@@ -6,7 +6,9 @@ holds the loop for seconds holds the whole process, which is what the timings he
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -52,3 +54,47 @@ async def test_a_static_name_the_system_cannot_open_is_not_found(api: Api) -> No
     for path in ("/static/a%00b", "/static/%00", "/static/app.js%00.png", "/static/" + "a" * 5000):
         reply = await api.call("GET", path, as_=None)
         assert reply.status == 404, (path, reply.status, reply.body)
+
+
+async def test_a_line_break_in_the_url_cannot_forge_a_log_line(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    forged = "/api/health%0a2030-01-01 INFO desktop_chat forged%0d%0aline"
+    reply = await api.call("GET", forged, as_=None)
+    assert reply.status == 404
+    lines = [r.getMessage() for r in caplog.records if "forged" in r.getMessage()]
+    assert lines, "the request was not logged"
+    for line in lines:
+        assert "\n" not in line and "\r" not in line, line
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nthis is not a header\r\n\r\n",
+        b"GET /\x01\n HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: nope\r\n\r\n",
+        b"GET / HTTP/9.9\r\nHost: localhost\r\n\r\n",
+    ],
+)
+async def test_a_malformed_request_is_answered_and_logged_without_a_traceback(
+    api: Api, caplog: pytest.LogCaptureFixture, raw: bytes
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    host, port = api.base.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(raw)
+        await writer.drain()
+        async with asyncio.timeout(5):
+            status = await reader.readline()
+            await reader.read()
+    finally:
+        writer.close()
+    assert status.split()[1].startswith(b"4"), status
+    assert (await api.call("GET", "/api/health", as_=None)).status == 200
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert not loud, [(r.levelname, r.getMessage()) for r in loud]
+    for record in caplog.records:
+        assert "\n" not in record.getMessage(), record.getMessage()

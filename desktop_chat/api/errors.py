@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
@@ -20,6 +21,19 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # A handler that acts for an owner (a token's conversations), given by `authenticated`.
 OwnedHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped, so that it stays on its log line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def logged_path(request: web.BaseRequest) -> str:
+    """The path as sent (percent-encoded, no query string: it may carry a stream ticket)."""
+    return printable(request.rel_url.raw_path)
 
 
 class ApiError(Exception):
@@ -107,8 +121,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         known = map_known(exc)
         if known is not None:
             return known
-        # The path only: query strings may carry stream tickets and are never logged.
-        log.exception("The API failed on %s %s", request.method, request.path)
+        log.exception("The API failed on %s %s", request.method, logged_path(request))
         return error_response(
             500, "Something went wrong; the details are in the log.", "internal_error"
         )

@@ -15,14 +15,17 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import BaseRequest
 
 from desktop_chat.api.app import MAX_BODY, create_app
 from desktop_chat.api.auth import TicketBook, TokenStore
 from desktop_chat.api.context import CONTEXT, host_with_port
+from desktop_chat.api.errors import logged_path, printable
 from desktop_chat.engine import ConversationService
 
 log = logging.getLogger(__name__)
@@ -41,12 +44,32 @@ def is_loopback(host: str) -> bool:
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
-    """One line per request with the path only: query strings can carry stream tickets."""
+    """One line per request with the path only: query strings can carry stream tickets.
+
+    The path as it was sent, still percent-encoded: decoded, a ``%0a`` in it would start a
+    line of the client's choosing in the log.
+    """
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
-            "%s %s %s %.1f ms", request.method, request.path, response.status, time * 1000
+            "%s %s %s %.1f ms", request.method, logged_path(request), response.status, time * 1000
         )
+
+
+class ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's own log, where a malformed request is the client's fault, not a bug.
+
+    aiohttp answers such a request with a 400 and logs it as an error with a traceback;
+    here it is one line at INFO, its control characters escaped (the text quotes the
+    bytes the client sent). Every other failure is logged as aiohttp logs it.
+    """
+
+    def exception(self, msg: object, *args: object, exc_info: object = True, **kw: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            reason = printable(exc_info.message)[:200]
+            self.logger.info("Refused a malformed HTTP request (%d): %s", exc_info.code, reason)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kw)
 
 
 class ApiServer:
@@ -126,6 +149,7 @@ class ApiServer:
             self._app,
             handle_signals=False,
             access_log_class=PathOnlyAccessLogger,
+            logger=ServerLog(logging.getLogger("aiohttp.server")),
             shutdown_timeout=self._shutdown_timeout,
         )
         await runner.setup()
