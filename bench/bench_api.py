@@ -145,7 +145,7 @@ async def server_main(concurrency: int) -> None:
     Each stdin line asks for the full garbage collections since the last one (a JSON
     list of their pauses in ms); it stops at EOF.
     """
-    from desktop_chat.api import ApiServer, TokenStore
+    from desktop_chat.api import ApiServer
     from desktop_chat.app import Core
     from desktop_chat.engine.collector import FullCollectionsWaitForReplies
 
@@ -154,7 +154,7 @@ async def server_main(concurrency: int) -> None:
     config = replace(core.service.config, max_concurrent_requests=concurrency, auto_title=False)
     await core.service.reconfigure(config)
     await core.service.warm_up()
-    server = ApiServer(core.service, TokenStore(core.store), port=0)
+    server = ApiServer(core.service, core.tokens, port=0)
     await server.start()
     gc.freeze()  # as `desktop-chat serve` does once started, with the collector's pacing
     collector = FullCollectionsWaitForReplies(core.service)

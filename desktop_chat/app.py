@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
 from desktop_chat.engine.agents import AgentService
+from desktop_chat.engine.api_tokens import TokenService
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
@@ -31,9 +32,11 @@ class Core:
     secrets: SecretStore
     service: ConversationService
     agents: AgentService = field(init=False)
+    tokens: TokenService = field(init=False)
 
     def __post_init__(self) -> None:
         self.agents = AgentService(self.service, self.secrets)
+        self.tokens = TokenService(self.store)
 
     @classmethod
     async def open(cls, paths: AppPaths | None = None, secrets: SecretStore | None = None) -> Core:
@@ -57,5 +60,6 @@ class Core:
         await self.service.reconfigure(engine_config(settings))
 
     async def aclose(self) -> None:
+        await self.tokens.aclose()
         await self.service.aclose()
         await self.store.close()

@@ -232,6 +232,15 @@ class ApiToken(BaseModel):
     name: str
     created_at: datetime
     last_used_at: datetime | None = None
+    agents: list[str] | None = Field(
+        default=None, description="The ids of the agents it may use; null: every agent."
+    )
+    store_conversations: bool = Field(
+        default=False, description="Whether its gateway requests are kept as conversations."
+    )
+
+    def may_use(self, agent_id: str) -> bool:
+        return self.agents is None or agent_id in self.agents
 
 
 class ModelUsage(BaseModel):

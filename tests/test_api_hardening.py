@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from desktop_chat.app import Core
+from desktop_chat.engine.api_tokens import TokenService
 from tests.test_api_support import Api, running_api
 
 pytestmark = pytest.mark.asyncio
@@ -54,6 +55,36 @@ async def test_a_static_name_the_system_cannot_open_is_not_found(api: Api) -> No
     for path in ("/static/a%00b", "/static/%00", "/static/app.js%00.png", "/static/" + "a" * 5000):
         reply = await api.call("GET", path, as_=None)
         assert reply.status == 404, (path, reply.status, reply.body)
+
+
+async def test_revoking_a_token_ends_its_open_streams(api: Api, core: Core) -> None:
+    cid = (await api.conversation())["id"]
+    other = (await api.conversation(as_="bob"))["id"]
+    async with api.stream(cid) as mine, api.stream(other, as_="bob") as theirs:
+        await mine.comment()
+        await theirs.comment()
+        await api.server.tokens.revoke("alice")
+        assert await mine.next(timeout=5) is None, "the revoked token's stream stayed open"
+        await theirs.comment()  # another token's stream goes on
+
+
+async def test_revoking_from_another_process_ends_open_streams_too(api: Api, core: Core) -> None:
+    core.tokens.watch_interval = 0.1
+    cid = (await api.conversation())["id"]
+    async with api.stream(cid) as stream:
+        await stream.comment()
+        # As `desktop-chat tokens revoke` does: its own service on the same database.
+        await TokenService(core.store).revoke("alice")
+        assert await stream.next(timeout=5) is None
+
+
+async def test_a_ticket_minted_before_a_revoke_opens_nothing(api: Api) -> None:
+    cid = (await api.conversation())["id"]
+    minted = await api.call("POST", "/api/stream-tickets", {"conversation_id": cid})
+    assert minted.status == 201
+    await api.server.tokens.revoke("alice")
+    reply = await api.call("GET", minted.body["stream"], as_=None)
+    assert reply.status == 401 and reply.error["kind"] == "bad_ticket"
 
 
 async def test_a_line_break_in_the_url_cannot_forge_a_log_line(

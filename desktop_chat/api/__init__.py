@@ -5,7 +5,7 @@ needs a bearer token on every route but the health check and the web page. It im
 engine, the store's public face and the schemas, and never the window or Qt.
 """
 
-from desktop_chat.api.auth import TicketBook, TokenNameError, TokenStore, owner_for
+from desktop_chat.api.auth import TicketBook, owner_for
 from desktop_chat.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, is_loopback
 
 __all__ = [
@@ -13,8 +13,6 @@ __all__ = [
     "DEFAULT_PORT",
     "ApiServer",
     "TicketBook",
-    "TokenNameError",
-    "TokenStore",
     "is_loopback",
     "owner_for",
 ]

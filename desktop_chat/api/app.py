@@ -13,7 +13,7 @@ from aiohttp import web
 
 from desktop_chat import __version__
 from desktop_chat.api import page, routes, sse
-from desktop_chat.api.auth import TicketBook, TokenStore
+from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.context import CONTEXT, ApiContext
 from desktop_chat.api.errors import error_middleware
 from desktop_chat.api.fanout import StreamHub
@@ -34,6 +34,7 @@ from desktop_chat.api.models import (
 from desktop_chat.api.openapi import Param, RouteSpec, build_document
 from desktop_chat.api.security import MIDDLEWARES_AFTER_ERRORS, add_response_headers, authenticated
 from desktop_chat.engine import ConversationService
+from desktop_chat.engine.api_tokens import TokenService
 from desktop_chat.schemas import Context, Conversation, ConversationDetail, UsageStats
 
 MAX_BODY = 2 * 1024 * 1024
@@ -103,7 +104,7 @@ ROUTES: tuple[RouteSpec, ...] = (
 
 def create_app(
     service: ConversationService,
-    tokens: TokenStore,
+    tokens: TokenService,
     *,
     host: str = "127.0.0.1",
     port: int = 0,

@@ -23,10 +23,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import BaseRequest
 
 from desktop_chat.api.app import MAX_BODY, create_app
-from desktop_chat.api.auth import TicketBook, TokenStore
+from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.context import CONTEXT, host_with_port
 from desktop_chat.api.errors import logged_path, printable
 from desktop_chat.engine import ConversationService
+from desktop_chat.engine.api_tokens import TokenService
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class ApiServer:
     def __init__(
         self,
         service: ConversationService,
-        tokens: TokenStore | None = None,
+        tokens: TokenService | None = None,
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         heartbeat: float = 15.0,
@@ -103,7 +104,7 @@ class ApiServer:
         if heartbeat <= 0:
             raise ValueError("heartbeat must be a positive number of seconds")
         self.service = service
-        self.tokens = tokens or TokenStore(service.store)
+        self.tokens = tokens or TokenService(service.store)
         self.host = host
         self._requested_port = port
         self._app = create_app(

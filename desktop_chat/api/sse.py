@@ -23,6 +23,7 @@ import logging
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 
+from desktop_chat.api.auth import token_of
 from desktop_chat.api.context import ApiContext, context_of
 from desktop_chat.api.errors import ApiError
 from desktop_chat.api.events import encode
@@ -85,6 +86,7 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
     subscriber = Subscriber(conversation_id, ctx.queue_size, request.transport)
     # From here to the replay list, no await: no event can slip between the two.
     leave = ctx.hub.join(subscriber)
+    release = ctx.tokens.hold(token_of(owner), subscriber.end)  # a revoke ends the stream
     try:
         state = ctx.service.in_flight(conversation_id)
         replay = list(state.events) if state is not None else []
@@ -119,6 +121,7 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
     except ConnectionResetError:
         log.debug("An SSE client of %s went away", conversation_id)
     finally:
+        release()
         leave()
     return response
 
