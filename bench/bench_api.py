@@ -154,7 +154,7 @@ async def server_main(concurrency: int) -> None:
     config = replace(core.service.config, max_concurrent_requests=concurrency, auto_title=False)
     await core.service.reconfigure(config)
     await core.service.warm_up()
-    server = ApiServer(core.service, core.tokens, port=0)
+    server = ApiServer(core.service, core.tokens, core.gateway, port=0)
     await server.start()
     gc.freeze()  # as `desktop-chat serve` does once started, with the collector's pacing
     collector = FullCollectionsWaitForReplies(core.service)

@@ -270,6 +270,7 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
     server = ApiServer(
         core.service,
         core.tokens,
+        core.gateway,
         host=args.host,
         port=args.port,
         heartbeat=args.heartbeat,

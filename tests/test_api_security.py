@@ -58,7 +58,10 @@ async def test_every_route_but_health_and_the_page_needs_a_token(api: Api) -> No
                 assert reply.status == 200, (spec.path, reply.body)
             else:
                 assert reply.status == 401, (spec.method, spec.path, reply.body)
-                assert reply.error["kind"] == "unauthorized"
+                if spec.gateway:  # OpenAI's shape, as OpenAI answers a bad key
+                    assert reply.error["code"] == "invalid_api_key"
+                else:
+                    assert reply.error["kind"] == "unauthorized"
                 assert reply.headers["WWW-Authenticate"].startswith("Bearer")
 
 

@@ -19,17 +19,6 @@ from dataclasses import dataclass
 from desktop_chat.engine.api_tokens import MAX_SECRET_CHARS, digest, new_secret
 
 TICKET_TTL = 60.0
-OWNER_PREFIX = "token:"
-
-
-def owner_for(name: str) -> str:
-    """The conversation owner a token stands for."""
-    return OWNER_PREFIX + name
-
-
-def token_of(owner: str) -> str:
-    """The name of the token an owner stands for."""
-    return owner.removeprefix(OWNER_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from desktop_chat.api.fanout import StreamHub
 from desktop_chat.api.finals import FinalMessages
 from desktop_chat.engine import ConversationService
 from desktop_chat.engine.api_tokens import TokenService
+from desktop_chat.engine.gateway import GatewayService
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -31,6 +32,7 @@ def host_with_port(host: str, port: int) -> str:
 class ApiContext:
     service: ConversationService
     tokens: TokenService
+    gateway: GatewayService
     tickets: TicketBook
     finals: FinalMessages
     hub: StreamHub

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from desktop_chat.api.auth import owner_for, token_of
 from desktop_chat.api.context import context_of
-from desktop_chat.api.errors import ApiError, Handler, OwnedHandler
+from desktop_chat.api.errors import ApiError, Handler, OwnedHandler, TokenHandler
+from desktop_chat.engine.api_tokens import owner_for, token_of
 from desktop_chat.schemas import ApiToken
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -118,6 +118,15 @@ def authenticated(handler: OwnedHandler, *, tickets: bool = False) -> Handler:
     async def check(request: web.Request) -> web.StreamResponse:
         token = await caller(request, tickets=tickets)
         return await handler(request, owner_for(token.name))
+
+    return check
+
+
+def as_client(handler: TokenHandler) -> Handler:
+    """Wrap a gateway handler: it runs only for a valid token, which it is given."""
+
+    async def check(request: web.Request) -> web.StreamResponse:
+        return await handler(request, await caller(request))
 
     return check
 

@@ -28,6 +28,7 @@ from desktop_chat.api.context import CONTEXT, host_with_port
 from desktop_chat.api.errors import logged_path, printable
 from desktop_chat.engine import ConversationService
 from desktop_chat.engine.api_tokens import TokenService
+from desktop_chat.engine.gateway import GatewayService
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class ApiServer:
         self,
         service: ConversationService,
         tokens: TokenService | None = None,
+        gateway: GatewayService | None = None,
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         heartbeat: float = 15.0,
@@ -105,11 +107,13 @@ class ApiServer:
             raise ValueError("heartbeat must be a positive number of seconds")
         self.service = service
         self.tokens = tokens or TokenService(service.store)
+        self.gateway = gateway or GatewayService(service, self.tokens)
         self.host = host
         self._requested_port = port
         self._app = create_app(
             service,
             self.tokens,
+            self.gateway,
             host=host,
             port=port,
             heartbeat=heartbeat,
@@ -152,6 +156,9 @@ class ApiServer:
             access_log_class=PathOnlyAccessLogger,
             logger=ServerLog(logging.getLogger("aiohttp.server")),
             shutdown_timeout=self._shutdown_timeout,
+            # A client that hangs up cancels its handler: the gateway then stops its request
+            # upstream. Routes that change something finish regardless (see app.py).
+            handler_cancellation=True,
         )
         await runner.setup()
         try:

@@ -23,12 +23,12 @@ import logging
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 
-from desktop_chat.api.auth import token_of
 from desktop_chat.api.context import ApiContext, context_of
 from desktop_chat.api.errors import ApiError
 from desktop_chat.api.events import encode
 from desktop_chat.api.fanout import Subscriber
 from desktop_chat.api.finals import FinalRecord
+from desktop_chat.engine.api_tokens import token_of
 from desktop_chat.engine.events import EngineEvent, MessageStored
 from desktop_chat.schemas import Message
 from desktop_chat.store import StoreError

@@ -31,6 +31,7 @@ from desktop_chat.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 TOKEN_BYTES = 32
+OWNER_PREFIX = "token:"
 # Longer than any token or ticket made here; anything longer is refused unhashed.
 MAX_SECRET_CHARS = 256
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -44,6 +45,16 @@ class TokenNameError(InputError):
             f"{name!r} cannot name a token: use 1 to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or a digit."
         )
+
+
+def owner_for(name: str) -> str:
+    """The owner of the conversations a token's client creates (or has kept)."""
+    return OWNER_PREFIX + name
+
+
+def token_of(owner: str) -> str:
+    """The name of the token an owner stands for."""
+    return owner.removeprefix(OWNER_PREFIX)
 
 
 def digest(secret: str) -> str:

@@ -113,7 +113,7 @@ class ConversationService:
         client = (
             await self._clients.get(agent.base_url, api_key)
             if api_key
-            else await self._client_for(agent)
+            else await self.client_for(agent)
         )
         return await client.list_models()
 
@@ -492,7 +492,7 @@ class ConversationService:
                 state.journal = self.journal.open(
                     cid, state.agent.model, state.agent.agent_id, state.parent_id
                 )
-                client = await self._client_for(state.agent)
+                client = await self.client_for(state.agent)
                 async for item in client.stream_chat(
                     state.agent.model, state.request, state.agent.params
                 ):
@@ -624,7 +624,7 @@ class ConversationService:
         first_user = next((m.content for m in state.request if m.role == "user"), "")
         try:
             async with self._semaphore:
-                client = await self._client_for(state.agent)
+                client = await self.client_for(state.agent)
                 raw = await client.complete(state.agent.model, title_request(first_user))
         except LLMError as exc:
             log.info("Automatic title failed (%s); keeping the first words", exc.kind)
@@ -680,7 +680,8 @@ class ConversationService:
         """Load what the first request needs while the user is still reading or typing."""
         await self._clients.preload()
 
-    async def _client_for(self, agent: Agent) -> LLMClient:
+    async def client_for(self, agent: Agent) -> LLMClient:
+        """The pooled client for the agent's server and key (replies, titles, the gateway)."""
         # The keyring may talk over D-Bus: keep that off the event loop.
         key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
         return await self._clients.get(agent.base_url, key)
@@ -734,6 +735,11 @@ class ConversationService:
         await self._clients.aclose()
 
     # Live figures (the Manage window) ------------------------------------------------
+
+    @property
+    def request_slots(self) -> asyncio.Semaphore:
+        """What every request upstream waits on: replies, titles and the gateway's alike."""
+        return self._semaphore
 
     @property
     def max_concurrent(self) -> int:

@@ -37,7 +37,8 @@ class ApiRunner:
             return
         from desktop_chat.api.server import ApiServer  # the HTTP stack loads only when used
 
-        server = ApiServer(self.core.service, self.core.tokens, port=wanted)
+        core = self.core
+        server = ApiServer(core.service, core.tokens, core.gateway, port=wanted)
         try:
             await server.start()
         except OSError as exc:
