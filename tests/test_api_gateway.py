@@ -291,6 +291,20 @@ async def test_a_client_hanging_up_aborts_the_request_upstream(
     assert record.status == MessageStatus.STOPPED
 
 
+async def test_a_request_cancelled_before_its_first_step_leaves_nothing_behind(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    from desktop_chat.engine.gateway import GatewayRequest
+
+    token, _ = await core.tokens.create("quick")
+    call = await core.gateway.start(token, GatewayRequest(model="Fake", messages=HI))
+    call.cancel()  # the client hung up at once
+    assert call.task is not None
+    await asyncio.wait([call.task])
+    assert core.gateway.active == [] and await call.answer() is None
+    assert fake.requests == []
+
+
 async def test_gateway_requests_share_the_engines_request_slots(
     api: Api, core: Core, fake: FakeOpenAI, client: openai.AsyncOpenAI
 ) -> None:

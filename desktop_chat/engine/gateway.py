@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from desktop_chat.engine.api_tokens import TokenService, owner_for
 from desktop_chat.engine.events import ConversationChanged
@@ -38,8 +39,14 @@ log = logging.getLogger(__name__)
 
 __all__ = ["GatewayCall", "GatewayError", "GatewayRequest", "GatewayService"]
 
-REVOKED = GatewayError(401, "token_revoked", "The API token was revoked.")
-CLOSING = GatewayError(503, "closing", "desktop_chat is shutting down; try again later.")
+
+def revoked() -> GatewayError:
+    return GatewayError(401, "token_revoked", "The API token was revoked.")
+
+
+def closing() -> GatewayError:
+    return GatewayError(503, "closing", "desktop_chat is shutting down; try again later.")
+
 
 # How an upstream failure is answered: the client's own request was fine, so the agent's
 # server refusing the app's key is a failure of the gateway (502), not a 401 for the client.
@@ -92,7 +99,7 @@ class GatewayService:
         An agent the token may not use is as unknown as one that does not exist: 404.
         """
         if self._closing:
-            raise CLOSING
+            raise closing()
         try:
             agent = await self._service.get_agent(request.model)
         except NotFoundError:
@@ -106,16 +113,25 @@ class GatewayService:
             )
         call = GatewayCall(new_id(), token.name, agent, request)
         self._calls[call.id] = call
-        release = self._tokens.hold(token.name, lambda: call.cancel(REVOKED))
+        release = self._tokens.hold(token.name, lambda: call.cancel(revoked()))
         call.task = asyncio.get_running_loop().create_task(
             self._run(call, token.store_conversations), name=f"gateway-{call.id}"
         )
-        call.task.add_done_callback(lambda _: release())
+        call.task.add_done_callback(lambda task: self._finished(call, task, release))
         return call
 
-    def cancel_all(self, reason: GatewayError = CLOSING) -> None:
+    def _finished(
+        self, call: GatewayCall, task: asyncio.Task[None], release: Callable[[], None]
+    ) -> None:
+        release()
+        if task.cancelled():  # before its first step: it never asked anything of anyone
+            call.end(call.cancel_reason)
+            self._calls.pop(call.id, None)
+
+    def cancel_all(self) -> None:
+        """End every request (the server or the app is stopping)."""
         for call in list(self._calls.values()):
-            call.cancel(reason)
+            call.cancel(closing())
 
     async def aclose(self) -> None:
         """Refuse new requests, end those in flight and wait until they are counted."""
@@ -147,7 +163,8 @@ class GatewayService:
                     call.answered(item.data)
         except asyncio.CancelledError:
             failure = call.cancel_reason
-            status = MessageStatus.INTERRUPTED if failure is CLOSING else MessageStatus.STOPPED
+            shutdown = failure is not None and failure.kind == "closing"
+            status = MessageStatus.INTERRUPTED if shutdown else MessageStatus.STOPPED
         except LLMError as exc:
             status, error, failure = MessageStatus.FAILED, exc, upstream_error(exc)
         except Exception:
@@ -159,10 +176,11 @@ class GatewayService:
                 ),
             )
         finally:
-            call.end(failure)
-            self._calls.pop(call.id, None)
-        # Shielded: a second cancel (the app closing) must not lose the record.
-        await asyncio.shield(self._record(call, status, finish, error, "".join(text), keep))
+            call.end(failure)  # the client has its answer; counting it may take a moment
+        try:
+            await self._record(call, status, finish, error, "".join(text), keep)
+        finally:
+            self._calls.pop(call.id, None)  # gone from the live view once it is counted
 
     def _body(self, call: GatewayCall) -> dict[str, object]:
         """The agent's parameters, overridden by the request's; the agent's prompt first."""

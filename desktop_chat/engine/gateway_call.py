@@ -92,8 +92,12 @@ class GatewayCall:
             await self._wake.wait()
 
     def cancel(self, reason: GatewayError | None = None) -> None:
-        """Abort the request upstream: the client went away (None), or `reason`."""
-        if self.task is not None and not self.task.done():
+        """Abort the request upstream: the client went away (None), or `reason`.
+
+        Once it has ended there is nothing to abort, and its usage record is being
+        written: that is left to finish.
+        """
+        if self.task is not None and not self._ended:
             if self.cancel_reason is None:
                 self.cancel_reason = reason
             self.task.cancel()
