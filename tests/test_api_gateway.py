@@ -179,6 +179,19 @@ async def test_a_token_may_keep_its_requests_as_conversations(
     assert stats.requests == 1
 
 
+async def test_the_openapi_document_lists_the_gateway(api: Api) -> None:
+    document = (await api.call("GET", "/openapi.json")).body
+    models, completions = document["paths"]["/v1/models"], document["paths"]["/v1/chat/completions"]
+    assert models["get"]["operationId"] == "list_models"
+    post = completions["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ChatCompletionRequest"
+    )
+    assert set(post["responses"]) >= {"200", "401", "404", "422", "429", "502"}
+    error = post["responses"]["429"]["content"]["application/json"]["schema"]["$ref"]
+    assert error.endswith("/OpenAIErrorResponse")
+
+
 # Errors, in OpenAI's shape -------------------------------------------------------------------
 
 

@@ -71,6 +71,12 @@ async def test_settings_start_the_api_and_create_a_token(qapp, paths, secrets, a
         assert core.settings.api_enabled
         assert "Running at" in tab.state.text()
 
+        type_text(tab.token_name, "no spaces please")
+        click(tab.create_button)
+        await wait_until(lambda: "cannot name a token" in tab.token_status.text())
+        assert tab.new_token.isHidden() and await core.tokens.list() == []
+
+        tab.token_name.clear()
         type_text(tab.token_name, "my-editor")
         click(tab.create_button)
         await wait_until(lambda: not tab.new_token.isHidden(), what="the token is shown")

@@ -191,8 +191,9 @@ def build_document(routes: Sequence[RouteSpec], version: str) -> dict[str, Any]:
             "version": version,
             "description": (
                 "Conversations, replies streamed as Server-Sent Events, agents and usage of "
-                "a desktop_chat installation. Local only by default; every route but "
-                "/api/health and the web page needs `Authorization: Bearer <token>`."
+                "a desktop_chat installation, and under /v1 an OpenAI-compatible gateway "
+                "to its agents. Local only by default; every route but /api/health and the "
+                "web page needs `Authorization: Bearer <token>`."
             ),
         },
         "servers": [{"url": "/"}],
