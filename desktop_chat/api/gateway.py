@@ -21,7 +21,7 @@ from desktop_chat.api.inputs import read_body
 from desktop_chat.api.models import ChatCompletionRequest, ModelCard, ModelList
 from desktop_chat.api.routes import model_response
 from desktop_chat.api.sse import HEADERS
-from desktop_chat.engine.gateway import GatewayError, GatewayRequest
+from desktop_chat.engine.gateway import GatewayCall, GatewayError, GatewayRequest
 from desktop_chat.schemas import ApiToken
 
 log = logging.getLogger(__name__)
@@ -60,15 +60,22 @@ async def chat_completions(request: web.Request, token: ApiToken) -> web.StreamR
         response = web.StreamResponse(status=200, headers=HEADERS)
         await response.prepare(request)
         try:
-            async for chunk in call.chunks():
-                await response.write(_event(chunk))
-            await response.write(DONE)
-        except GatewayError as exc:  # midway: the status is sent already
-            refusal = map_known(exc)
-            assert refusal is not None
-            await response.write(_event(error_body(refusal, openai_shape=True)))
+            await _relay(call, response)
         except ConnectionResetError:
             log.debug("A gateway client went away mid-stream")
         return response
     finally:
         call.cancel()  # a no-op once it has ended; otherwise the client has gone
+
+
+async def _relay(call: GatewayCall, response: web.StreamResponse) -> None:
+    """The chunks, then [DONE]; or, failing midway (the status is sent), an error event."""
+    try:
+        async for chunk in call.chunks():
+            await response.write(_event(chunk))
+    except GatewayError as exc:
+        refusal = map_known(exc)
+        assert refusal is not None
+        await response.write(_event(error_body(refusal, openai_shape=True)))
+    else:
+        await response.write(DONE)
