@@ -39,7 +39,9 @@ is missed, go on at 10, 5 and 2 tokens/s; the rows say which rate met both targe
 * Time to first token, on the idle server before the load: upstream's own (openai SDK
   straight to the fake server: `create()` to the first content chunk) against the API's
   (a raw keep-alive POST of the message to the first delta on an open SSE stream of that
-  conversation), 7 runs each, alternating, after one warm-up; medians and their difference.
+  conversation) and the OpenAI-compatible gateway's (the same openai SDK call, pointed at
+  /v1 with the agent's name as the model), 7 runs each, in turn, after one warm-up;
+  medians and their differences.
 
 `--profile FILE` runs the server under pyinstrument and writes its text report there.
 
@@ -73,6 +75,8 @@ BUCKETS = 100_000
 RAMP = 1.0  # seconds over which a round's replies start
 LATENCY_TARGET_MS = 50.0
 TTFT_TARGET_MS = 10.0
+UPSTREAM_MODEL = "fake-model"
+AGENT = "Bench"  # the data set's agent: the gateway's name for its model
 # An event: its id, type, and for a delta the token's index and upstream stamp, for a
 # message its role (the first "role" of a message is its own: fields come in model order).
 EVENT = re.compile(
@@ -145,7 +149,7 @@ async def server_main(concurrency: int) -> None:
     Each stdin line asks for the full garbage collections since the last one (a JSON
     list of their pauses in ms); it stops at EOF.
     """
-    from desktop_chat.api import ApiServer, TokenStore
+    from desktop_chat.api import ApiServer
     from desktop_chat.app import Core
     from desktop_chat.engine.collector import FullCollectionsWaitForReplies
 
@@ -154,7 +158,7 @@ async def server_main(concurrency: int) -> None:
     config = replace(core.service.config, max_concurrent_requests=concurrency, auto_title=False)
     await core.service.reconfigure(config)
     await core.service.warm_up()
-    server = ApiServer(core.service, TokenStore(core.store), port=0)
+    server = ApiServer(core.service, core.tokens, core.gateway, port=0)
     await server.start()
     gc.freeze()  # as `desktop-chat serve` does once started, with the collector's pacing
     collector = FullCollectionsWaitForReplies(core.service)
@@ -467,11 +471,12 @@ class Http:
             self.writer.close()
 
 
-async def upstream_ttft(client: Any) -> float:
-    """`create()` to the first content chunk, straight from the fake server (an AsyncOpenAI)."""
+async def sdk_ttft(client: Any, model: str) -> float:
+    """`create()` to the first content chunk through an AsyncOpenAI: straight from the fake
+    server (model "fake-model"), or through the gateway (model: the agent's name)."""
     started = time.perf_counter()
     stream = await client.chat.completions.create(
-        model="fake-model", messages=[{"role": "user", "content": "Hi"}], stream=True
+        model=model, messages=[{"role": "user", "content": "Hi"}], stream=True
     )
     first = 0.0
     async with stream:
@@ -495,24 +500,28 @@ async def api_ttft(http: Http, url: str, token: str, conversation_id: str) -> fl
 
 async def measure_ttft(
     upstream: Child, base_url: str, http: Http, url: str, token: str, runs: int
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float]]:
     import openai
 
     await upstream.send("0 5")
     await upstream.line()
     conversation_id = await http.create_conversation()
-    direct, through = [], []
-    # One client, as the engine keeps one per endpoint: both sides reuse a warm connection.
+    direct, through, gateway = [], [], []
+    # One client each, as the engine keeps one per endpoint: all reuse a warm connection.
     client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
+    relay = openai.AsyncOpenAI(base_url=url + "/v1", api_key=token, max_retries=0)
     try:
-        await upstream_ttft(client)  # warm-up: imports, connections
+        await sdk_ttft(client, UPSTREAM_MODEL)  # warm-up: imports, connections
         await api_ttft(http, url, token, conversation_id)
+        await sdk_ttft(relay, AGENT)
         for _ in range(runs):
-            direct.append(await upstream_ttft(client))
+            direct.append(await sdk_ttft(client, UPSTREAM_MODEL))
             through.append(await api_ttft(http, url, token, conversation_id))
+            gateway.append(await sdk_ttft(relay, AGENT))
     finally:
         await client.close()
-    return direct, through
+        await relay.close()
+    return direct, through, gateway
 
 
 @dataclass
@@ -629,7 +638,7 @@ def summary(r: RoundResult) -> str:
 
 async def run(
     args: argparse.Namespace,
-) -> tuple[list[RoundResult], list[float], list[float], float]:
+) -> tuple[list[RoundResult], list[float], list[float], list[float], float]:
     upstream = await Child.start(child_command("--upstream"))
     base_url = await upstream.line()
     data = fresh_home("cold", base_url=base_url)
@@ -652,7 +661,9 @@ async def run(
     try:
         url = await server.line(60)
         http = await Http(url, token).open()
-        direct, through = await measure_ttft(upstream, base_url, http, url, token, args.ttft_runs)
+        direct, through, gateway = await measure_ttft(
+            upstream, base_url, http, url, token, args.ttft_runs
+        )
         for _ in range(args.conversations):
             senders[await http.create_conversation()] = await Http(url, token).open()
         http.close()
@@ -677,7 +688,7 @@ async def run(
             results.append(result)
             if passes(result):
                 break
-        return results, direct, through, connect_seconds
+        return results, direct, through, gateway, connect_seconds
     finally:
         for child in [*clients, server, upstream]:
             await child.stop()
@@ -690,6 +701,7 @@ def rows(
     results: list[RoundResult],
     direct: list[float],
     through: list[float],
+    gateway: list[float],
     connect_seconds: float,
 ) -> list[Row]:
     streams = args.conversations * args.subscribers
@@ -700,7 +712,7 @@ def rows(
     top = results[0]
     held = next((r for r in results if passes(r)), None)
 
-    ttft_direct, ttft_api = median(direct), median(through)
+    ttft_direct, ttft_api, ttft_gateway = median(direct), median(through), median(gateway)
     return [
         Row(
             f"{label}, {top.rate:g} tokens/s each: chunk-to-client latency p99",
@@ -760,6 +772,17 @@ def rows(
             f"idle server; upstream (openai SDK) {ttft_direct:.1f} ms, through the API "
             f"(POST → first SSE delta) {ttft_api:.1f} ms; medians",
         ),
+        Row(
+            "API gateway: time to first token, through /v1/chat/completions minus upstream's own",
+            f"≤ {TTFT_TARGET_MS:g} ms",
+            ttft_gateway - ttft_direct,
+            "ms",
+            None,
+            check(ttft_gateway - ttft_direct, TTFT_TARGET_MS),
+            len(gateway),
+            f"idle server; the same openai SDK call, straight upstream {ttft_direct:.1f} ms, "
+            f"through the gateway {ttft_gateway:.1f} ms; medians",
+        ),
     ]
 
 
@@ -772,8 +795,8 @@ def main() -> list[Row]:
     parser.add_argument("--ttft-runs", type=int, default=7)
     parser.add_argument("--profile", type=Path, help="pyinstrument report of the server")
     args, _ = parser.parse_known_args()
-    results, direct, through, connect_seconds = asyncio.run(run(args))
-    return rows(args, results, direct, through, connect_seconds)
+    results, direct, through, gateway, connect_seconds = asyncio.run(run(args))
+    return rows(args, results, direct, through, gateway, connect_seconds)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
 from desktop_chat.engine.agents import AgentService
+from desktop_chat.engine.api_tokens import TokenService
 from desktop_chat.engine.backups import BackupSchedule
+from desktop_chat.engine.gateway import GatewayService
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
@@ -39,9 +41,13 @@ class Core:
     service: ConversationService
     backups: BackupSchedule
     agents: AgentService = field(init=False)
+    tokens: TokenService = field(init=False)
+    gateway: GatewayService = field(init=False)
 
     def __post_init__(self) -> None:
         self.agents = AgentService(self.service, self.secrets)
+        self.tokens = TokenService(self.store)
+        self.gateway = GatewayService(self.service, self.tokens)
 
     @classmethod
     async def open(
@@ -90,6 +96,8 @@ class Core:
         self.backups.reconfigure(settings.backup_every_hours, settings.backups_kept)
 
     async def aclose(self) -> None:
+        await self.gateway.aclose()
+        await self.tokens.aclose()
         await self.backups.aclose()
         await self.service.aclose()
         await self.store.close()

@@ -120,7 +120,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     create = tokens.add_parser("create", help="create a token (printed once) for a client")
     create.add_argument("name", help="the client's name, e.g. notes-script")
-    tokens.add_parser("list", help="list tokens (names and dates only)")
+    create.add_argument(
+        "--agents",
+        metavar="A,B",
+        help="the agents (names or ids) it may use through /v1/chat/completions (default: all)",
+    )
+    create.add_argument(
+        "--store-conversations",
+        action="store_true",
+        help="keep its /v1/chat/completions requests as conversations (default: not kept)",
+    )
+    tokens.add_parser("list", help="list tokens: names, dates, agents (never the tokens)")
     revoke = tokens.add_parser("revoke", help="revoke a token; its client is locked out at once")
     revoke.add_argument("name")
     return parser

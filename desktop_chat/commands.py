@@ -278,7 +278,7 @@ async def _import(core: Core, args: argparse.Namespace) -> int:
 
 async def _serve(core: Core, args: argparse.Namespace) -> int:
     """Serve the API until SIGINT or SIGTERM; no Qt is imported on this path."""
-    from desktop_chat.api import ApiServer, TokenStore, is_loopback  # aiohttp only when used
+    from desktop_chat.api import ApiServer, is_loopback  # aiohttp only when used
 
     remote = not is_loopback(args.host)
     if remote and not args.allow_remote:
@@ -297,10 +297,10 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     await core.service.warm_up()  # the first request must not wait for the SDK to import
-    tokens = TokenStore(core.store)
     server = ApiServer(
         core.service,
-        tokens,
+        core.tokens,
+        core.gateway,
         host=args.host,
         port=args.port,
         heartbeat=args.heartbeat,
@@ -325,7 +325,7 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
             raise CliError(message, EXIT_USAGE) from None
         gc.freeze()  # start-up's objects stay for good: keep full collections off them
         print(server.url, flush=True)  # first line of stdout: scripts and tests read it
-        if not await tokens.list():
+        if not await core.tokens.list():
             print(
                 "desktop-chat: no API tokens yet; create one with "
                 "`desktop-chat tokens create NAME`",
@@ -343,14 +343,11 @@ async def _serve(core: Core, args: argparse.Namespace) -> int:
 
 
 async def _tokens(core: Core, args: argparse.Namespace) -> int:
-    from desktop_chat.api.auth import TokenNameError, TokenStore
-
-    tokens = TokenStore(core.store)
+    tokens = core.tokens
     if args.action == "create":
+        agents = args.agents.split(",") if args.agents is not None else None
         try:
-            record, token = await tokens.create(args.name)
-        except TokenNameError as exc:
-            raise CliError(exc.user_message, EXIT_USAGE) from None
+            record, token = await tokens.create(args.name, agents, args.store_conversations)
         except StoreError as exc:
             if exc.kind != "exists":
                 raise
@@ -366,11 +363,18 @@ async def _tokens(core: Core, args: argparse.Namespace) -> int:
         await tokens.revoke(args.name)
         print(f"Revoked API token {args.name}.")
         return EXIT_OK
+    names = {a.agent_id: a.name for a in await core.service.list_agents()}
     for record in await tokens.list():
         created = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
         used = record.last_used_at
         last = used.astimezone().strftime("%Y-%m-%d %H:%M") if used else "never used"
-        print(f"{record.name}\t{created}\t{last}")
+        agents = (
+            "all agents"
+            if record.agents is None
+            else ",".join(names.get(a, a) for a in record.agents)
+        )
+        stored = "stores conversations" if record.store_conversations else "not stored"
+        print(f"{record.name}\t{created}\t{last}\t{agents}\t{stored}")
     return EXIT_OK
 
 

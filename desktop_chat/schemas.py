@@ -205,15 +205,21 @@ class UsageRecord(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-def validation_message(exc: Exception) -> str:
-    """A one-line explanation of a pydantic error that names the fields at fault."""
+def validation_message(exc: Exception, limit: int | None = None) -> str:
+    """A one-line explanation of a pydantic error that names the fields at fault.
+
+    `limit` keeps the sentence readable (and small) when a value has thousands of faults.
+    """
     errors = getattr(exc, "errors", None)
     if not callable(errors):
         return str(exc)
+    found = errors()
     parts = []
-    for err in errors():
+    for err in found[:limit]:
         where = ".".join(str(p) for p in err.get("loc", ())) or "value"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    if limit is not None and len(found) > limit:
+        parts.append(f"and {len(found) - limit:,} more")
     return "; ".join(parts)
 
 
@@ -226,6 +232,15 @@ class ApiToken(BaseModel):
     name: str
     created_at: datetime
     last_used_at: datetime | None = None
+    agents: list[str] | None = Field(
+        default=None, description="The ids of the agents it may use; null: every agent."
+    )
+    store_conversations: bool = Field(
+        default=False, description="Whether its gateway requests are kept as conversations."
+    )
+
+    def may_use(self, agent_id: str) -> bool:
+        return self.agents is None or agent_id in self.agents
 
 
 class ModelUsage(BaseModel):

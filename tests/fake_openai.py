@@ -173,12 +173,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(scenario.status, code, message, scenario.retry_after)
 
     def _complete(self, scenario: Scenario, body: dict[str, Any], model: str) -> None:
-        """Non-streaming answer (auto-titles use it); honours delay and stall_after only."""
-        if scenario.stall_after is not None:
-            self._pause(scenario.stall_timeout)
-            return self._abort()
-        if scenario.delay and not self._pause(scenario.delay * len(scenario.tokens)):
-            return self._abort()
+        """Non-streaming answer (auto-titles use it); honours delay and stall_after only.
+
+        A client hanging up while it waits counts as a disconnect, as it does mid-stream.
+        """
+        fake = self.server.fake
+        try:
+            if scenario.stall_after is not None:
+                self._pause(scenario.stall_timeout)
+                return self._abort()
+            if scenario.delay and not self._pause(scenario.delay * len(scenario.tokens)):
+                return self._abort()
+        except _CLIENT_GONE:
+            self.close_connection = True
+            if not fake._stopping.is_set():
+                fake._count("disconnects")
+            return None
         message: dict[str, Any] = {"role": "assistant", "content": "".join(scenario.tokens)}
         if scenario.reasoning:
             message["reasoning_content"] = "".join(scenario.reasoning)

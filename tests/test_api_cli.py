@@ -95,6 +95,30 @@ def test_tokens_create_list_revoke(home: Path) -> None:
     assert missing.returncode == 3, missing.stderr
 
 
+def test_tokens_create_with_agents_and_stored_conversations(home: Path) -> None:
+    for name in ("Llama", "GPT"):
+        added = cli("agents", "add", "--name", name, "--base-url", "http://localhost:9/v1",
+                    "--model", name.lower())  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    limited = cli("tokens", "create", "editor", "--agents", "Llama, GPT,Llama")
+    assert limited.returncode == 0, limited.stderr
+    kept = cli("tokens", "create", "notes", "--store-conversations")
+    assert kept.returncode == 0, kept.stderr
+    rows = {
+        r[0]: r[3:]
+        for r in (line.split("\t") for line in cli("tokens", "list").stdout.splitlines())
+    }
+    assert rows == {
+        "editor": ["Llama,GPT", "not stored"],
+        "notes": ["all agents", "stores conversations"],
+    }
+    unknown = cli("tokens", "create", "other", "--agents", "Llama,Nobody")
+    assert unknown.returncode == 2 and "no agent named 'Nobody'" in unknown.stderr
+    empty = cli("tokens", "create", "other", "--agents", " , ")
+    assert empty.returncode == 2 and "at least one agent" in empty.stderr
+    assert [name for name, _ in stored_tokens()] == ["editor", "notes"]
+
+
 def test_serve_answers_with_a_token_and_stops_on_sigint(home: Path) -> None:
     token = cli("tokens", "create", "curl").stdout.strip()
     with serving() as (url, process):

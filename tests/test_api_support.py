@@ -190,6 +190,8 @@ async def running_api(core: Core, *, port: int = 0, **options: Any) -> AsyncIter
 
     Both are closed afterwards, the server even if the test stopped it or started it again.
     """
+    options.setdefault("tokens", core.tokens)
+    options.setdefault("gateway", core.gateway)
     server = ApiServer(core.service, host="127.0.0.1", port=port, **options)
     await server.start()
     connector = aiohttp.TCPConnector(limit=0)  # the 100-subscriber test opens 100 at once

@@ -7,7 +7,6 @@ import socket
 import aiohttp
 import pytest
 
-from desktop_chat.api.auth import TokenStore
 from tests.fake_openai import Scenario
 from tests.gui_support import CoreOnLoop, WindowOnLoop, click, type_text, wait_until
 
@@ -30,7 +29,7 @@ async def test_a_reply_started_through_the_api_streams_in_the_window(
         )
         async with WindowOnLoop(core) as window:
             assert window.api.url, "the API starts with the window when enabled"
-            _record, token = await TokenStore(core.store).create("script")
+            _record, token = await core.tokens.create("script")
             headers = {"Authorization": f"Bearer {token}"}
             async with aiohttp.ClientSession(window.api.url, headers=headers) as http:
                 async with http.post("/api/conversations", json={"title": "From a script"}) as r:
@@ -72,11 +71,18 @@ async def test_settings_start_the_api_and_create_a_token(qapp, paths, secrets, a
         assert core.settings.api_enabled
         assert "Running at" in tab.state.text()
 
+        type_text(tab.token_name, "no spaces please")
+        click(tab.create_button)
+        await wait_until(lambda: "cannot name a token" in tab.token_status.text())
+        assert tab.new_token.isHidden() and await core.tokens.list() == []
+
+        tab.token_name.clear()
         type_text(tab.token_name, "my-editor")
         click(tab.create_button)
         await wait_until(lambda: not tab.new_token.isHidden(), what="the token is shown")
         secret = tab.new_token.text()
-        assert await TokenStore(core.store).verify(secret) == "my-editor"
+        verified = await core.tokens.verify(secret)
+        assert verified is not None and verified.name == "my-editor"
         await wait_until(lambda: tab.token_list.count() == 1)
 
         tab.enabled.setChecked(False)

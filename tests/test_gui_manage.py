@@ -542,6 +542,42 @@ async def test_queued_replies_are_shown_waiting_for_a_slot(qapp, paths, secrets,
 
 
 @pytest.mark.asyncio
+async def test_live_tab_shows_requests_through_the_gateway(qapp, paths, secrets, agent, fake):
+    import openai
+
+    from tests.test_api_support import running_api
+
+    fake.scenario = Scenario(tokens=[f"t{i} " for i in range(40)], delay=0.05)
+    async with CoreOnLoop(paths, secrets, agent) as core, running_api(core) as api:
+        sdk = openai.AsyncOpenAI(
+            base_url=api.base + "/v1", api_key=await api.token("editor"), max_retries=0
+        )
+        async with ManageOnLoop(core) as window:
+            tab = window.live
+            window.tabs.setCurrentWidget(tab)
+
+            async def ask() -> str:
+                messages = [{"role": "user", "content": "Count"}]
+                stream = await sdk.chat.completions.create(
+                    model="Fake", messages=messages, stream=True
+                )
+                return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+            asking = asyncio.create_task(ask())
+            await wait_until(lambda: tab.model.rowCount() == 1, what="the request in flight")
+            await wait_until(lambda: tab.model.rows[0].tokens >= 3, what="tokens counted")
+            assert cell(tab.model, 0, 0) == "Through the API: editor"
+            assert (cell(tab.model, 0, 1), cell(tab.model, 0, 3)) == ("Fake", "Streaming")
+            assert tab.slots.text() == "1 of 4"
+
+            assert (await asking).startswith("t0 t1 ")
+            await wait_until(lambda: tab.model.rowCount() == 0, what="the row clears")
+            await wait_until(lambda: len(window.usage) == 1, what="the usage re-read")
+            assert window.usage[0].agent_id == agent.agent_id
+        await sdk.close()
+
+
+@pytest.mark.asyncio
 async def test_the_window_is_opened_once_per_main_window(qapp, paths, secrets, agent, fake):
     async with CoreOnLoop(paths, secrets, agent) as core:
         parent = QWidget()

@@ -617,3 +617,30 @@ async def test_first_release_database_is_migrated_without_loss(tmp_path: Path) -
         assert await _titles(reopened, "mozzarella") == ["Friday plans 🍕"]
     finally:
         await reopened.close()
+
+
+async def test_api_tokens_made_before_gateway_rights_keep_every_agent(tmp_path: Path) -> None:
+    from peewee import SqliteDatabase
+
+    from desktop_chat.store.migrations import migrate
+
+    path = tmp_path / "conversations.sqlite3"
+    old = SqliteDatabase(str(path))
+    migrate(old, target=6)
+    old.execute_sql(
+        "INSERT INTO api_token (name, hash, created_at) VALUES ('script', ?, ?)",
+        ("ab" * 32, "2030-01-01 00:00:00"),
+    )
+    old.close()
+
+    store = await Store.open(path)
+    try:
+        assert await store.run(lambda r: current_version(r.db)) == LATEST
+        (token,) = await store.run(lambda r: r.tokens.list())
+        assert (token.name, token.agents, token.store_conversations) == ("script", None, False)
+        assert token.may_use("any-agent-id")
+        limited = await store.run(lambda r: r.tokens.create("editor", "cd" * 32, ["a1"], True))
+        assert (limited.agents, limited.store_conversations) == (["a1"], True)
+        assert limited.may_use("a1") and not limited.may_use("a2")
+    finally:
+        await store.close()

@@ -275,6 +275,8 @@ async def test_a_linear_history_becomes_one_path_losing_nothing(tmp_path: Path) 
         raw.execute("DROP INDEX message_conversation_id_id_parent_id")
     raw.execute("ALTER TABLE message DROP COLUMN parent_id")
     raw.execute("ALTER TABLE conversation DROP COLUMN current_message_id")
+    raw.execute("ALTER TABLE api_token DROP COLUMN agents")  # and before token rights (V7)
+    raw.execute("ALTER TABLE api_token DROP COLUMN store_conversations")
     raw.commit()
     raw.close()
 

@@ -5,16 +5,15 @@ needs a bearer token on every route but the health check and the web page. It im
 engine, the store's public face and the schemas, and never the window or Qt.
 """
 
-from desktop_chat.api.auth import TicketBook, TokenNameError, TokenStore, owner_for
+from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiServer, is_loopback
+from desktop_chat.engine.api_tokens import owner_for
 
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "ApiServer",
     "TicketBook",
-    "TokenNameError",
-    "TokenStore",
     "is_loopback",
     "owner_for",
 ]

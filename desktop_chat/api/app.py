@@ -7,23 +7,26 @@ from (see openapi.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from aiohttp import web
 
 from desktop_chat import __version__
-from desktop_chat.api import page, routes, sse
-from desktop_chat.api.auth import TicketBook, TokenStore
+from desktop_chat.api import gateway, page, routes, sse
+from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.context import CONTEXT, ApiContext
-from desktop_chat.api.errors import error_middleware
+from desktop_chat.api.errors import Handler, error_middleware
 from desktop_chat.api.fanout import StreamHub
 from desktop_chat.api.finals import FinalMessages
 from desktop_chat.api.models import (
     AgentList,
+    ChatCompletionRequest,
     ConversationPage,
     ConversationView,
     CreateConversationRequest,
     Health,
+    ModelList,
     SendAccepted,
     SendMessageRequest,
     StopResult,
@@ -32,8 +35,15 @@ from desktop_chat.api.models import (
     UpdateConversationRequest,
 )
 from desktop_chat.api.openapi import Param, RouteSpec, build_document
-from desktop_chat.api.security import MIDDLEWARES_AFTER_ERRORS, add_response_headers, authenticated
+from desktop_chat.api.security import (
+    MIDDLEWARES_AFTER_ERRORS,
+    add_response_headers,
+    as_client,
+    authenticated,
+)
 from desktop_chat.engine import ConversationService
+from desktop_chat.engine.api_tokens import TokenService
+from desktop_chat.engine.gateway import GatewayService
 from desktop_chat.schemas import Context, Conversation, ConversationDetail, UsageStats
 
 MAX_BODY = 2 * 1024 * 1024
@@ -98,12 +108,47 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("POST", "/api/stream-tickets", routes.create_stream_ticket, "create_stream_ticket",
               "A single-use ticket (60 s) to open one conversation's stream with EventSource.",
               status=201, body=StreamTicketRequest, response=StreamTicket, errors=(404,)),
+    RouteSpec("GET", "/v1/models", gateway.list_models, "list_models",
+              "OpenAI-compatible: the agents this token may use, by name.",
+              response=ModelList, gateway=True),
+    RouteSpec("POST", "/v1/chat/completions", gateway.chat_completions, "chat_completions",
+              "OpenAI-compatible: a chat completion from the agent named as `model`, with its "
+              "server, key, parameters and prompt; streamed with `stream: true`.",
+              body=ChatCompletionRequest, gateway=True,
+              errors=(400, 404, 429, 502, 503, 504)),
 )  # fmt: skip
+
+
+def _finish_on_disconnect(handler: Handler) -> Handler:
+    """Let a change a client asked for be made even if the client hangs up meanwhile.
+
+    The server cancels the handler of a client that went away, so that the gateway stops
+    its request upstream at once; a change cancelled halfway (a message stored, its reply
+    not started) would be worse than one made for nobody.
+    """
+
+    async def shielded(request: web.Request) -> web.StreamResponse:
+        return await asyncio.shield(handler(request))
+
+    return shielded
+
+
+def _handler(spec: RouteSpec) -> Handler:
+    if spec.public:
+        handler: Handler = spec.handler
+    elif spec.gateway:
+        handler = as_client(spec.handler)
+    else:
+        handler = authenticated(spec.handler, tickets=spec.ticket)
+    if spec.method == "GET" or spec.gateway:  # reads, and the gateway: stop when cut off
+        return handler
+    return _finish_on_disconnect(handler)
 
 
 def create_app(
     service: ConversationService,
-    tokens: TokenStore,
+    tokens: TokenService,
+    gateway: GatewayService,
     *,
     host: str = "127.0.0.1",
     port: int = 0,
@@ -121,6 +166,7 @@ def create_app(
     context = ApiContext(
         service=service,
         tokens=tokens,
+        gateway=gateway,
         tickets=tickets or TicketBook(),
         finals=FinalMessages(),
         hub=StreamHub(service.bus, heartbeat),
@@ -134,8 +180,7 @@ def create_app(
     )
     app[CONTEXT] = context
     for spec in ROUTES:
-        handler = spec.handler if spec.public else authenticated(spec.handler, tickets=spec.ticket)
-        app.router.add_route(spec.method, spec.path, handler, name=spec.name)
+        app.router.add_route(spec.method, spec.path, _handler(spec), name=spec.name)
     app.on_response_prepare.append(add_response_headers)
     app.on_startup.append(_attach)
     app.on_shutdown.append(_end_streams)
@@ -155,6 +200,7 @@ async def _end_streams(app: web.Application) -> None:
     context = app[CONTEXT]
     context.closing = True
     context.hub.end_all()
+    context.gateway.cancel_all()
 
 
 async def _detach(app: web.Application) -> None:

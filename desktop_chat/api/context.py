@@ -11,10 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from desktop_chat.api.auth import TicketBook, TokenStore
+from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.fanout import StreamHub
 from desktop_chat.api.finals import FinalMessages
 from desktop_chat.engine import ConversationService
+from desktop_chat.engine.api_tokens import TokenService
+from desktop_chat.engine.gateway import GatewayService
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -29,7 +31,8 @@ def host_with_port(host: str, port: int) -> str:
 @dataclass
 class ApiContext:
     service: ConversationService
-    tokens: TokenStore
+    tokens: TokenService
+    gateway: GatewayService
     tickets: TicketBook
     finals: FinalMessages
     hub: StreamHub

@@ -9,17 +9,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
 from desktop_chat.engine.failures import Category, describe
+from desktop_chat.engine.gateway_call import GatewayError
+from desktop_chat.schemas import ApiToken
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # A handler that acts for an owner (a token's conversations), given by `authenticated`.
 OwnedHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
+# A gateway handler, given the token itself (the agents it may use): see `as_client`.
+TokenHandler = Callable[[web.Request, ApiToken], Awaitable[web.StreamResponse]]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped, so that it stays on its log line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def logged_path(request: web.BaseRequest) -> str:
+    """The path as sent (percent-encoded, no query string: it may carry a stream ticket)."""
+    return printable(request.rel_url.raw_path)
 
 
 class ApiError(Exception):
@@ -41,15 +60,39 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(
-    status: int,
-    message: str,
-    kind: str,
-    fields: Sequence[str] = (),
-    headers: dict[str, str] | None = None,
-) -> web.Response:
-    body = {"error": {"message": message, "kind": kind, "fields": list(fields)}}
-    return web.json_response(body, status=status, headers=headers)
+def error_body(error: ApiError, openai_shape: bool = False) -> dict[str, object]:
+    """The JSON of a refusal; in OpenAI's shape on the gateway's routes (/v1/...), where
+    clients written for OpenAI read `type` and `code`."""
+    if not openai_shape:
+        return {"error": {"message": error.message, "kind": error.kind, "fields": error.fields}}
+    code = "invalid_api_key" if error.status == 401 else error.kind
+    return {
+        "error": {
+            "message": error.message,
+            "type": _openai_type(error.status),
+            "param": error.fields[0] if error.fields else None,
+            "code": code,
+        }
+    }
+
+
+def error_response(error: ApiError, openai_shape: bool = False) -> web.Response:
+    body = error_body(error, openai_shape)
+    return web.json_response(body, status=error.status, headers=error.headers)
+
+
+def _openai_type(status: int) -> str:
+    if status >= 500:
+        return "server_error"
+    return {
+        401: "authentication_error",
+        403: "permission_error",
+        429: "rate_limit_error",
+    }.get(status, "invalid_request_error")
+
+
+def is_gateway(request: web.BaseRequest) -> bool:
+    return request.path.startswith("/v1/")
 
 
 # Status and kind of aiohttp's own refusals (unknown route, wrong method, body too large).
@@ -60,7 +103,7 @@ _HTTP_KINDS = {
 }
 
 
-def _from_http(exc: web.HTTPException) -> web.Response:
+def _from_http(exc: web.HTTPException) -> ApiError:
     kind = _HTTP_KINDS.get(exc.status, exc.reason.lower().replace(" ", "_"))
     message = {
         404: "There is nothing at this address.",
@@ -68,7 +111,7 @@ def _from_http(exc: web.HTTPException) -> web.Response:
         413: "The request body is too large.",
     }.get(exc.status, exc.reason)
     headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-    return error_response(exc.status, message, kind, headers=headers)
+    return ApiError(exc.status, message, kind, headers=headers)
 
 
 # A busy, full or read-only database is neither the client's fault nor a bug: 503.
@@ -82,12 +125,16 @@ STATUS = {
 }
 
 
-def map_known(exc: Exception) -> web.Response | None:
-    """The response for a known engine or store refusal, or None for anything else."""
+def map_known(exc: Exception) -> ApiError | None:
+    """The refusal for a known engine or store failure, or None for anything else."""
+    if isinstance(exc, GatewayError):  # the gateway's own: it knows its status
+        after = exc.retry_after
+        headers = {"Retry-After": str(max(1, math.ceil(after)))} if after is not None else None
+        return ApiError(exc.status, exc.user_message, exc.kind, headers=headers)
     failure = describe(exc)
     if failure is None:
         return None
-    return error_response(STATUS[failure.category], failure.message, failure.kind)
+    return ApiError(STATUS[failure.category], failure.message, failure.kind)
 
 
 @web.middleware
@@ -96,19 +143,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.message, exc.kind, exc.fields, exc.headers)
+        error = exc
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _from_http(exc)
+        error = _from_http(exc)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
         known = map_known(exc)
-        if known is not None:
-            return known
-        # The path only: query strings may carry stream tickets and are never logged.
-        log.exception("The API failed on %s %s", request.method, request.path)
-        return error_response(
-            500, "Something went wrong; the details are in the log.", "internal_error"
-        )
+        if known is None:
+            log.exception("The API failed on %s %s", request.method, logged_path(request))
+            known = ApiError(
+                500, "Something went wrong; the details are in the log.", "internal_error"
+            )
+        error = known
+    return error_response(error, openai_shape=is_gateway(request))

@@ -13,14 +13,17 @@ from desktop_chat.schemas import validation_message
 
 M = TypeVar("M", bound=BaseModel)
 
+# Faults named in one answer: a body with 40,000 unknown keys gets a short 422, not one
+# that lists them all.
+MAX_REPORTED = 20
+
 
 def _fields(exc: ValidationError) -> list[str]:
-    names = []
-    for err in exc.errors():
-        name = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        if name not in names:
-            names.append(name)
-    return names
+    """The fields at fault, each once, in order; in linear time, however many there are."""
+    names = dict.fromkeys(
+        ".".join(str(p) for p in err.get("loc", ())) or "body" for err in exc.errors()
+    )
+    return list(names)[:MAX_REPORTED]
 
 
 async def read_body(request: web.Request, model: type[M], allow_empty: bool = False) -> M:
@@ -33,10 +36,14 @@ async def read_body(request: web.Request, model: type[M], allow_empty: bool = Fa
     except ValueError as exc:  # UnicodeDecodeError included
         message = f"The body is not valid JSON: {exc}"
         raise ApiError(422, message, "invalid_json", ["body"]) from None
+    except RecursionError:  # nesting deeper than the interpreter's stack allows
+        message = "The body is not valid JSON here: its arrays or objects nest too deep."
+        raise ApiError(422, message, "invalid_json", ["body"]) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(422, validation_message(exc), "invalid_input", _fields(exc)) from None
+        message = validation_message(exc, limit=MAX_REPORTED)
+        raise ApiError(422, message, "invalid_input", _fields(exc)) from None
 
 
 def query_int(

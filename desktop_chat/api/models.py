@@ -168,3 +168,70 @@ class StreamEvent(BaseModel):
 
     type: StreamEventType
     data: dict[str, Any]
+
+
+# The OpenAI-compatible gateway (/v1) -------------------------------------------------
+
+
+class GatewayMessage(BaseModel):
+    """One message of a chat-completions request; other fields (name, tool_calls, ...)
+    are passed on as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = Field(
+        default=False, description="End the stream with a chunk carrying the token usage."
+    )
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat-completions request. Fields not named here (temperature, max_tokens,
+    tools, response_format, ...) go to the agent's server as they are, over the agent's
+    own parameters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(
+        min_length=1, max_length=200, description="An agent's name (see GET /v1/models)."
+    )
+    messages: list[GatewayMessage] = Field(
+        min_length=1, description="After the agent's prompt, which is sent first."
+    )
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+
+class ModelCard(BaseModel):
+    id: str = Field(description="The agent's name: the `model` of a chat-completions request.")
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "desktop_chat"
+
+    @classmethod
+    def of(cls, agent: Agent) -> ModelCard:
+        return cls(id=agent.name, created=int(agent.created_at.timestamp()))
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str = Field(description="A sentence to show as it is.")
+    type: str = Field(description="e.g. `invalid_request_error`, `rate_limit_error`.")
+    param: str | None = Field(default=None, description="The request field at fault.")
+    code: str | None = Field(default=None, description="e.g. `model_not_found`.")
+
+
+class OpenAIErrorResponse(BaseModel):
+    """Errors of the /v1 routes, in OpenAI's shape."""
+
+    error: OpenAIErrorDetail

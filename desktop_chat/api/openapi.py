@@ -16,7 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from desktop_chat.api.models import ErrorResponse, StreamEvent
+from desktop_chat.api.models import ErrorResponse, OpenAIErrorResponse, StreamEvent
 
 # Public routes take the request; the others also the owner (see security.authenticated).
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -46,6 +46,8 @@ class RouteSpec:
     media_type: str = "application/json"
     public: bool = False
     ticket: bool = False  # also accepts ?ticket= (the stream route)
+    gateway: bool = False  # OpenAI-compatible: the handler is given the token, errors in
+    # OpenAI's shape, and it is cancelled when its client hangs up
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
 
@@ -61,6 +63,17 @@ _ERROR_TEXT = {
     422: "Bad JSON, or a field that is missing or invalid; `fields` names it.",
     503: "The database is busy or the server is stopping.",
 }
+# The gateway's answers where they differ: errors of the agent's server among them.
+_GATEWAY_ERROR_TEXT = {
+    400: "The agent's server refused the request (e.g. `context_length_exceeded`).",
+    404: "No agent of that name that this token may use (`model_not_found`), or the "
+    "agent's server does not know its model.",
+    422: "Bad JSON, or a field that is missing or invalid; `param` names it.",
+    429: "The agent's server is rate limiting; Retry-After says for how long.",
+    502: "The agent's server failed, could not be reached, or refused the app's key.",
+    503: "The server is stopping.",
+    504: "The agent's server did not answer in time.",
+}
 
 
 def _operation_id(spec: RouteSpec) -> str:
@@ -68,7 +81,7 @@ def _operation_id(spec: RouteSpec) -> str:
 
 
 def build_document(routes: Sequence[RouteSpec], version: str) -> dict[str, Any]:
-    models: list[type[BaseModel]] = [ErrorResponse, StreamEvent]
+    models: list[type[BaseModel]] = [ErrorResponse, OpenAIErrorResponse, StreamEvent]
     for spec in routes:
         for model in (spec.body, spec.response):
             if model is not None and model not in models:
@@ -132,6 +145,15 @@ def build_document(routes: Sequence[RouteSpec], version: str) -> dict[str, Any]:
         success: dict[str, Any] = {"description": "Success."}
         if spec.response is not None:
             success["content"] = {spec.media_type: {"schema": ref(spec.response)}}
+        elif spec.gateway:
+            success["description"] = (
+                "The completion as the agent's server wrote it; with `stream`, Server-Sent "
+                "Events of its chunks (`data: {...}`), then `data: [DONE]`."
+            )
+            success["content"] = {
+                "application/json": {"schema": {"type": "object"}},
+                "text/event-stream": {"schema": {"type": "string"}},
+            }
         elif spec.media_type == "text/event-stream":
             success["description"] = (
                 "Server-Sent Events: `id: <seq>` and `data:` a StreamEvent, "
@@ -148,10 +170,12 @@ def build_document(routes: Sequence[RouteSpec], version: str) -> dict[str, Any]:
             errors |= {401}
         if takes_body:
             errors |= {413, 415, 422}
+        shape = ref(OpenAIErrorResponse if spec.gateway else ErrorResponse)
         for status in sorted(errors):
+            texts = {**_ERROR_TEXT, **_GATEWAY_ERROR_TEXT} if spec.gateway else _ERROR_TEXT
             operation["responses"][str(status)] = {
-                "description": _ERROR_TEXT[status],
-                "content": {"application/json": {"schema": ref(ErrorResponse)}},
+                "description": texts[status],
+                "content": {"application/json": {"schema": shape}},
             }
         path = spec.path.replace("{filename:.+}", "{filename}")
         if "{filename}" in path:
@@ -167,8 +191,9 @@ def build_document(routes: Sequence[RouteSpec], version: str) -> dict[str, Any]:
             "version": version,
             "description": (
                 "Conversations, replies streamed as Server-Sent Events, agents and usage of "
-                "a desktop_chat installation. Local only by default; every route but "
-                "/api/health and the web page needs `Authorization: Bearer <token>`."
+                "a desktop_chat installation, and under /v1 an OpenAI-compatible gateway "
+                "to its agents. Local only by default; every route but /api/health and the "
+                "web page needs `Authorization: Bearer <token>`."
             ),
         },
         "servers": [{"url": "/"}],

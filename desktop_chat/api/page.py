@@ -34,10 +34,14 @@ async def index(request: web.Request) -> web.StreamResponse:
 async def asset(request: web.Request) -> web.StreamResponse:
     """A file of the page; only plain names inside the folder, never a path out of it."""
     name = request.match_info["filename"]
-    root = web_dir().resolve()
-    path = (root / name).resolve()
-    if "/" in name or "\\" in name or name.startswith(".") or path.parent != root:
+    if "/" in name or "\\" in name or name.startswith("."):
         raise web.HTTPNotFound()
-    if not path.is_file():
+    root = web_dir().resolve()
+    try:
+        path = (root / name).resolve()
+        found = path.parent == root and path.is_file()
+    except (ValueError, OSError):  # a NUL in the name, a name too long for the system
+        found = False
+    if not found:
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})

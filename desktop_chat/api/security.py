@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from desktop_chat.api.auth import owner_for
 from desktop_chat.api.context import context_of
-from desktop_chat.api.errors import ApiError, Handler, OwnedHandler
+from desktop_chat.api.errors import ApiError, Handler, OwnedHandler, TokenHandler
+from desktop_chat.engine.api_tokens import owner_for, token_of
+from desktop_chat.schemas import ApiToken
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -71,37 +72,61 @@ def _bearer(header: str | None) -> str | None:
     return token.strip() or None
 
 
+_NO_TOKEN = (
+    "A valid API token is needed (Authorization: Bearer <token>); create one with "
+    "`desktop-chat tokens create NAME`."
+)
+
+
+async def caller(request: web.Request, *, tickets: bool = False) -> ApiToken:
+    """The token the request is made with; a 401 for none, or one that is not valid.
+
+    `tickets` lets a single-use stream ticket (``?ticket=``) stand in for the token, when
+    no Authorization header is sent: EventSource cannot send one. The ticket's token is
+    read again: one revoked since the ticket was made opens nothing.
+    """
+    ctx = context_of(request)
+    header = request.headers.get("Authorization")
+    if header is None and tickets and "ticket" in request.query:
+        owner = ctx.tickets.redeem(request.query["ticket"], request.match_info.get("id", ""))
+        token = await ctx.tokens.get(token_of(owner)) if owner is not None else None
+        if token is None:
+            raise ApiError(
+                401,
+                "The stream ticket is unknown, already used or expired; ask for a new one.",
+                "bad_ticket",
+            )
+        return token
+    secret = _bearer(header)
+    token = await ctx.tokens.verify(secret) if secret else None
+    if token is None:
+        raise ApiError(
+            401,
+            _NO_TOKEN,
+            "unauthorized",
+            headers={"WWW-Authenticate": 'Bearer realm="desktop_chat"'},
+        )
+    return token
+
+
 def authenticated(handler: OwnedHandler, *, tickets: bool = False) -> Handler:
     """Wrap a handler that acts for an owner: it runs only for a valid token (or ticket).
 
     The owner is passed in as an argument, so a handler cannot forget to ask for it.
-    `tickets` lets a single-use stream ticket (``?ticket=``) stand in for the token, when
-    no Authorization header is sent: EventSource cannot send one.
     """
 
     async def check(request: web.Request) -> web.StreamResponse:
-        ctx = context_of(request)
-        header = request.headers.get("Authorization")
-        if header is None and tickets and "ticket" in request.query:
-            owner = ctx.tickets.redeem(request.query["ticket"], request.match_info.get("id", ""))
-            if owner is None:
-                raise ApiError(
-                    401,
-                    "The stream ticket is unknown, already used or expired; ask for a new one.",
-                    "bad_ticket",
-                )
-            return await handler(request, owner)
-        token = _bearer(header)
-        name = await ctx.tokens.verify(token) if token else None
-        if name is None:
-            raise ApiError(
-                401,
-                "A valid API token is needed (Authorization: Bearer <token>); create one "
-                "with `desktop-chat tokens create NAME`.",
-                "unauthorized",
-                headers={"WWW-Authenticate": 'Bearer realm="desktop_chat"'},
-            )
-        return await handler(request, owner_for(name))
+        token = await caller(request, tickets=tickets)
+        return await handler(request, owner_for(token.name))
+
+    return check
+
+
+def as_client(handler: TokenHandler) -> Handler:
+    """Wrap a gateway handler: it runs only for a valid token, which it is given."""
+
+    async def check(request: web.Request) -> web.StreamResponse:
+        return await handler(request, await caller(request))
 
     return check
 

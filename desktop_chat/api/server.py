@@ -15,15 +15,20 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import BaseRequest
 
 from desktop_chat.api.app import MAX_BODY, create_app
-from desktop_chat.api.auth import TicketBook, TokenStore
+from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.context import CONTEXT, host_with_port
+from desktop_chat.api.errors import logged_path, printable
 from desktop_chat.engine import ConversationService
+from desktop_chat.engine.api_tokens import TokenService
+from desktop_chat.engine.gateway import GatewayService
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +46,32 @@ def is_loopback(host: str) -> bool:
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
-    """One line per request with the path only: query strings can carry stream tickets."""
+    """One line per request with the path only: query strings can carry stream tickets.
+
+    The path as it was sent, still percent-encoded: decoded, a ``%0a`` in it would start a
+    line of the client's choosing in the log.
+    """
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
-            "%s %s %s %.1f ms", request.method, request.path, response.status, time * 1000
+            "%s %s %s %.1f ms", request.method, logged_path(request), response.status, time * 1000
         )
+
+
+class ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's own log, where a malformed request is the client's fault, not a bug.
+
+    aiohttp answers such a request with a 400 and logs it as an error with a traceback;
+    here it is one line at INFO, its control characters escaped (the text quotes the
+    bytes the client sent). Every other failure is logged as aiohttp logs it.
+    """
+
+    def exception(self, msg: object, *args: object, exc_info: object = True, **kw: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            reason = printable(exc_info.message)[:200]
+            self.logger.info("Refused a malformed HTTP request (%d): %s", exc_info.code, reason)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kw)
 
 
 class ApiServer:
@@ -59,7 +84,8 @@ class ApiServer:
     def __init__(
         self,
         service: ConversationService,
-        tokens: TokenStore | None = None,
+        tokens: TokenService | None = None,
+        gateway: GatewayService | None = None,
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         heartbeat: float = 15.0,
@@ -80,12 +106,14 @@ class ApiServer:
         if heartbeat <= 0:
             raise ValueError("heartbeat must be a positive number of seconds")
         self.service = service
-        self.tokens = tokens or TokenStore(service.store)
+        self.tokens = tokens or TokenService(service.store)
+        self.gateway = gateway or GatewayService(service, self.tokens)
         self.host = host
         self._requested_port = port
         self._app = create_app(
             service,
             self.tokens,
+            self.gateway,
             host=host,
             port=port,
             heartbeat=heartbeat,
@@ -126,7 +154,11 @@ class ApiServer:
             self._app,
             handle_signals=False,
             access_log_class=PathOnlyAccessLogger,
+            logger=ServerLog(logging.getLogger("aiohttp.server")),
             shutdown_timeout=self._shutdown_timeout,
+            # A client that hangs up cancels its handler: the gateway then stops its request
+            # upstream. Routes that change something finish regardless (see app.py).
+            handler_cancellation=True,
         )
         await runner.setup()
         try:

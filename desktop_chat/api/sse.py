@@ -28,6 +28,7 @@ from desktop_chat.api.errors import ApiError
 from desktop_chat.api.events import encode
 from desktop_chat.api.fanout import Subscriber
 from desktop_chat.api.finals import FinalRecord
+from desktop_chat.engine.api_tokens import token_of
 from desktop_chat.engine.events import EngineEvent, MessageStored
 from desktop_chat.schemas import Message
 from desktop_chat.store import StoreError
@@ -85,6 +86,7 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
     subscriber = Subscriber(conversation_id, ctx.queue_size, request.transport)
     # From here to the replay list, no await: no event can slip between the two.
     leave = ctx.hub.join(subscriber)
+    release = ctx.tokens.hold(token_of(owner), subscriber.end)  # a revoke ends the stream
     try:
         state = ctx.service.in_flight(conversation_id)
         replay = list(state.events) if state is not None else []
@@ -119,6 +121,7 @@ async def stream_handler(request: web.Request, owner: str) -> web.StreamResponse
     except ConnectionResetError:
         log.debug("An SSE client of %s went away", conversation_id)
     finally:
+        release()
         leave()
     return response
 

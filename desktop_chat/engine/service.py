@@ -120,7 +120,7 @@ class ConversationService:
         client = (
             await self._clients.get(agent.base_url, api_key)
             if api_key
-            else await self._client_for(agent)
+            else await self.client_for(agent)
         )
         return await client.list_models()
 
@@ -510,7 +510,7 @@ class ConversationService:
                 state.journal = self.journal.open(
                     cid, state.agent.model, state.agent.agent_id, state.parent_id
                 )
-                client = await self._client_for(state.agent)
+                client = await self.client_for(state.agent)
                 async for item in client.stream_chat(
                     state.agent.model, state.request, state.agent.params
                 ):
@@ -649,7 +649,7 @@ class ConversationService:
         first_user = next((m.content for m in state.request if m.role == "user"), "")
         try:
             async with self._semaphore:
-                client = await self._client_for(state.agent)
+                client = await self.client_for(state.agent)
                 raw = await client.complete(state.agent.model, title_request(first_user))
         except LLMError as exc:
             log.info("Automatic title failed (%s); keeping the first words", exc.kind)
@@ -705,7 +705,8 @@ class ConversationService:
         """Load what the first request needs while the user is still reading or typing."""
         await self._clients.preload()
 
-    async def _client_for(self, agent: Agent) -> LLMClient:
+    async def client_for(self, agent: Agent) -> LLMClient:
+        """The pooled client for the agent's server and key (replies, titles, the gateway)."""
         # The keyring may talk over D-Bus: keep that off the event loop.
         try:
             key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
@@ -769,6 +770,11 @@ class ConversationService:
         await self._clients.aclose()
 
     # Live figures (the Manage window) ------------------------------------------------
+
+    @property
+    def request_slots(self) -> asyncio.Semaphore:
+        """What every request upstream waits on: replies, titles and the gateway's alike."""
+        return self._semaphore
 
     @property
     def max_concurrent(self) -> int:

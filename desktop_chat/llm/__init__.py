@@ -5,6 +5,6 @@ openai SDK takes about half a second, and the window must paint before anyone ne
 """
 
 from desktop_chat.llm.errors import ErrorKind, LLMError
-from desktop_chat.llm.stream import Delta, Finish, StreamItem
+from desktop_chat.llm.stream import Delta, Finish, Relayed, StreamItem
 
-__all__ = ["Delta", "ErrorKind", "Finish", "LLMError", "StreamItem"]
+__all__ = ["Delta", "ErrorKind", "Finish", "LLMError", "Relayed", "StreamItem"]

@@ -12,7 +12,7 @@ import openai
 
 from desktop_chat.llm.deadline import END, ContentDeadline
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception, unfinished
-from desktop_chat.llm.stream import Delta, Finish, StreamItem
+from desktop_chat.llm.stream import Delta, Finish, Relayed, StreamItem
 from desktop_chat.redaction import redact
 from desktop_chat.schemas import MAX_MESSAGE_CHARS, AgentParams, ChatMessage
 
@@ -165,25 +165,88 @@ class LLMClient:
             if deadline is not None:
                 deadline.close()
 
+    async def relay(self, body: dict[str, Any]) -> AsyncIterator[Relayed]:
+        """Stream a request written by someone else (the local gateway's clients).
+
+        The body goes as it is, but for a request for usage (the statistics need it); the
+        chunks come back as the server sent them, each with what it says. Raises LLMError
+        only; cancelling the consumer closes the HTTP response.
+        """
+        started = False
+        model = str(body.get("model", ""))
+        try:
+            stream = await self._open_body(body)
+            async with stream:
+                finish = Finish()
+                async for chunk in stream:
+                    if not isinstance(chunk, dict):
+                        raise ValueError(f"a chunk that is a {type(chunk).__name__}")
+                    delta, finish, _ = _read_chunk(chunk, finish)
+                    started = True
+                    yield Relayed(chunk, delta, finish)
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
+            error = from_exception(exc, base_url=self.base_url, model=model, streaming=started)
+            log.warning(
+                "Relayed request to %s failed: %s (%s)", self.base_url, error.kind, error.detail
+            )
+            raise error from None
+
+    async def relay_once(self, body: dict[str, Any]) -> Relayed:
+        """A request written by someone else, not streamed: the answer as the server sent it."""
+        self._check_open()
+        model = str(body.get("model", ""))
+        try:
+            answer = await self._sdk.post("/chat/completions", body=body, cast_to=object)
+            if not isinstance(answer, dict):
+                raise ValueError(f"an answer that is a {type(answer).__name__}")
+            usage = answer.get("usage")
+            usage = usage if isinstance(usage, dict) else {}
+            choices = answer.get("choices")
+            choice = choices[0] if isinstance(choices, list) and choices else {}
+            message = choice.get("message") if isinstance(choice, dict) else None
+        except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
+            error = from_exception(exc, base_url=self.base_url, model=model, streaming=False)
+            log.warning(
+                "Relayed request to %s failed: %s (%s)", self.base_url, error.kind, error.detail
+            )
+            raise error from None
+        text = message.get("content") if isinstance(message, dict) else None
+        reason = choice.get("finish_reason") if isinstance(choice, dict) else None
+        finish = Finish(
+            reason if isinstance(reason, str) else None,
+            _count(usage.get("prompt_tokens")),
+            _count(usage.get("completion_tokens")),
+        )
+        delta = Delta(text=text) if isinstance(text, str) else None
+        return Relayed(answer, delta, finish)
+
     async def _open_stream(
         self, model: str, messages: list[ChatMessage], params: AgentParams
     ) -> openai.AsyncStream[Any]:
-        self._check_open()
         body: dict[str, Any] = {
             "model": model,
             "messages": [m.model_dump() for m in messages],
             "stream": True,
             **params.request_kwargs(),
         }
+        return await self._open_body(body)
+
+    async def _open_body(self, body: dict[str, Any]) -> openai.AsyncStream[Any]:
+        """Open a stream asking for usage, or without where the server refuses the field."""
+        self._check_open()
         if self._usage_supported:
+            options = body.get("stream_options")
+            options = {**options} if isinstance(options, dict) else {}
             try:
-                return await self._post_stream({**body, "stream_options": {"include_usage": True}})
+                return await self._post_stream(
+                    {**body, "stream_options": {**options, "include_usage": True}}
+                )
             except openai.BadRequestError as exc:
                 if not _mentions_stream_options(exc):
                     raise
                 log.info("%s does not accept stream_options; asking without", self.base_url)
                 self._usage_supported = False
-        return await self._post_stream(body)
+        return await self._post_stream({k: v for k, v in body.items() if k != "stream_options"})
 
     async def _post_stream(self, body: dict[str, Any]) -> openai.AsyncStream[Any]:
         """POST the request as it is and read the chunks back as plain JSON.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,3 +20,13 @@ class Finish:
 
 
 StreamItem = Delta | Finish
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """A chunk (or a whole answer) of a relayed request as the server sent it, and what
+    it says: its text, if any, and the finish and usage so far."""
+
+    data: dict[str, Any]
+    delta: Delta | None
+    finish: Finish

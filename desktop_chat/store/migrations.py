@@ -167,7 +167,15 @@ V6 = [
     " LIMIT 1)",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5, V6)
+# What a client of the local API may do through its OpenAI-compatible gateway: the agents
+# it may use (a JSON list of agent ids; NULL: every agent, as tokens made before could),
+# and whether its requests are kept as conversations (off: a gateway is a pipe).
+V7 = [
+    'ALTER TABLE "api_token" ADD COLUMN "agents" TEXT',
+    'ALTER TABLE "api_token" ADD COLUMN "store_conversations" INTEGER NOT NULL DEFAULT 0',
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5, V6, V7)
 LATEST = len(MIGRATIONS)
 
 

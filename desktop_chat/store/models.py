@@ -142,6 +142,8 @@ class ApiTokenRow(BaseModel):
     hash = CharField(unique=True)
     created_at = DateTimeField()
     last_used_at = DateTimeField(null=True)
+    agents = TextField(null=True)  # JSON list of agent ids; NULL: every agent
+    store_conversations = BooleanField(default=False)
 
     class Meta:
         table_name = "api_token"

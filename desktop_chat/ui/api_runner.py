@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from desktop_chat.engine import ConversationService
+from desktop_chat.app import Core
 from desktop_chat.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class ApiRunner:
-    def __init__(self, service: ConversationService) -> None:
-        self.service = service
+    def __init__(self, core: Core) -> None:
+        self.core = core
         self.server: ApiServer | None = None
         self.error: str | None = None
 
@@ -37,7 +37,8 @@ class ApiRunner:
             return
         from desktop_chat.api.server import ApiServer  # the HTTP stack loads only when used
 
-        server = ApiServer(self.service, port=wanted)
+        core = self.core
+        server = ApiServer(core.service, core.tokens, core.gateway, port=wanted)
         try:
             await server.start()
         except OSError as exc:

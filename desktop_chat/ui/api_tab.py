@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_chat.api.auth import TokenNameError, TokenStore
 from desktop_chat.app import Core
 from desktop_chat.schemas import ApiToken
 from desktop_chat.settings import Settings
@@ -39,7 +38,7 @@ class LocalApiTab(SettingsPage):
     ) -> None:
         super().__init__(core, bridge, parent)
         self.runner = runner
-        self.tokens = TokenStore(core.store)
+        self.tokens = core.tokens
         self.enabled = QCheckBox(t("Run the local API while the window is open"))
         self.enabled.setObjectName("apiEnabled")
         self.enabled.setAccessibleName(t("Run the local API"))
@@ -132,11 +131,7 @@ class LocalApiTab(SettingsPage):
         self.bridge.spawn(self._create_token(self.token_name.text().strip()))
 
     async def _create_token(self, name: str) -> None:
-        try:
-            outcome = await in_words(self.tokens.create(name))
-        except TokenNameError as exc:
-            self.token_status.setText(exc.user_message)
-            return
+        outcome = await in_words(self.tokens.create(name))  # a bad name is said in words
         if outcome.value is None:
             self.token_status.setText(outcome.error or "")
             return

@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         self.core = core
         self.bridge = bridge
         self.session = ChatSession(core.service)
-        self.api = ApiRunner(core.service)
+        self.api = ApiRunner(core)
         self.sidebar = ConversationList()
         self.sidebar.setMinimumWidth(200)
         self.list = SidebarController(self.sidebar, self.session, bridge, self)

@@ -802,6 +802,10 @@ Backups: {folder}</source>
       <translation>请求名额：</translation>
     </message>
     <message>
+      <source>Through the API: {client}</source>
+      <translation>通过 API：{client}</translation>
+    </message>
+    <message>
       <source>Failed</source>
       <translation>失败</translation>
     </message>

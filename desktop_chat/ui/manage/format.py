@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from desktop_chat.api.auth import OWNER_PREFIX
+from desktop_chat.engine.api_tokens import token_of
 from desktop_chat.ui.i18n import t
 
 DASH = "—"
@@ -14,7 +14,7 @@ def owner_label(owner: str) -> str:
     """'window' for the window's own conversations, else the API token that created them."""
     if owner == "local":
         return t("window")
-    return owner.removeprefix(OWNER_PREFIX)
+    return token_of(owner)
 
 
 def when(moment: datetime | None) -> str:

@@ -4,6 +4,9 @@ Everything here comes from the engine's events and its in-memory reply states, n
 the database: a delta event counts a token, a done event clears the row, an error event
 adds a line. A one-second timer only turns those in-memory counts into rates and elapsed
 times (and picks up replies still waiting for a slot, which send no events yet).
+
+Requests of other programs through the API's OpenAI-compatible gateway send no events:
+the timer reads them from the gateway's list of requests in flight, each second.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from desktop_chat.engine import ConversationService
 from desktop_chat.engine.events import ReplyDelta, ReplyDone, ReplyFailed, ReplyStarted
+from desktop_chat.engine.gateway import GatewayCall, GatewayService
 from desktop_chat.engine.reply import ReplyState
 from desktop_chat.engine.stats import failures_since
 from desktop_chat.schemas import Agent, UsageRecord
@@ -48,6 +59,7 @@ COLUMNS = (
     N_("Elapsed"),
 )
 ERROR_WINDOW = timedelta(hours=1)
+GATEWAY_ROW = "gateway:"  # row keys of gateway requests, which belong to no conversation
 TitleOf = Callable[[str], str]
 
 
@@ -63,6 +75,20 @@ class LiveReply:
     first_token: float | None
     tokens: int
     queued: bool
+    client: str | None = None  # the API token of a gateway request
+
+    @classmethod
+    def of_call(cls, call: GatewayCall) -> LiveReply:
+        return cls(
+            conversation_id=GATEWAY_ROW + call.id,
+            agent=call.agent.name,
+            model=call.agent.model,
+            started=call.started,
+            first_token=call.first_token,
+            tokens=call.tokens,
+            queued=call.queued,
+            client=call.token,
+        )
 
     @classmethod
     def of(cls, state: ReplyState) -> LiveReply:
@@ -114,8 +140,12 @@ class LiveModel(QAbstractTableModel):
         else:
             state = t("Streaming")
         rate = reply.rate(now)
+        if reply.client is not None:
+            title = t("Through the API: {client}").format(client=reply.client)
+        else:
+            title = self.title_of(reply.conversation_id)
         cells = (
-            self.title_of(reply.conversation_id),
+            title,
             reply.agent,
             reply.model,
             state,
@@ -128,24 +158,30 @@ class LiveModel(QAbstractTableModel):
     def find(self, conversation_id: str) -> LiveReply | None:
         return next((r for r in self.rows if r.conversation_id == conversation_id), None)
 
-    def sync(self, states: list[ReplyState]) -> None:
-        """Match the engine's replies: add new ones, drop finished ones, follow queue moves."""
-        by_id = {s.conversation_id: s for s in states}
+    def sync(self, current: list[LiveReply]) -> int:
+        """Match the engine's requests: add new ones, drop finished ones, follow queue moves.
+
+        Returns how many gateway requests ended since the last sync.
+        """
+        by_id = {r.conversation_id: r for r in current}
+        ended = 0
         for i in reversed(range(len(self.rows))):
             if self.rows[i].conversation_id not in by_id:
+                ended += self.rows[i].client is not None
                 self.beginRemoveRows(QModelIndex(), i, i)
                 del self.rows[i]
                 self.endRemoveRows()
-        for state in states:
-            reply = self.find(state.conversation_id)
+        for now in current:
+            reply = self.find(now.conversation_id)
             if reply is None:
                 self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
-                self.rows.append(LiveReply.of(state))
+                self.rows.append(now)
                 self.endInsertRows()
             else:
-                reply.queued, reply.started = state.queued, state.started
-                reply.first_token = state.first_token
+                reply.queued, reply.started = now.queued, now.started
+                reply.first_token, reply.tokens = now.first_token, now.tokens
         self.refresh()
+        return ended
 
     def remove(self, conversation_id: str) -> None:
         for i, reply in enumerate(self.rows):
@@ -163,11 +199,18 @@ class LiveModel(QAbstractTableModel):
 
 
 class LiveTab(QWidget):
+    gateway_done = Signal()  # gateway requests ended: they are in the usage table now
+
     def __init__(
-        self, service: ConversationService, title_of: TitleOf, parent: QWidget | None = None
+        self,
+        service: ConversationService,
+        gateway: GatewayService,
+        title_of: TitleOf,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
+        self.gateway = gateway
         self.title_of = title_of
         self.agent_names: dict[str, str] = {}
         self.errors: list[tuple[datetime, str, str, str, str]] = []  # at, cid, agent, kind, text
@@ -274,7 +317,10 @@ class LiveTab(QWidget):
         self._show_errors()
 
     def tick(self) -> None:
-        self.model.sync(self.service.active_replies)
+        replies = [LiveReply.of(state) for state in self.service.active_replies]
+        calls = [LiveReply.of_call(call) for call in self.gateway.active]
+        if self.model.sync(replies + calls):
+            self.gateway_done.emit()
         self._show_occupancy()
         cutoff = datetime.now(UTC) - ERROR_WINDOW
         if self.errors and self.errors[-1][0] < cutoff:
@@ -282,9 +328,9 @@ class LiveTab(QWidget):
             self._show_errors()
 
     def _show_occupancy(self) -> None:
-        running = self.service.requests_in_flight
+        running = self.service.requests_in_flight + self.gateway.requests_in_flight
         limit = self.service.max_concurrent
-        queued = self.service.requests_queued
+        queued = self.service.requests_queued + self.gateway.requests_queued
         self.slots.setRange(0, max(limit, running))
         self.slots.setValue(running)
         self.slots.setFormat(t("{running} of {limit}").format(running=running, limit=limit))

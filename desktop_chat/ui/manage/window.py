@@ -66,7 +66,7 @@ class ManageWindow(QWidget):
         self.conversations = ConversationsTab(core, bridge)
         self.providers = ProvidersTab(core, bridge)
         self.statistics = StatisticsTab(core, bridge)
-        self.live = LiveTab(core.service, self.title_of)
+        self.live = LiveTab(core.service, core.gateway, self.title_of)
         self.backups = BackupsTab(core, bridge)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -90,6 +90,7 @@ class ManageWindow(QWidget):
         self._usage_timer.setSingleShot(True)
         self._usage_timer.setInterval(USAGE_SETTLE_MS)
         self._usage_timer.timeout.connect(lambda: self.bridge.spawn(self.reload_usage()))
+        self.live.gateway_done.connect(self._usage_timer.start)
         self._connections = self._follow_engine()
         if parent is not None:
             parent.installEventFilter(self)  # close together with the window that opened us
