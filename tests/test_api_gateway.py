@@ -53,7 +53,7 @@ async def upstream(fake: FakeOpenAI, count: int) -> list[dict[str, Any]]:
 async def settled(core: Core, count: int) -> list[Any]:
     """The usage records, once `count` requests are counted (after their answer is sent)."""
     await wait_until(lambda: not core.gateway.active, what="the requests to end")
-    records = await core.service.list_usage()
+    records = await core.service.usage.records()
     assert len(records) == count, records
     return records
 
@@ -175,7 +175,7 @@ async def test_a_token_may_keep_its_requests_as_conversations(
     assert detail.messages[1].completion_tokens == 4
     (told,) = log.of(ConversationChanged)
     assert (told.conversation_id, told.conversation.message_count) == (kept.id, 2)
-    stats = await core.service.usage_stats(owner="token:notes")
+    stats = await core.service.usage.stats(owner="token:notes")
     assert stats.requests == 1
 
 

@@ -77,5 +77,5 @@ async def test_llm_cli_streams_through_the_gateway(
             {"role": "user", "content": "Say hello"},
         ]
         await wait_until(lambda: not core.gateway.active, what="the request to end")
-        (record,) = await core.service.list_usage()
+        (record,) = await core.service.usage.records()
         assert (record.status, record.completion_tokens) == (MessageStatus.COMPLETE, 3)

@@ -263,7 +263,7 @@ async def test_stop_and_delete_racing_replies_never_lose_or_leak_anything(
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
     assert loop_errors == []
-    assert service.active_replies == [] and not service._tasks
+    assert service.active_replies == [] and not service.replies._tasks
     assert len(service._locks) == 0
     assert list(core.paths.journal.iterdir()) == []
     assert service.bus.listener_count == listeners + 1  # only `replies` is left

@@ -175,7 +175,7 @@ async def create_stream_ticket(request: web.Request, owner: str) -> web.StreamRe
 
 async def stats(request: web.Request, owner: str) -> web.StreamResponse:
     days = query_int(request, "days", 30, 1, 366)
-    return model_response(await context_of(request).service.usage_stats(owner, days))
+    return model_response(await context_of(request).service.usage.stats(owner, days))
 
 
 async def openapi(request: web.Request, owner: str) -> web.StreamResponse:

@@ -1,4 +1,8 @@
-"""One LLMClient per server, key and network setting, closed with the engine."""
+"""The way upstream: one LLMClient per server, key and network setting, and the request slots.
+
+Replies, automatic titles and the local API's gateway all reach servers through here, so
+the limit on requests at once holds for all of them together.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ import hashlib
 import importlib
 import sys
 from typing import TYPE_CHECKING
+
+from desktop_chat.llm import ErrorKind, LLMError
+from desktop_chat.schemas import Agent
+from desktop_chat.secrets import KeyringUnavailableError, SecretStore
 
 if TYPE_CHECKING:
     from desktop_chat.llm.client import LLMClient
@@ -56,3 +64,34 @@ def _new_client(base_url: str, api_key: str | None, timeout: float, proxy: str |
     from desktop_chat.llm.client import LLMClient  # the SDK loads with the first client
 
     return LLMClient(base_url, api_key, timeout=timeout, proxy=proxy)
+
+
+class Upstream:
+    """Clients by server and key, and the semaphore every request upstream waits on."""
+
+    def __init__(
+        self, secrets: SecretStore, max_concurrent: int, timeout: float, proxy: str | None
+    ) -> None:
+        self.secrets = secrets
+        self.max_concurrent = max_concurrent
+        self.slots = asyncio.Semaphore(max_concurrent)
+        self.pool = ClientPool(timeout, proxy)
+
+    async def client_for(self, agent: Agent) -> LLMClient:
+        """The pooled client for the agent's server and key (replies, titles, the gateway)."""
+        # The keyring may talk over D-Bus: keep that off the event loop.
+        try:
+            key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
+        except KeyringUnavailableError as exc:  # e.g. it would ask for a password: say so
+            raise LLMError(ErrorKind.NO_KEY, exc.user_message) from None
+        return await self.pool.get(agent.base_url, key)
+
+    async def reconfigure(self, max_concurrent: int, timeout: float, proxy: str | None) -> None:
+        """New settings; the concurrency limit changes for requests not yet queued."""
+        if max_concurrent != self.max_concurrent:
+            self.max_concurrent = max_concurrent
+            self.slots = asyncio.Semaphore(max_concurrent)
+        await self.pool.reconfigure(timeout, proxy)
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()

@@ -146,7 +146,7 @@ class GatewayService:
         finish = Finish()
         text: list[str] = []
         try:
-            async with self._service.request_slots:
+            async with self._service.upstream.slots:
                 call.queued = False
                 call.started = time.monotonic()
                 client = await self._service.client_for(call.agent)

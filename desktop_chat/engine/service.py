@@ -1,22 +1,18 @@
 """ConversationService: the one place that runs a conversation's life.
 
 The window, the command line and the local API all call this service and listen to its
-events; none of them talks to the database or the model directly.
+events; none of them talks to the database or the model directly. It decides what each
+request answers (the current path, and where a new message goes in the tree of versions);
+the reply runner (replies.py) streams and stores the answer.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from desktop_chat.engine import stats
-from desktop_chat.engine.claims import Claim, ReplyClaims
-from desktop_chat.engine.clients import ClientPool
+from desktop_chat.engine.claims import ReplyClaims
+from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.context_rules import rebase_history
 from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
 from desktop_chat.engine.events import (
@@ -24,22 +20,18 @@ from desktop_chat.engine.events import (
     ConversationDeleted,
     EventBus,
     MessageStored,
-    PathChanged,
-    ReplyDelta,
-    ReplyDone,
-    ReplyFailed,
-    ReplyStarted,
     TitleChanged,
 )
 from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.locks import LockTable
+from desktop_chat.engine.notices import publish_path, set_title
+from desktop_chat.engine.replies import ReplyRunner
 from desktop_chat.engine.reply import ReplyState
-from desktop_chat.engine.titles import clean_title, fork_title, snippet_title, title_request
-from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError
+from desktop_chat.engine.titles import fork_title, snippet_title
+from desktop_chat.engine.usage import UsageService
 from desktop_chat.schemas import (
     MAX_MESSAGE_CHARS,
     Agent,
-    ChatMessage,
     Context,
     ContextEntry,
     Conversation,
@@ -47,22 +39,14 @@ from desktop_chat.schemas import (
     ConversationDetail,
     Message,
     MessageStatus,
-    UsageRecord,
-    UsageStats,
     new_id,
 )
-from desktop_chat.secrets import KeyringUnavailableError, SecretStore
-from desktop_chat.store import AT_LEAF, NotFoundError, Store, StoreError
+from desktop_chat.secrets import SecretStore
+from desktop_chat.store import NotFoundError, Store
 from desktop_chat.transfer import ImportedConversation
 
 if TYPE_CHECKING:
     from desktop_chat.llm.client import LLMClient
-
-log = logging.getLogger(__name__)
-
-# How long closing waits for automatic titles still being asked for: a title is a nicety,
-# and a server that never answers must not hold the command line (or the window) open.
-TITLE_GRACE = 2.0
 
 
 @dataclass
@@ -71,11 +55,6 @@ class EngineConfig:
     request_timeout: float = 60.0
     http_proxy: str | None = None
     auto_title: bool = True
-
-
-def request_history(messages: list[Message]) -> list[ChatMessage]:
-    """Only role and content are sent; empty failed replies are left out."""
-    return [m.as_chat() for m in messages if m.content]
 
 
 class ConversationService:
@@ -92,14 +71,18 @@ class ConversationService:
         self.journal = journal
         self.config = config or EngineConfig()
         self.bus = bus or EventBus()
+        self.upstream = Upstream(
+            secrets,
+            self.config.max_concurrent_requests,
+            self.config.request_timeout,
+            self.config.http_proxy,
+        )
+        self.replies = ReplyRunner(
+            store, self.bus, journal, self.upstream, auto_title=lambda: self.config.auto_title
+        )
+        self.usage = UsageService(store)
         self._locks = LockTable()
         self._claims = ReplyClaims(journal.folder)
-        self._semaphore = asyncio.Semaphore(self.config.max_concurrent_requests)
-        self._clients = ClientPool(self.config.request_timeout, self.config.http_proxy)
-        self._replies: dict[str, ReplyState] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._titles: set[asyncio.Task[None]] = set()
-        self._closing = False
 
     # Agents ------------------------------------------------------------------------
 
@@ -118,9 +101,9 @@ class ConversationService:
     async def list_models(self, agent: Agent, api_key: str | None = None) -> list[str]:
         """The server's models; `api_key` tests a key the user typed but has not saved."""
         client = (
-            await self._clients.get(agent.base_url, api_key)
+            await self.upstream.pool.get(agent.base_url, api_key)
             if api_key
-            else await self.client_for(agent)
+            else await self.upstream.client_for(agent)
         )
         return await client.list_models()
 
@@ -203,7 +186,7 @@ class ConversationService:
         await self.conversation_summary(conversation_id, owner)
         await self.stop(conversation_id)
         async with self._locks.hold(conversation_id):
-            if conversation_id in self._replies:  # started by a send that held the lock
+            if self.replies.in_flight(conversation_id) is not None:  # a send held the lock
                 await self.stop(conversation_id)
             await self.store.run(lambda r: r.conversations.delete(conversation_id, owner))
         self.journal.forget(conversation_id)
@@ -292,17 +275,10 @@ class ConversationService:
             await self.store.run(
                 lambda r: r.messages.replace_history(conversation_id, context.history)
             )
-        await self._path_changed(conversation_id)
+        await publish_path(self.store, self.bus, conversation_id)
         return await self.get_context(conversation_id)
 
-    # Replies -----------------------------------------------------------------------
-
-    def in_flight(self, conversation_id: str) -> ReplyState | None:
-        return self._replies.get(conversation_id)
-
-    @property
-    def active_replies(self) -> list[ReplyState]:
-        return list(self._replies.values())
+    # Replies and versions ----------------------------------------------------------
 
     async def send(self, conversation_id: str, text: str, owner: str | None = None) -> Message:
         """Store the user's message at the end of the current path and start the reply."""
@@ -319,8 +295,8 @@ class ConversationService:
             )
             self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
             if not conversation.title:
-                await self._set_title(conversation_id, snippet_title(text))
-            self._start_reply(conversation, agent, [*conversation.messages, user], claim)
+                await set_title(self.store, self.bus, conversation_id, snippet_title(text))
+            self.replies.start(conversation, agent, [*conversation.messages, user], claim)
         return user
 
     async def regenerate(
@@ -350,8 +326,8 @@ class ConversationService:
                 assert replaced.id is not None  # a failed empty reply: no version worth a tab
                 await self.store.run(lambda r: r.messages.delete(conversation_id, replaced.id))
             await self.store.run(lambda r: r.messages.point_at(conversation_id, history[-1].id))
-            conversation = await self._path_changed(conversation_id)
-            self._start_reply(conversation, agent, history, claim, adds_version=True)
+            conversation = await publish_path(self.store, self.bus, conversation_id)
+            self.replies.start(conversation, agent, history, claim, adds_version=True)
 
     async def delete_message(
         self,
@@ -371,7 +347,7 @@ class ConversationService:
             await self.store.run(
                 lambda r: r.messages.delete(conversation_id, message_id, subtree=with_replies)
             )
-            await self._path_changed(conversation_id)
+            await publish_path(self.store, self.bus, conversation_id)
 
     async def edit_and_resend(
         self, conversation_id: str, message_id: int, text: str, owner: str | None = None
@@ -399,9 +375,9 @@ class ConversationService:
                     parent=edited.parent_id,
                 )
             )
-            conversation = await self._path_changed(conversation_id)
+            conversation = await publish_path(self.store, self.bus, conversation_id)
             self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
-            self._start_reply(conversation, agent, [*kept, user], claim)
+            self.replies.start(conversation, agent, [*kept, user], claim)
         return user
 
     async def show_version(
@@ -415,7 +391,7 @@ class ConversationService:
             self._refuse_if_busy(conversation_id)
             await self.conversation_summary(conversation_id, owner)
             await self.store.run(lambda r: r.messages.show(conversation_id, message_id))
-            return await self._path_changed(conversation_id)
+            return await publish_path(self.store, self.bus, conversation_id)
 
     async def fork(
         self, conversation_id: str, at_message_id: int, owner: str | None = None
@@ -434,18 +410,16 @@ class ConversationService:
         self._changed(created)
         return created
 
+    def in_flight(self, conversation_id: str) -> ReplyState | None:
+        return self.replies.in_flight(conversation_id)
+
+    @property
+    def active_replies(self) -> list[ReplyState]:
+        return self.replies.active
+
     async def stop(self, conversation_id: str) -> bool:
         """Stop the reply in flight, keep its partial text, and wait until it is stored."""
-        state = self._replies.get(conversation_id)
-        if state is None or state.task is None:
-            return False
-        state.stop_requested = True
-        if not state.storing:
-            state.task.cancel()
-        await asyncio.wait([state.task])
-        if self._replies.get(conversation_id) is state:  # cancelled before its first step
-            await self._store_reply(state, MessageStatus.STOPPED, Finish(), None)
-        return True
+        return await self.replies.stop(conversation_id)
 
     @staticmethod
     def _check_text(text: str) -> None:
@@ -458,212 +432,10 @@ class ConversationService:
             )
 
     def _refuse_if_busy(self, conversation_id: str) -> None:
-        if conversation_id in self._replies:
+        if self.replies.in_flight(conversation_id) is not None:
             raise ReplyInProgressError()
-        if self._closing:
+        if self.replies.closing:
             raise EngineError("closing", "desktop_chat is shutting down.")
-
-    def _start_reply(
-        self,
-        conversation: ConversationDetail,
-        agent: Agent,
-        history: list[Message],
-        claim: Claim,
-        *,
-        adds_version: bool = False,
-    ) -> None:
-        """Answer the last message of `history`, the path the request sends."""
-        preset = conversation.preset_messages
-        if preset is None:
-            preset = agent.preset_messages
-        state = ReplyState(
-            conversation_id=conversation.id,
-            agent=agent,
-            request=[*preset, *request_history(history)],
-            parent_id=history[-1].id if history else None,
-            adds_version=adds_version,
-            claim=claim,
-        )
-        self._replies[conversation.id] = state
-        task = asyncio.get_running_loop().create_task(
-            self._run_reply(state), name=f"reply-{conversation.id}"
-        )
-        state.task = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        self.bus.publish(
-            ReplyStarted(
-                conversation_id=conversation.id, agent_id=agent.agent_id, model=agent.model
-            )
-        )
-
-    async def _run_reply(self, state: ReplyState) -> None:
-        cid = state.conversation_id
-        finish = Finish()
-        error: LLMError | None = None
-        status = MessageStatus.COMPLETE
-        first_reply = all(m.role != "assistant" for m in state.request)
-        try:
-            async with self._semaphore:
-                state.queued = False
-                state.started = time.monotonic()
-                state.journal = self.journal.open(
-                    cid, state.agent.model, state.agent.agent_id, state.parent_id
-                )
-                client = await self.client_for(state.agent)
-                async for item in client.stream_chat(
-                    state.agent.model, state.request, state.agent.params
-                ):
-                    if isinstance(item, Delta):
-                        self._on_delta(state, item)
-                    else:
-                        finish = item
-        except asyncio.CancelledError:
-            status = MessageStatus.STOPPED if state.stop_requested else MessageStatus.INTERRUPTED
-        except LLMError as exc:
-            status, error = MessageStatus.FAILED, exc
-        except Exception:
-            log.exception("Reply in %s failed unexpectedly", cid)
-            status = MessageStatus.FAILED
-            error = LLMError(
-                ErrorKind.SERVER,
-                "Something went wrong while writing the reply; the details are in the log.",
-            )
-        stored = await self._store_reply(state, status, finish, error)
-        if stored and first_reply and status is MessageStatus.COMPLETE and self.config.auto_title:
-            # A task of its own: the reply is done, and closing need not wait for a title.
-            task = asyncio.get_running_loop().create_task(
-                self._auto_title(state), name=f"title-{cid}"
-            )
-            self._titles.add(task)
-            task.add_done_callback(self._titles.discard)
-
-    def _on_delta(self, state: ReplyState, delta: Delta) -> None:
-        if state.first_token is None:
-            state.first_token = time.monotonic()
-        if delta.text:
-            state.text.append(delta.text)
-        if delta.reasoning:
-            state.reasoning.append(delta.reasoning)
-        if state.journal is not None:
-            state.journal.append(delta.text, delta.reasoning)
-        event = ReplyDelta(
-            conversation_id=state.conversation_id, text=delta.text, reasoning=delta.reasoning
-        )
-        state.events.append(self.bus.publish(event))
-
-    async def _store_reply(
-        self, state: ReplyState, status: MessageStatus, finish: Finish, error: LLMError | None
-    ) -> bool:
-        """Write the reply once; if the write fails, the journal keeps it for next start."""
-        cid = state.conversation_id
-        state.storing = True
-        now = time.monotonic()
-        ttft = (state.first_token - state.started) * 1000 if state.first_token else None
-        message = Message(
-            role="assistant",
-            content=state.content,
-            reasoning=state.reasoning_text,
-            status=status,
-            error=error.user_message if error else None,
-            prompt_tokens=finish.prompt_tokens,
-            completion_tokens=finish.completion_tokens,
-            model=state.agent.model,
-            finish_reason=finish.finish_reason,
-            ttft_ms=ttft,
-            duration_ms=(now - state.started) * 1000,
-        )
-        usage = UsageRecord(
-            conversation_id=cid,
-            agent_id=state.agent.agent_id,
-            model=state.agent.model,
-            status=status,
-            prompt_tokens=finish.prompt_tokens,
-            completion_tokens=finish.completion_tokens,
-            ttft_ms=ttft,
-            duration_ms=message.duration_ms,
-            error_kind=error.kind.value if error else None,
-        )
-        stored: Message | None = None
-        try:
-            stored = await asyncio.shield(
-                self.store.run(
-                    lambda r: r.messages.append(cid, message, usage, parent=state.parent_id)
-                )
-            )
-        except StoreError as exc:
-            log.error("Could not store the reply in %s: %s", cid, exc.kind)
-            not_saved = LLMError(
-                ErrorKind.NOT_SAVED,
-                f"{exc.user_message} The reply is kept, and is saved the next time "
-                "desktop_chat starts.",
-            )
-        else:
-            not_saved = None
-        finally:
-            if state.journal is not None:
-                if stored is not None:
-                    state.journal.discard()
-                else:
-                    state.journal.close(
-                        {
-                            "status": status.value,
-                            "error": message.error,
-                            "finish_reason": finish.finish_reason,
-                        }
-                    )
-            self._replies.pop(cid, None)
-            if state.claim is not None:
-                state.claim.release()
-        if stored is not None:
-            self.bus.publish(MessageStored(conversation_id=cid, message=stored))
-            if state.adds_version:  # the new answer's switcher counts the others
-                with contextlib.suppress(StoreError):  # deleted meanwhile: nothing to show
-                    await self._path_changed(cid)
-        for problem in (error, not_saved):
-            if problem is not None:
-                self.bus.publish(
-                    ReplyFailed(
-                        conversation_id=cid,
-                        kind=problem.kind.value,
-                        message=problem.user_message,
-                        retryable=problem.retryable,
-                        retry_after=problem.retry_after,
-                    )
-                )
-        self.bus.publish(
-            ReplyDone(
-                conversation_id=cid,
-                status=status,
-                message_id=stored.id if stored else None,
-                finish_reason=finish.finish_reason,
-                prompt_tokens=finish.prompt_tokens,
-                completion_tokens=finish.completion_tokens,
-                ttft_ms=ttft,
-                duration_ms=message.duration_ms,
-            )
-        )
-        return stored is not None
-
-    async def _auto_title(self, state: ReplyState) -> None:
-        first_user = next((m.content for m in state.request if m.role == "user"), "")
-        try:
-            async with self._semaphore:
-                client = await self.client_for(state.agent)
-                raw = await client.complete(state.agent.model, title_request(first_user))
-        except LLMError as exc:
-            log.info("Automatic title failed (%s); keeping the first words", exc.kind)
-            return
-        title = clean_title(raw)
-        if title:
-            try:
-                await self._set_title(state.conversation_id, title)
-            except StoreError:
-                log.info("Conversation %s went away before its title", state.conversation_id)
-
-    async def _set_title(self, conversation_id: str, title: str) -> None:
-        await self.store.run(lambda r: r.conversations.update(conversation_id, title=title))
-        self.bus.publish(TitleChanged(conversation_id=conversation_id, title=title))
 
     # Helpers -----------------------------------------------------------------------
 
@@ -673,12 +445,6 @@ class ConversationService:
         self.bus.publish(
             ConversationChanged(conversation_id=conversation.id, conversation=conversation)
         )
-
-    async def _path_changed(self, conversation_id: str) -> ConversationDetail:
-        """Tell every view the new path (and the lists the new count); returns it."""
-        detail = await self.get_conversation(conversation_id)
-        self.bus.publish(PathChanged(conversation_id=conversation_id, conversation=detail))
-        return detail
 
     async def _agent_of(self, conversation: Conversation) -> Agent | None:
         if conversation.agent_id is not None:
@@ -691,131 +457,33 @@ class ConversationService:
             raise NoAgentError()
         return agent
 
-    async def usage_stats(self, owner: str | None = None, days: int = 30) -> UsageStats:
-        """Counts over all time; latency and per-day figures over the last `days` days."""
-        now = datetime.now(UTC)
-        since = stats.recent_period_start(days, now)
-        totals, records = await self.store.run(
-            lambda r: (r.usage.stats(owner), r.usage.list(since, owner))
-        )
-        # Medians sort every request of the period: keep that off the event loop.
-        return await asyncio.to_thread(stats.with_recent, totals, records, days, now)
+    async def client_for(self, agent: Agent) -> LLMClient:
+        """The pooled client for the agent's server and key (replies, titles, the gateway)."""
+        return await self.upstream.client_for(agent)
 
     async def warm_up(self) -> None:
         """Load what the first request needs while the user is still reading or typing."""
-        await self._clients.preload()
-
-    async def client_for(self, agent: Agent) -> LLMClient:
-        """The pooled client for the agent's server and key (replies, titles, the gateway)."""
-        # The keyring may talk over D-Bus: keep that off the event loop.
-        try:
-            key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
-        except KeyringUnavailableError as exc:  # e.g. it would ask for a password: say so
-            raise LLMError(ErrorKind.NO_KEY, exc.user_message) from None
-        return await self._clients.get(agent.base_url, key)
+        await self.upstream.pool.preload()
 
     # Life cycle --------------------------------------------------------------------
 
     async def recover(self) -> int:
         """Store the partial replies of a process that died mid-stream, marked interrupted."""
         self._claims.sweep()
-        recovered = 0
-        for orphan in self.journal.orphans():
-            message = Message(
-                role="assistant",
-                content=orphan.text,
-                reasoning=orphan.reasoning,
-                model=orphan.model,
-                **_recovered_ending(orphan.ending),
-            )
-            parent = AT_LEAF if orphan.parent_id is None else orphan.parent_id
-            try:
-                await self.store.run(
-                    lambda r, o=orphan, m=message, p=parent: r.messages.append(
-                        o.conversation_id, m, parent=p, keep_path=True
-                    )
-                )
-                recovered += 1
-            except StoreError as exc:
-                if exc.kind != "not_found":
-                    raise
-            self.journal.forget(orphan.conversation_id)
-        if recovered:
-            log.info("Recovered %d interrupted replies", recovered)
-        return recovered
+        return await self.replies.recover()
 
     async def reconfigure(self, config: EngineConfig) -> None:
         """Apply new settings; the concurrency limit changes for requests not yet queued."""
-        if config.max_concurrent_requests != self.config.max_concurrent_requests:
-            self._semaphore = asyncio.Semaphore(config.max_concurrent_requests)
         self.config = config
-        await self._clients.reconfigure(config.request_timeout, config.http_proxy)
+        await self.upstream.reconfigure(
+            config.max_concurrent_requests, config.request_timeout, config.http_proxy
+        )
 
     async def aclose(self) -> None:
         """Stop every reply (stored as interrupted), wait for the writes, close connections."""
-        self._closing = True
-        for state in list(self._replies.values()):
-            if state.task is not None and not state.storing:
-                state.task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks))
-        for state in list(self._replies.values()):  # cancelled before their first step
-            await self._store_reply(state, MessageStatus.INTERRUPTED, Finish(), None)
-        if self._titles:
-            _, late = await asyncio.wait(list(self._titles), timeout=TITLE_GRACE)
-            for task in late:
-                task.cancel()
-            if late:
-                await asyncio.wait(late)
-        await self._clients.aclose()
-
-    # Live figures (the Manage window) ------------------------------------------------
-
-    @property
-    def request_slots(self) -> asyncio.Semaphore:
-        """What every request upstream waits on: replies, titles and the gateway's alike."""
-        return self._semaphore
-
-    @property
-    def max_concurrent(self) -> int:
-        """How many requests may stream at once (the request semaphore's size)."""
-        return self.config.max_concurrent_requests
-
-    @property
-    def requests_in_flight(self) -> int:
-        """Replies holding a slot of the semaphore: waiting for the first token or streaming."""
-        return sum(1 for state in self._replies.values() if not state.queued)
-
-    @property
-    def requests_queued(self) -> int:
-        """Replies waiting for a free slot because `max_concurrent` are already running."""
-        return sum(1 for state in self._replies.values() if state.queued)
-
-    async def list_usage(self, since: datetime | None = None) -> list[UsageRecord]:
-        """One record per request sent upstream, oldest first, for statistics."""
-        return await self.store.run(lambda r: r.usage.list(since))
+        await self.replies.aclose()
 
 
 def _nothing_to_keep(reply: Message) -> bool:
     """A reply that failed before its first word: answering again replaces it."""
     return reply.status is not MessageStatus.COMPLETE and not reply.content.strip()
-
-
-def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:
-    """How a recovered reply ended: as recorded when it was kept, else interrupted."""
-    interrupted: dict[str, object] = {
-        "status": MessageStatus.INTERRUPTED,
-        "error": "desktop_chat closed before this reply finished.",
-    }
-    if ending is None:
-        return interrupted
-    try:
-        status = MessageStatus(ending.get("status"))
-    except ValueError:
-        return interrupted
-    error, reason = ending.get("error"), ending.get("finish_reason")
-    return {
-        "status": status,
-        "error": error if isinstance(error, str) else None,
-        "finish_reason": reason if isinstance(reason, str) else None,
-    }

@@ -328,9 +328,10 @@ class LiveTab(QWidget):
             self._show_errors()
 
     def _show_occupancy(self) -> None:
-        running = self.service.requests_in_flight + self.gateway.requests_in_flight
-        limit = self.service.max_concurrent
-        queued = self.service.requests_queued + self.gateway.requests_queued
+        replies = self.service.replies
+        running = replies.requests_in_flight + self.gateway.requests_in_flight
+        limit = self.service.upstream.max_concurrent
+        queued = replies.requests_queued + self.gateway.requests_queued
         self.slots.setRange(0, max(limit, running))
         self.slots.setValue(running)
         self.slots.setFormat(t("{running} of {limit}").format(running=running, limit=limit))

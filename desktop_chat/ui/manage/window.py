@@ -122,7 +122,7 @@ class ManageWindow(QWidget):
     async def reload_usage(self, everything: bool = False) -> None:
         """Read the usage records new since the last read (all of them the first time)."""
         since = None if everything or not self.usage else self.usage[-1].created_at
-        fresh = await self.service.list_usage(since)
+        fresh = await self.service.usage.records(since)
         if not self._alive():
             return
         if since is None:

@@ -1,0 +1,367 @@
+"""Replies in flight: each one streamed, journalled, and written once when it ends.
+
+The conversation service decides what a reply answers (the path it sends, the message it
+follows); this runner owns the reply from there: it waits for a request slot, streams the
+deltas to the bus and the crash journal, and stores the reply exactly once, complete,
+stopped, failed or interrupted, keeping whatever text came. After a crash, the next start
+turns the journal into stored replies (`recover`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from desktop_chat.engine.claims import Claim
+from desktop_chat.engine.clients import Upstream
+from desktop_chat.engine.events import (
+    EventBus,
+    MessageStored,
+    ReplyDelta,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStarted,
+)
+from desktop_chat.engine.journal import CrashJournal
+from desktop_chat.engine.notices import publish_path, set_title
+from desktop_chat.engine.reply import ReplyState
+from desktop_chat.engine.titles import clean_title, title_request
+from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError
+from desktop_chat.schemas import (
+    Agent,
+    ChatMessage,
+    ConversationDetail,
+    Message,
+    MessageStatus,
+    UsageRecord,
+)
+from desktop_chat.store import AT_LEAF, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+# How long closing waits for automatic titles still being asked for: a title is a nicety,
+# and a server that never answers must not hold the command line (or the window) open.
+TITLE_GRACE = 2.0
+
+
+def request_history(messages: list[Message]) -> list[ChatMessage]:
+    """Only role and content are sent; empty failed replies are left out."""
+    return [m.as_chat() for m in messages if m.content]
+
+
+class ReplyRunner:
+    def __init__(
+        self,
+        store: Store,
+        bus: EventBus,
+        journal: CrashJournal,
+        upstream: Upstream,
+        auto_title: Callable[[], bool],
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.journal = journal
+        self.upstream = upstream
+        self._auto_title_on = auto_title  # read when a first reply ends: settings change
+        self.closing = False
+        self._replies: dict[str, ReplyState] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._titles: set[asyncio.Task[None]] = set()
+
+    def in_flight(self, conversation_id: str) -> ReplyState | None:
+        return self._replies.get(conversation_id)
+
+    @property
+    def active(self) -> list[ReplyState]:
+        return list(self._replies.values())
+
+    @property
+    def requests_in_flight(self) -> int:
+        """Replies holding a request slot: waiting for the first token or streaming."""
+        return sum(1 for state in self._replies.values() if not state.queued)
+
+    @property
+    def requests_queued(self) -> int:
+        """Replies waiting for a free slot because every slot is taken."""
+        return sum(1 for state in self._replies.values() if state.queued)
+
+    def start(
+        self,
+        conversation: ConversationDetail,
+        agent: Agent,
+        history: list[Message],
+        claim: Claim,
+        *,
+        adds_version: bool = False,
+    ) -> None:
+        """Answer the last message of `history`, the path the request sends."""
+        preset = conversation.preset_messages
+        if preset is None:
+            preset = agent.preset_messages
+        state = ReplyState(
+            conversation_id=conversation.id,
+            agent=agent,
+            request=[*preset, *request_history(history)],
+            parent_id=history[-1].id if history else None,
+            adds_version=adds_version,
+            claim=claim,
+        )
+        self._replies[conversation.id] = state
+        task = asyncio.get_running_loop().create_task(
+            self._run(state), name=f"reply-{conversation.id}"
+        )
+        state.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self.bus.publish(
+            ReplyStarted(
+                conversation_id=conversation.id, agent_id=agent.agent_id, model=agent.model
+            )
+        )
+
+    async def _run(self, state: ReplyState) -> None:
+        cid = state.conversation_id
+        finish = Finish()
+        error: LLMError | None = None
+        status = MessageStatus.COMPLETE
+        first_reply = all(m.role != "assistant" for m in state.request)
+        try:
+            async with self.upstream.slots:
+                state.queued = False
+                state.started = time.monotonic()
+                state.journal = self.journal.open(
+                    cid, state.agent.model, state.agent.agent_id, state.parent_id
+                )
+                client = await self.upstream.client_for(state.agent)
+                async for item in client.stream_chat(
+                    state.agent.model, state.request, state.agent.params
+                ):
+                    if isinstance(item, Delta):
+                        self._on_delta(state, item)
+                    else:
+                        finish = item
+        except asyncio.CancelledError:
+            status = MessageStatus.STOPPED if state.stop_requested else MessageStatus.INTERRUPTED
+        except LLMError as exc:
+            status, error = MessageStatus.FAILED, exc
+        except Exception:
+            log.exception("Reply in %s failed unexpectedly", cid)
+            status = MessageStatus.FAILED
+            error = LLMError(
+                ErrorKind.SERVER,
+                "Something went wrong while writing the reply; the details are in the log.",
+            )
+        stored = await self._store(state, status, finish, error)
+        if stored and first_reply and status is MessageStatus.COMPLETE and self._auto_title_on():
+            # A task of its own: the reply is done, and closing need not wait for a title.
+            task = asyncio.get_running_loop().create_task(
+                self._auto_title(state), name=f"title-{cid}"
+            )
+            self._titles.add(task)
+            task.add_done_callback(self._titles.discard)
+
+    def _on_delta(self, state: ReplyState, delta: Delta) -> None:
+        if state.first_token is None:
+            state.first_token = time.monotonic()
+        if delta.text:
+            state.text.append(delta.text)
+        if delta.reasoning:
+            state.reasoning.append(delta.reasoning)
+        if state.journal is not None:
+            state.journal.append(delta.text, delta.reasoning)
+        event = ReplyDelta(
+            conversation_id=state.conversation_id, text=delta.text, reasoning=delta.reasoning
+        )
+        state.events.append(self.bus.publish(event))
+
+    async def _store(
+        self, state: ReplyState, status: MessageStatus, finish: Finish, error: LLMError | None
+    ) -> bool:
+        """Write the reply once; if the write fails, the journal keeps it for next start."""
+        cid = state.conversation_id
+        state.storing = True
+        now = time.monotonic()
+        ttft = (state.first_token - state.started) * 1000 if state.first_token else None
+        message = Message(
+            role="assistant",
+            content=state.content,
+            reasoning=state.reasoning_text,
+            status=status,
+            error=error.user_message if error else None,
+            prompt_tokens=finish.prompt_tokens,
+            completion_tokens=finish.completion_tokens,
+            model=state.agent.model,
+            finish_reason=finish.finish_reason,
+            ttft_ms=ttft,
+            duration_ms=(now - state.started) * 1000,
+        )
+        usage = UsageRecord(
+            conversation_id=cid,
+            agent_id=state.agent.agent_id,
+            model=state.agent.model,
+            status=status,
+            prompt_tokens=finish.prompt_tokens,
+            completion_tokens=finish.completion_tokens,
+            ttft_ms=ttft,
+            duration_ms=message.duration_ms,
+            error_kind=error.kind.value if error else None,
+        )
+        stored: Message | None = None
+        try:
+            stored = await asyncio.shield(
+                self.store.run(
+                    lambda r: r.messages.append(cid, message, usage, parent=state.parent_id)
+                )
+            )
+        except StoreError as exc:
+            log.error("Could not store the reply in %s: %s", cid, exc.kind)
+            not_saved = LLMError(
+                ErrorKind.NOT_SAVED,
+                f"{exc.user_message} The reply is kept, and is saved the next time "
+                "desktop_chat starts.",
+            )
+        else:
+            not_saved = None
+        finally:
+            if state.journal is not None:
+                if stored is not None:
+                    state.journal.discard()
+                else:
+                    state.journal.close(
+                        {
+                            "status": status.value,
+                            "error": message.error,
+                            "finish_reason": finish.finish_reason,
+                        }
+                    )
+            self._replies.pop(cid, None)
+            if state.claim is not None:
+                state.claim.release()
+        if stored is not None:
+            self.bus.publish(MessageStored(conversation_id=cid, message=stored))
+            if state.adds_version:  # the new answer's switcher counts the others
+                with contextlib.suppress(StoreError):  # deleted meanwhile: nothing to show
+                    await publish_path(self.store, self.bus, cid)
+        for problem in (error, not_saved):
+            if problem is not None:
+                self.bus.publish(
+                    ReplyFailed(
+                        conversation_id=cid,
+                        kind=problem.kind.value,
+                        message=problem.user_message,
+                        retryable=problem.retryable,
+                        retry_after=problem.retry_after,
+                    )
+                )
+        self.bus.publish(
+            ReplyDone(
+                conversation_id=cid,
+                status=status,
+                message_id=stored.id if stored else None,
+                finish_reason=finish.finish_reason,
+                prompt_tokens=finish.prompt_tokens,
+                completion_tokens=finish.completion_tokens,
+                ttft_ms=ttft,
+                duration_ms=message.duration_ms,
+            )
+        )
+        return stored is not None
+
+    async def _auto_title(self, state: ReplyState) -> None:
+        first_user = next((m.content for m in state.request if m.role == "user"), "")
+        try:
+            async with self.upstream.slots:
+                client = await self.upstream.client_for(state.agent)
+                raw = await client.complete(state.agent.model, title_request(first_user))
+        except LLMError as exc:
+            log.info("Automatic title failed (%s); keeping the first words", exc.kind)
+            return
+        title = clean_title(raw)
+        if title:
+            try:
+                await set_title(self.store, self.bus, state.conversation_id, title)
+            except StoreError:
+                log.info("Conversation %s went away before its title", state.conversation_id)
+
+    async def stop(self, conversation_id: str) -> bool:
+        """Stop the reply in flight, keep its partial text, and wait until it is stored."""
+        state = self._replies.get(conversation_id)
+        if state is None or state.task is None:
+            return False
+        state.stop_requested = True
+        if not state.storing:
+            state.task.cancel()
+        await asyncio.wait([state.task])
+        if self._replies.get(conversation_id) is state:  # cancelled before its first step
+            await self._store(state, MessageStatus.STOPPED, Finish(), None)
+        return True
+
+    async def recover(self) -> int:
+        """Store the partial replies of a process that died mid-stream, marked interrupted."""
+        recovered = 0
+        for orphan in self.journal.orphans():
+            message = Message(
+                role="assistant",
+                content=orphan.text,
+                reasoning=orphan.reasoning,
+                model=orphan.model,
+                **_recovered_ending(orphan.ending),
+            )
+            parent = AT_LEAF if orphan.parent_id is None else orphan.parent_id
+            try:
+                await self.store.run(
+                    lambda r, o=orphan, m=message, p=parent: r.messages.append(
+                        o.conversation_id, m, parent=p, keep_path=True
+                    )
+                )
+                recovered += 1
+            except StoreError as exc:
+                if exc.kind != "not_found":
+                    raise
+            self.journal.forget(orphan.conversation_id)
+        if recovered:
+            log.info("Recovered %d interrupted replies", recovered)
+        return recovered
+
+    async def aclose(self) -> None:
+        """Stop every reply (stored as interrupted), wait for the writes, close connections."""
+        self.closing = True
+        for state in list(self._replies.values()):
+            if state.task is not None and not state.storing:
+                state.task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+        for state in list(self._replies.values()):  # cancelled before their first step
+            await self._store(state, MessageStatus.INTERRUPTED, Finish(), None)
+        if self._titles:
+            _, late = await asyncio.wait(list(self._titles), timeout=TITLE_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        await self.upstream.aclose()
+
+    # Live figures (the Manage window) ------------------------------------------------
+
+
+def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:
+    """How a recovered reply ended: as recorded when it was kept, else interrupted."""
+    interrupted: dict[str, object] = {
+        "status": MessageStatus.INTERRUPTED,
+        "error": "desktop_chat closed before this reply finished.",
+    }
+    if ending is None:
+        return interrupted
+    try:
+        status = MessageStatus(ending.get("status"))
+    except ValueError:
+        return interrupted
+    error, reason = ending.get("error"), ending.get("finish_reason")
+    return {
+        "status": status,
+        "error": error if isinstance(error, str) else None,
+        "finish_reason": reason if isinstance(reason, str) else None,
+    }
