@@ -66,6 +66,20 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--agent", help="agent name or id (default: the default agent)")
     ask.add_argument("--conversation", help="continue this conversation id")
 
+    regenerate = sub.add_parser(
+        "regenerate",
+        help="answer the last question of a conversation again, keeping the earlier answer",
+    )
+    regenerate.add_argument("conversation", help="the conversation id")
+    regenerate.add_argument(
+        "--message", type=int, help="the reply to answer again (default: the last one)"
+    )
+    fork = sub.add_parser(
+        "fork", help="copy a conversation up to a message into a new one (prints its id)"
+    )
+    fork.add_argument("conversation", help="the conversation id")
+    fork.add_argument("--at", type=int, required=True, help="the last message id to copy")
+
     sub.add_parser("list", help="list conversations")
     backup = sub.add_parser(
         "backup", help="back up the conversation database now (into the data folder's backups/)"
