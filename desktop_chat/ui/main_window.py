@@ -179,19 +179,25 @@ class MainWindow(QMainWindow):
         self.chat.notice.connect(lambda text: self.statusBar().showMessage(text, 2500))
 
     def _shortcuts(self) -> None:
-        def action(keys: QKeySequence | str, slot: object, name: str) -> None:
+        """One action per key combination: two with the same keys make Qt fire neither.
+
+        (`StandardKey.New` is Ctrl+N on Linux and Windows, so it and "Ctrl+N" together
+        silenced Ctrl+N.) README's "Shortcuts" line lists these; a test presses each.
+        """
+
+        def action(keys: str, slot: object, name: str) -> None:
             act = QAction(name, self)
             act.setShortcut(QKeySequence(keys))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             act.triggered.connect(slot)
             self.addAction(act)
 
-        action(QKeySequence.StandardKey.New, self.new_conversation, t("New conversation"))
         action("Ctrl+N", self.new_conversation, t("New conversation"))
         action("Ctrl+F", self.list.focus_search, t("Search"))
         action("Ctrl+,", self.open_settings, t("Settings"))
         action("Ctrl+M", self.open_manage, t("Manage…"))
         action("Ctrl+Shift+C", self.copy_last_reply, t("Copy the last reply"))
+        action("Ctrl+Q", self.close, t("Quit"))
         action("Esc", self.stop, t("Stop"))
 
     def _state(self) -> QSettings:

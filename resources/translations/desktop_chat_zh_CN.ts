@@ -572,6 +572,10 @@
       <translation>复制最后一条回复</translation>
     </message>
     <message>
+      <source>Quit</source>
+      <translation>退出</translation>
+    </message>
+    <message>
       <source>Unapplied context changes</source>
       <translation>上下文修改尚未应用</translation>
     </message>
