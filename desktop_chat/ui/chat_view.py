@@ -47,6 +47,17 @@ DROP_SCREENS = 2.0
 STICK_PX = 24  # this close to the bottom, the view follows new content
 
 
+def reply_label(agent: Agent | None, model: str | None) -> str:
+    """Whose reply it is, the same while it streams and once it is stored.
+
+    The agent's name when it wrote it (its model), else the model that did (the
+    conversation changed agent since), else the role.
+    """
+    if agent is not None and (not model or model == agent.model):
+        return agent.app_preset.name or agent.name
+    return model or t("Assistant")
+
+
 class FlowRow(QWidget):
     """Suggested questions as a wrapping row of chips (a simple left-to-right grid)."""
 
@@ -104,6 +115,7 @@ class ChatView(QScrollArea):
         self.setWidget(self._container)
 
         self._messages: list[Message] = []
+        self.agent: Agent | None = None  # the conversation's: it names the replies
         self._first = 0  # index in _messages of the first message with a widget
         self._widgets: list[MessageWidget] = []  # for _messages[_first:_end], in order
         self._opening: list[QWidget] = []
@@ -133,6 +145,7 @@ class ChatView(QScrollArea):
 
     def show_conversation(self, messages: list[Message], agent: Agent | None) -> None:
         self._clear()
+        self.agent = agent
         self._messages = list(messages)
         self._first = max(0, len(messages) - FIRST_PAGE)
         if not messages and agent is not None:
@@ -168,7 +181,7 @@ class ChatView(QScrollArea):
         """The agent's greetings and suggested questions: shown, never sent."""
         preset = agent.app_preset
         for greeting in preset.greetings:
-            widget = MessageWidget(None, dark=self.dark, role_label=preset.name or agent.name)
+            widget = MessageWidget(None, dark=self.dark, role_label=reply_label(agent, None))
             widget.setProperty("greeting", True)
             widget.show_markdown(greeting)
             self._insert(widget, len(self._opening))
@@ -195,7 +208,10 @@ class ChatView(QScrollArea):
     def _make_widget(self, index: int) -> MessageWidget:
         message = self._messages[index]
         is_last_reply = index == len(self._messages) - 1 and message.role == "assistant"
-        widget = MessageWidget(message, dark=self.dark, is_last_reply=is_last_reply)
+        label = reply_label(self.agent, message.model) if message.role == "assistant" else ""
+        widget = MessageWidget(
+            message, dark=self.dark, is_last_reply=is_last_reply, role_label=label
+        )
         self._connect(widget)
         return widget
 
@@ -276,6 +292,7 @@ class ChatView(QScrollArea):
         self._end_stream_widget()
         for widget in self._opening:
             widget.hide()
+        label = label or reply_label(self.agent, None)
         self._stream = MessageWidget(None, dark=self.dark, role_label=label)
         self._stream.setObjectName("message_assistant")
         self._insert(self._stream, len(self._opening) + len(self._widgets))

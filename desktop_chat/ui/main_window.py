@@ -286,7 +286,7 @@ class MainWindow(QMainWindow):
         self.chat.show_conversation(detail.messages, session.current_agent)
         reply = session.service.in_flight(detail.id)
         if reply is not None:
-            self.chat.begin_stream(reply.content, reply.reasoning_text, self._agent_label())
+            self.chat.begin_stream(reply.content, reply.reasoning_text)
         self.composer.set_busy(reply is not None)
         if fresh:
             self.banner.hide()
@@ -390,7 +390,7 @@ class MainWindow(QMainWindow):
             if message.role == "assistant" or not self._shown(message):
                 self.chat.add_message(message)
             if message.role == "user" and not self.chat.streaming:
-                self.chat.begin_stream(label=self._agent_label())
+                self.chat.begin_stream()
 
     def _on_reply_done(self, event: ReplyDone) -> None:
         if self.session.is_open(event.conversation_id):
@@ -411,6 +411,7 @@ class MainWindow(QMainWindow):
         if current is not None and current.id == event.conversation_id:
             current.agent_id = event.conversation.agent_id
             self.header.show_agent(self._current_agent_id())
+            self.chat.agent = self.session.current_agent  # names the next reply
 
     def _on_history_changed(self, event: HistoryChanged) -> None:
         self._on_conversation_changed(event)
@@ -426,10 +427,6 @@ class MainWindow(QMainWindow):
         return any(
             w.message is not None and w.message.id == message.id for w in self.chat.message_widgets
         )
-
-    def _agent_label(self) -> str:
-        agent = self.session.current_agent
-        return agent.app_preset.name or agent.name if agent else ""
 
     def show_error(self, text: str) -> None:
         self.banner.show_message(text)
