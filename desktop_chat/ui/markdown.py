@@ -162,24 +162,45 @@ def render_markdown(text: str, dark: bool = False, first_block: int = 0) -> Rend
 
 
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_OPENING = re.compile(r"(?:```|~~~)[`~]*[ \t]*([^\s`]*)[^\n`]*\n")
 
 
 def finished_prefix(text: str, start: int) -> int:
     """Where the Markdown blocks that can no longer change end, at or after `start`.
 
-    A block is finished once a blank line follows it outside a code fence; text after
-    that point may still change meaning (an open list, table or fence) and stays plain
-    until it finishes. `start` must itself be such a point (or 0).
+    A block is finished once a blank line follows it outside a code fence; a fence at
+    the margin also ends what comes before it (a fence interrupts a paragraph) and is
+    itself finished at its closing line. Text after that point may still change meaning
+    (an open list, table or fence) and is shown as it grows (`open_code` tells a fence).
+    `start` must itself be such a point (or 0).
     """
     end = start
     in_fence = False
+    at_margin = False  # the open fence starts at the margin, not inside a list
     position = start
     for line in text[start:].splitlines(keepends=True):
+        line_start = position
         position += len(line)
         if not line.endswith("\n"):
             break  # the last line is still being written
         if _FENCE.match(line):
             in_fence = not in_fence
+            if in_fence:
+                at_margin = line[0] in "`~"
+                if at_margin:
+                    end = line_start
+            elif at_margin:
+                end = position
         elif not in_fence and not line.strip():
             end = position
     return end
+
+
+def open_code(text: str, start: int) -> tuple[str, int] | None:
+    """The language and where the code starts, when `text[start:]` is an open fence.
+
+    `start` is a point `finished_prefix` returned: an open fence at the margin begins
+    there, once its opening line is complete.
+    """
+    match = _OPENING.match(text, start)
+    return (match.group(1), match.end()) if match else None

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QGuiApplication,
     QResizeEvent,
-    QTextBlockFormat,
-    QTextCharFormat,
-    QTextCursor,
 )
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,15 +20,8 @@ from PySide6.QtWidgets import (
 
 from desktop_chat.schemas import Message, MessageStatus
 from desktop_chat.ui.i18n import N_, t
-from desktop_chat.ui.markdown import Rendered, finished_prefix, render_markdown
-
-
-@dataclass
-class _StreamState:
-    rendered_upto: int = 0  # characters of the reply rendered as Markdown
-    tail_position: int = 0  # where the plain-text tail starts in the document
-    tail: str = ""  # the plain text shown after it
-    rendered_text: str = ""  # the reply's text up to rendered_upto
+from desktop_chat.ui.markdown import Rendered, render_markdown
+from desktop_chat.ui.streamed_text import StreamedText
 
 
 class AutoHeightBrowser(QTextBrowser):
@@ -103,7 +91,7 @@ class MessageWidget(QFrame):
         self.message = message
         self.dark = dark
         self.rendered = Rendered(html="")
-        self._streamed: _StreamState | None = None
+        self._streamed: StreamedText | None = None
         role = message.role if message else "assistant"
         self.setObjectName(f"message_{role}")
         self.setProperty("role", role)
@@ -175,41 +163,13 @@ class MessageWidget(QFrame):
         self.body.setHtml(self.rendered.html)
 
     def stream_update(self, text: str, reasoning: str) -> None:
-        """Show the reply so far at a cost that does not grow with its length.
-
-        Finished Markdown blocks are rendered once and appended to the document; the block
-        still being written is shown as plain text, and only its new characters are added.
-        """
+        """Show the reply so far at a cost that does not grow with its length."""
         if self._streamed is None:
-            self._streamed = _StreamState()
-            self.rendered = Rendered(html="", code_blocks=[])
-            self.body.clear()
+            self._streamed = StreamedText(self.body.document(), self.dark)
+            self.rendered = Rendered(html="", code_blocks=self._streamed.code_blocks)
             self.status_label.setText(t("Writing…"))
             self.status_label.setVisible(True)
-        state = self._streamed
-        done = finished_prefix(text, state.rendered_upto)
-        cursor = QTextCursor(self.body.document())
-        if done > state.rendered_upto:
-            cursor.setPosition(state.tail_position)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            piece = render_markdown(
-                text[state.rendered_upto : done], self.dark, len(self.rendered.code_blocks)
-            )
-            cursor.insertHtml(piece.html)
-            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-            self.rendered.code_blocks.extend(piece.code_blocks)
-            state.rendered_upto, state.tail_position, state.tail = done, cursor.position(), ""
-            state.rendered_text = text[:done]
-        tail = text[done:]
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        if tail.startswith(state.tail):
-            cursor.insertText(tail[len(state.tail) :], QTextCharFormat())
-        else:  # the tail was rewritten (cannot happen when text only grows)
-            cursor.setPosition(state.tail_position)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.insertText(tail, QTextCharFormat())
-        state.tail = tail
+        self._streamed.update(text)
         self._set_reasoning(reasoning)
 
     def finish_stream(self, message: Message, *, is_last_reply: bool = False) -> None:

@@ -1,0 +1,101 @@
+"""A reply's text in a QTextDocument while it streams, at a cost that does not grow with it.
+
+Finished Markdown blocks are rendered once and appended; the block still being written
+(the tail) is shown as it grows and only its new characters are added. A tail that is an
+open code fence is shown as code from its first line, in a framed block like the one it
+becomes, rather than as raw text with its backticks.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFrame,
+    QTextFrameFormat,
+)
+
+from desktop_chat.ui.markdown import DARK, LIGHT, finished_prefix, open_code, render_markdown
+
+
+class StreamedText:
+    def __init__(self, document: QTextDocument, dark: bool) -> None:
+        self.document = document
+        self.palette = DARK if dark else LIGHT
+        self.dark = dark
+        self.code_blocks: list[str] = []  # of the finished blocks, for their Copy links
+        self.rendered_upto = 0  # characters of the reply rendered as Markdown
+        self.rendered_text = ""  # the reply's text up to rendered_upto
+        self._tail_position = 0  # where the tail starts in the document
+        self._tail = ""  # the text shown after it
+        self._code: QTextFrame | None = None  # the tail's open code block, if it is one
+        document.clear()
+
+    def update(self, text: str) -> None:
+        done = finished_prefix(text, self.rendered_upto)
+        if done > self.rendered_upto:
+            cursor = self._clear_tail()
+            piece = render_markdown(
+                text[self.rendered_upto : done], self.dark, len(self.code_blocks)
+            )
+            cursor.insertHtml(piece.html)
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            self.code_blocks.extend(piece.code_blocks)
+            self.rendered_upto, self.rendered_text = done, text[:done]
+            self._tail_position = cursor.position()
+        tail = text[done:]
+        code = open_code(text, done)
+        if tail.startswith(self._tail) and (code is not None) == (self._code is not None):
+            added = tail[len(self._tail) :]
+            if added:
+                self._append(added)
+        else:  # a new tail, or one that turned out to be a code fence
+            cursor = self._clear_tail()
+            if code is None:
+                cursor.insertText(tail, QTextCharFormat())
+            else:
+                self._open_code_block(cursor, code[0], text[code[1] :])
+        self._tail = tail
+
+    def _clear_tail(self) -> QTextCursor:
+        cursor = QTextCursor(self.document)
+        cursor.setPosition(self._tail_position)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self._code, self._tail = None, ""
+        return cursor
+
+    def _append(self, added: str) -> None:
+        cursor = QTextCursor(self.document)
+        if self._code is not None:
+            cursor.setPosition(self._code.lastPosition())
+            cursor.insertText(added, self._code_format())
+        else:
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertText(added, QTextCharFormat())
+
+    def _open_code_block(self, cursor: QTextCursor, language: str, code: str) -> None:
+        frame_format = QTextFrameFormat()
+        frame_format.setBackground(QColor(self.palette.code_background))
+        frame_format.setPadding(8)
+        frame_format.setTopMargin(6)
+        frame_format.setBottomMargin(6)
+        frame_format.setBorder(0)
+        self._code = cursor.insertFrame(frame_format)
+        label = QTextCharFormat()
+        label.setForeground(QColor(self.palette.code_header))
+        label.setFontPointSize(max(self.document.defaultFont().pointSizeF() * 0.85, 6))
+        cursor.insertText(language or "code", label)
+        cursor.insertBlock(QTextBlockFormat(), self._code_format())
+        cursor.insertText(code, self._code_format())
+
+    @staticmethod
+    def _code_format() -> QTextCharFormat:
+        code = QTextCharFormat()
+        code.setFontFamilies(["monospace"])
+        code.setFontStyleHint(QFont.StyleHint.Monospace)
+        return code
