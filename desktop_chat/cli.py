@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 from desktop_chat import __version__
@@ -114,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     paths = default_paths().ensure()
     setup_logging(paths.log_file, debug=args.debug)
     if args.command is None:
+        from desktop_chat.ui.display import display_problem
+
+        problem = display_problem()
+        if problem is not None:  # Qt would abort with a misleading hint
+            print(problem, file=sys.stderr)
+            return 4
         from desktop_chat.ui.main import run_gui  # Qt is imported only for the window
 
         return run_gui(paths, debug=args.debug)

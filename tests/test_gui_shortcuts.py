@@ -62,9 +62,7 @@ def test_every_shortcut_works_from_the_keyboard(qapp, paths, secrets, agent, fak
             QTest.keyClick(window.composer.edit, Qt.Key.Key_Return)
             await wait_until(lambda: window.chat.last_reply_text() == "The answer")
             QGuiApplication.clipboard().clear()
-            QTest.keyClick(
-                window, Qt.Key.Key_C, CTRL | Qt.KeyboardModifier.ShiftModifier
-            )
+            QTest.keyClick(window, Qt.Key.Key_C, CTRL | Qt.KeyboardModifier.ShiftModifier)
             assert QGuiApplication.clipboard().text() == "The answer"
 
             QTest.keyClick(window, Qt.Key.Key_Comma, CTRL)
