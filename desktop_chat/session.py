@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_chat.engine import ConversationService
-from desktop_chat.schemas import Agent, Conversation, ConversationDetail, Message
+from desktop_chat.schemas import (
+    Agent,
+    Conversation,
+    ConversationDetail,
+    Message,
+    MessageStatus,
+)
 from desktop_chat.store import NotFoundError
 from desktop_chat.transfer import export_json, export_markdown
 
@@ -41,6 +47,7 @@ class ChatSession:
         self.editing: Message | None = None  # sending replaces this message
         self.search = ""
         self._drafts: dict[str, str] = {}
+        self._queued: dict[str, list[str]] = {}  # sent one by one as replies end
         self._list_generation = 0  # answers to superseded list loads are dropped
         self._missed = False  # a message changed while the open conversation was being read
 
@@ -151,6 +158,7 @@ class ChatSession:
     def closed(self, conversation_id: str) -> bool:
         """The conversation was deleted; True when it was the open one."""
         self._drafts.pop(conversation_id, None)
+        self._queued.pop(conversation_id, None)
         if conversation_id != self.current_id:
             return False
         self.current_id = None
@@ -196,13 +204,17 @@ class ChatSession:
     def send(self, text: str) -> Awaitable[None] | None:
         """Send `text` (or resend it in place of the message being edited).
 
-        None when nothing can be sent now: no conversation open, or a reply in flight.
+        While a reply is being written the text is queued instead (`queued()`), to be sent
+        when it ends: None then, as when no conversation is open.
         """
         conversation_id = self.current_id
-        if conversation_id is None or self.replying:
+        if conversation_id is None:
+            return None
+        self._drafts[conversation_id] = ""
+        if self.replying:
+            self._queued.setdefault(conversation_id, []).append(text)
             return None
         editing, self.editing = self.editing, None
-        self._drafts[conversation_id] = ""
 
         async def go() -> None:
             if editing is not None and editing.id is not None:
@@ -212,6 +224,40 @@ class ChatSession:
             await self.service.save_draft(conversation_id, "")
 
         return go()
+
+    def queued(self, conversation_id: str | None = None) -> list[str]:
+        """The messages waiting for the reply in flight to end (the open conversation's)."""
+        return list(self._queued.get(conversation_id or self.current_id or "", []))
+
+    def cancel_queued(self, index: int) -> str:
+        """Take a queued message back; returns its text."""
+        assert self.current_id is not None
+        waiting = self._queued[self.current_id]
+        text = waiting.pop(index)
+        if not waiting:
+            del self._queued[self.current_id]
+        return text
+
+    def reply_ended(self, conversation_id: str, status: MessageStatus) -> Awaitable[None] | None:
+        """A reply ended: send the next queued message, if the reply went well.
+
+        Stopping a reply sends the next one too ("stop that, go on with this"). After a
+        failure the rest would likely fail the same way, and after an interruption the
+        app is closing, so the queued text goes back into the conversation's draft
+        instead (`draft()`), for the user to decide.
+        """
+        waiting = self._queued.get(conversation_id)
+        if not waiting:
+            return None
+        if status in (MessageStatus.COMPLETE, MessageStatus.STOPPED):
+            text = waiting.pop(0)
+            if not waiting:
+                del self._queued[conversation_id]
+            return self.service.send(conversation_id, text)
+        del self._queued[conversation_id]
+        draft = "\n\n".join([*waiting, self._drafts.get(conversation_id, "")]).strip()
+        self._drafts[conversation_id] = draft
+        return self.service.save_draft(conversation_id, draft)
 
     def stop(self) -> Awaitable[bool] | None:
         if not self.replying:

@@ -49,3 +49,62 @@ def test_a_reply_keeps_its_agents_name_while_streaming_and_after_a_reload(
             assert labels[-1] == "Fake", "the same name after the conversation is read again"
 
     run_on_qt_loop(qapp, scenario())
+
+
+def test_enter_while_a_reply_streams_queues_the_message(qapp, paths, secrets, agent, fake):
+    slow = Scenario(tokens=[f"a{i} " for i in range(40)], delay=0.02)
+    fake.queue = [slow, Scenario(tokens=["second ", "answer"])]
+
+    async def scenario():
+        async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+            await wait_until(lambda: loaded(window))
+            cid = window.session.current_id
+            await _send(window, "first")
+            await wait_until(lambda: "a2" in window.chat.stream_text(), what="streaming")
+
+            await _send(window, "second")
+            assert window.composer.text() == "", "the queued message left the composer"
+            assert window.queue_bar.isVisible()
+            label, _cancel = window.queue_bar.rows[0]
+            assert "second" in label.text()
+
+            await _send(window, "third")
+            assert len(window.queue_bar.rows) == 2
+            click(window.queue_bar.rows[1][1])  # Cancel gives "third" back
+            assert window.composer.text() == "third"
+            assert len(window.queue_bar.rows) == 1
+
+            await wait_until(
+                lambda: len(fake.requests) == 2 and not window.composer.busy,
+                timeout=15,
+                what="the queued message is sent when the first reply ends",
+            )
+            await wait_until(lambda: not window.queue_bar.isVisible())
+            stored = await core.service.get_conversation(cid)
+            assert [(m.role, m.content) for m in stored.messages] == [
+                ("user", "first"),
+                ("assistant", "".join(f"a{i} " for i in range(40))),
+                ("user", "second"),
+                ("assistant", "second answer"),
+            ]
+            assert window.composer.text() == "third", "what is typed stays"
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_a_queued_message_comes_back_when_the_reply_fails(qapp, paths, secrets, agent, fake):
+    fake.queue = [Scenario(tokens=[f"a{i} " for i in range(30)], delay=0.02, cut_after=10)]
+
+    async def scenario():
+        async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+            await wait_until(lambda: loaded(window))
+            await _send(window, "first")
+            await wait_until(lambda: "a2" in window.chat.stream_text(), what="streaming")
+            await _send(window, "second")
+            await wait_until(lambda: not window.composer.busy, what="the reply fails")
+            assert window.banner.isVisible()
+            assert window.composer.text() == "second", "the queued message is not lost"
+            assert not window.queue_bar.isVisible()
+            assert len(fake.requests) == 1
+
+    run_on_qt_loop(qapp, scenario())

@@ -240,6 +240,10 @@ class ChatView(QScrollArea):
         """The widgets that exist now: the messages near the viewport, oldest first."""
         return list(self._widgets)
 
+    def shows(self, message_id: int | None) -> bool:
+        """Whether a widget for this stored message exists now."""
+        return any(w.message is not None and w.message.id == message_id for w in self._widgets)
+
     @property
     def shown_count(self) -> int:
         return len(self._widgets)

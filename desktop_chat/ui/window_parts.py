@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_chat.ui.i18n import t
 
@@ -61,6 +69,48 @@ class ErrorBanner(QFrame):
     def show_message(self, text: str) -> None:
         self.label.setText(text)
         self.show()
+
+
+class QueueBar(QFrame):
+    """Messages typed while a reply streams: each is sent when the reply before it ends."""
+
+    cancel_requested = Signal(int)  # the index of the queued message to take back
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("queueBar")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(12, 4, 6, 4)
+        self._layout.setSpacing(2)
+        self.rows: list[tuple[QLabel, QToolButton]] = []
+        self.hide()
+
+    def show_queue(self, texts: list[str]) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            layout = item.layout()
+            while layout is not None and layout.count():
+                widget = layout.takeAt(0).widget()
+                if widget is not None:
+                    widget.deleteLater()
+        self.rows = []
+        for index, text in enumerate(texts):
+            row = QHBoxLayout()
+            label = QLabel()
+            first_line = text.strip().splitlines()[0] if text.strip() else ""
+            label.setText(t("Queued, sent when the reply ends: {text}").format(text=first_line))
+            label.setToolTip(text)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setMinimumWidth(1)  # a long message is cut, not the window widened
+            cancel = QToolButton()
+            cancel.setText(t("Cancel"))
+            cancel.setAutoRaise(True)
+            cancel.clicked.connect(lambda _=False, i=index: self.cancel_requested.emit(i))
+            row.addWidget(label, 1)
+            row.addWidget(cancel)
+            self._layout.addLayout(row)
+            self.rows.append((label, cancel))
+        self.setVisible(bool(texts))
 
 
 class ChatHeader(QWidget):

@@ -312,6 +312,10 @@
       <translation>发生了意外错误；详细信息已写入日志。</translation>
     </message>
     <message>
+      <source>Assistant</source>
+      <translation>助手</translation>
+    </message>
+    <message>
       <source>Conversation</source>
       <translation>对话</translation>
     </message>
@@ -384,6 +388,14 @@
       <translation>错误</translation>
     </message>
     <message>
+      <source>Unapplied context changes</source>
+      <translation>上下文修改尚未应用</translation>
+    </message>
+    <message>
+      <source>The context of this conversation has changes that are not applied. Discard them?</source>
+      <translation>此对话的上下文有尚未应用的修改。要放弃这些修改吗？</translation>
+    </message>
+    <message>
       <source>This conversation was deleted.</source>
       <translation>此对话已被删除。</translation>
     </message>
@@ -402,10 +414,6 @@
     <message>
       <source>User</source>
       <translation>用户</translation>
-    </message>
-    <message>
-      <source>Assistant</source>
-      <translation>助手</translation>
     </message>
     <message>
       <source>Move up</source>
@@ -574,14 +582,6 @@
     <message>
       <source>Quit</source>
       <translation>退出</translation>
-    </message>
-    <message>
-      <source>Unapplied context changes</source>
-      <translation>上下文修改尚未应用</translation>
-    </message>
-    <message>
-      <source>The context of this conversation has changes that are not applied. Discard them?</source>
-      <translation>此对话的上下文有尚未应用的修改。要放弃这些修改吗？</translation>
     </message>
     <message>
       <source>Editing: sending replaces this message and what follows</source>
@@ -1254,6 +1254,10 @@
     <message>
       <source>Settings (Ctrl+,)</source>
       <translation>设置 (Ctrl+,)</translation>
+    </message>
+    <message>
+      <source>Queued, sent when the reply ends: {text}</source>
+      <translation>已排队，当前回复结束后发送：{text}</translation>
     </message>
   </context>
 </TS>

@@ -1,0 +1,41 @@
+"""The main window's dialogs: Settings and Manage, each loaded the first time it opens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from desktop_chat.app import Core
+    from desktop_chat.ui.api_runner import ApiRunner
+    from desktop_chat.ui.bridge import EngineBridge
+    from desktop_chat.ui.settings_dialog import SettingsDialog
+
+
+class WindowDialogs(QObject):
+    agents_changed = Signal()
+    settings_changed = Signal()  # theme, font size or language: the window renders again
+
+    def __init__(self, core: Core, bridge: EngineBridge, api: ApiRunner, window: QWidget) -> None:
+        super().__init__(window)
+        self.core = core
+        self.bridge = bridge
+        self.api = api
+        self.window = window
+
+    def open_manage(self) -> None:
+        from desktop_chat.ui.manage import open_manage_window  # loads on first use, not at start-up
+
+        open_manage_window(self.core, self.bridge, self.window)
+
+    def open_settings(self) -> SettingsDialog:
+        from desktop_chat.ui.settings_dialog import SettingsDialog  # loads on first use
+
+        dialog = SettingsDialog(self.core, self.bridge, self.window, api_runner=self.api)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.agents_changed.connect(self.agents_changed)
+        dialog.settings_changed.connect(lambda _settings: self.settings_changed.emit())
+        dialog.open()
+        return dialog
