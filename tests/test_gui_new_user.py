@@ -3,6 +3,8 @@ empty states and the header, each driven as a person would."""
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import Qt
 
 from tests.fake_openai import Scenario
@@ -106,5 +108,40 @@ def test_a_queued_message_comes_back_when_the_reply_fails(qapp, paths, secrets, 
             assert window.composer.text() == "second", "the queued message is not lost"
             assert not window.queue_bar.isVisible()
             assert len(fake.requests) == 1
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_the_header_fits_1000_px_with_context_open_and_a_long_title(
+    qapp, paths, secrets, agent, fake
+):
+    title = ("A very long conversation title about " + "many different things " * 7).strip()
+
+    async def scenario():
+        async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+            await wait_until(lambda: loaded(window))
+            await core.service.update_conversation(window.session.current_id, title=title)
+            window.resize(1000, 700)
+            click(window.header.context_button)
+            await wait_until(lambda: window.context_editor.isVisible())
+            await wait_until(lambda: window.header.title_label.toolTip() == title)
+            header = window.header
+            parts = [
+                header.title_label,
+                header.agent_combo,
+                header.context_button,
+                header.manage_button,
+                header.settings_button,
+            ]
+            await wait_until(lambda: all(p.isVisible() for p in parts))
+            boxes = [p.geometry() for p in parts]
+            for left, right in itertools.pairwise(boxes):
+                assert right.left() - left.right() >= 4, "parts overlap or touch"
+            assert boxes[-1].right() <= header.width()
+            shown = header.title_label.text()
+            assert shown != title and shown.endswith("…"), "a long title is cut with …"
+            metrics = header.title_label.fontMetrics()
+            assert metrics.horizontalAdvance(shown) <= header.title_label.width()
+            assert header.agent_combo.width() >= 120, "the agent's name stays readable"
 
     run_on_qt_loop(qapp, scenario())

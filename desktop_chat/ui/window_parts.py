@@ -6,12 +6,13 @@ The skeleton is painted before anything else loads, so this module imports only 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -113,16 +114,51 @@ class QueueBar(QFrame):
         self.setVisible(bool(texts))
 
 
-class ChatHeader(QWidget):
-    """Above the chat: the conversation's title, its agent, and the window's panels."""
+class ElidedLabel(QLabel):
+    """One line that gives way: cut with "…" when narrow, the whole text in its tooltip."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title_label = QLabel()
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(60)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideRight, max(self.width(), 0)
+        )
+        self.setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
+class ChatHeader(QWidget):
+    """Above the chat: the conversation's title, its agent, and the window's panels.
+
+    Laid out for a 1,000-pixel window with the context panel open: the title gives way
+    first (cut, whole in its tooltip), the agent box keeps enough for a name.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title_label = ElidedLabel()
         self.title_label.setObjectName("chatTitle")
         self.agent_combo = QComboBox()
         self.agent_combo.setAccessibleName(t("Agent for this conversation"))
-        self.agent_combo.setMinimumWidth(160)
+        self.agent_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.agent_combo.setMinimumContentsLength(14)
         self.context_button = self._button(t("Context"), t("Show what the next request will send"))
         self.context_button.setCheckable(True)
         self.manage_button = self._button(
@@ -131,7 +167,9 @@ class ChatHeader(QWidget):
         self.settings_button = self._button(t("Settings"), t("Settings (Ctrl+,)"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(24, 10, 16, 6)
+        layout.setSpacing(8)
         layout.addWidget(self.title_label, 1)
+        layout.addSpacing(8)
         layout.addWidget(self.agent_combo)
         layout.addWidget(self.context_button)
         layout.addWidget(self.manage_button)
@@ -145,7 +183,7 @@ class ChatHeader(QWidget):
         return button
 
     def set_title(self, title: str) -> None:
-        self.title_label.setText(title or t("New conversation"))
+        self.title_label.set_full_text(title or t("New conversation"))
 
     def set_agents(self, agents: list[tuple[str, str]], current: str | None) -> None:
         """`agents` as (label, agent id) pairs; `current` is the one to show."""
