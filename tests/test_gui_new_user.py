@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
+from desktop_chat.ui.conversation_list import ID_ROLE
 from tests.fake_openai import Scenario
 from tests.gui_support import (
     CoreOnLoop,
@@ -143,5 +145,37 @@ def test_the_header_fits_1000_px_with_context_open_and_a_long_title(
             metrics = header.title_label.fontMetrics()
             assert metrics.horizontalAdvance(shown) <= header.title_label.width()
             assert header.agent_combo.width() >= 120, "the agent's name stays readable"
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_rows_hold_still_under_the_pointer_so_a_click_opens_what_it_aimed_at(
+    qapp, paths, secrets, agent, fake
+):
+    fake.scenario = Scenario(tokens=["done"])
+
+    async def scenario():
+        async with CoreOnLoop(paths, secrets, agent) as core:
+            made = [await core.service.create_conversation(title=n) for n in ("A", "B", "C")]
+            a, b, _c = (m.id for m in made)
+            async with WindowOnLoop(core) as window:
+                await wait_until(lambda: loaded(window))
+                view = window.sidebar.view
+                model = window.sidebar.model
+                aim = view.visualRect(model.index(model.row_of(b))).center()
+                QTest.mouseMove(view.viewport(), aim)
+                await wait_until(lambda: view.viewport().underMouse(), what="pointer on B")
+
+                await core.service.send(a, "a reply ends elsewhere")  # as the API would
+                await wait_until(lambda: not core.service.in_flight(a), what="A's reply")
+                await wait_until(lambda: model.get(a).message_count == 2)
+                assert view.indexAt(aim).data(ID_ROLE) == b, "the row under the pointer stayed"
+
+                QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=aim)
+                await wait_until(lambda: window.session.current_id == b and loaded(window))
+
+                QTest.mouseMove(window.composer.edit)
+                await wait_until(lambda: not view.viewport().underMouse())
+                await wait_until(lambda: model.row_of(a) == 1, what="A moves to the top")
 
     run_on_qt_loop(qapp, scenario())

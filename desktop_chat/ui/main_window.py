@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         from desktop_chat.ui.chat_view import ChatView
         from desktop_chat.ui.composer import Composer
         from desktop_chat.ui.context_editor import ContextEditor
-        from desktop_chat.ui.conversation_list import ConversationList
+        from desktop_chat.ui.conversation_sidebar import ConversationList
         from desktop_chat.ui.first_run import FirstRunPane
         from desktop_chat.ui.sidebar_controller import SidebarController
         from desktop_chat.ui.window_dialogs import WindowDialogs

@@ -26,7 +26,8 @@ from desktop_chat.engine.events import (
 from desktop_chat.schemas import Conversation, Message
 from desktop_chat.session import ChatSession, ListPage
 from desktop_chat.ui.bridge import EngineBridge
-from desktop_chat.ui.conversation_list import ID_ROLE, ConversationList
+from desktop_chat.ui.conversation_list import ID_ROLE
+from desktop_chat.ui.conversation_sidebar import ConversationList
 from desktop_chat.ui.i18n import t
 
 
