@@ -179,3 +179,27 @@ def test_rows_hold_still_under_the_pointer_so_a_click_opens_what_it_aimed_at(
                 await wait_until(lambda: model.row_of(a) == 1, what="A moves to the top")
 
     run_on_qt_loop(qapp, scenario())
+
+
+def test_empty_states_say_what_to_do(qapp, paths, secrets, agent, fake):
+    quiet = agent.model_copy(update={"app_preset": agent.app_preset.model_copy(
+        update={"greetings": [], "suggested_questions": []}
+    )})  # fmt: skip
+
+    async def scenario():
+        async with CoreOnLoop(paths, secrets, None) as core, WindowOnLoop(core) as window:
+            view = window.sidebar.view
+            assert window.sidebar.model.rowCount() == 0
+            assert "No conversations yet" in view.empty_text
+        async with CoreOnLoop(paths, secrets, quiet) as core, WindowOnLoop(core) as window:
+            await wait_until(lambda: loaded(window))
+            hints = [w for w in window.chat._opening if w.isVisible()]
+            assert len(hints) == 1 and "Ask Fake anything" in hints[0].text()
+
+            type_text(window.sidebar.search, "zebra-quantum")
+            view = window.sidebar.view
+            await wait_until(lambda: window.sidebar.model.rowCount() == 0, what="no match")
+            await wait_until(lambda: "zebra-quantum" in view.empty_text)
+            assert view.empty_text.startswith("No conversation matches")
+
+    run_on_qt_loop(qapp, scenario())

@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -148,7 +149,7 @@ class ChatView(QScrollArea):
         self.agent = agent
         self._messages = list(messages)
         self._first = max(0, len(messages) - FIRST_PAGE)
-        if not messages and agent is not None:
+        if not messages:
             self._show_opening(agent)
         for index in range(self._first, len(messages)):
             self._append_widget(index)
@@ -177,8 +178,26 @@ class ChatView(QScrollArea):
         if widget is self._anchor:
             self._anchor = None
 
-    def _show_opening(self, agent: Agent) -> None:
-        """The agent's greetings and suggested questions: shown, never sent."""
+    def _show_opening(self, agent: Agent | None) -> None:
+        """The agent's greetings and suggested questions: shown, never sent.
+
+        An agent without greetings gets a line that says how to begin, rather than an
+        empty page.
+        """
+        if agent is None or not agent.app_preset.greetings:
+            hint = QLabel(
+                t("Ask {agent} anything below. Enter sends, Shift+Enter starts a new line.").format(
+                    agent=reply_label(agent, None)
+                )
+            )
+            hint.setObjectName("emptyConversation")
+            hint.setWordWrap(True)
+            hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            self._insert(hint, len(self._opening))
+            self._opening.append(hint)
+        if agent is None:
+            return
         preset = agent.app_preset
         for greeting in preset.greetings:
             widget = MessageWidget(None, dark=self.dark, role_label=reply_label(agent, None))

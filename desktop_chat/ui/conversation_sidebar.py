@@ -10,10 +10,35 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QLineEdit, QListView, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from desktop_chat.ui.conversation_list import ID_ROLE, ConversationListModel
 from desktop_chat.ui.i18n import t
+
+
+class ListWithEmptyText(QListView):
+    """A list that says something useful when it has no rows (see `empty_text`)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.empty_text = ""
+
+    def set_empty_text(self, text: str) -> None:
+        self.empty_text = text
+        self.viewport().update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        if model is None or model.rowCount() or not self.empty_text:
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        area = self.viewport().rect().adjusted(12, 16, -12, -12)
+        flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+        painter.drawText(area, int(flags), self.empty_text)
+        painter.end()
 
 
 class ConversationList(QWidget):
@@ -45,7 +70,7 @@ class ConversationList(QWidget):
         self._debounce.setInterval(120)
         self._debounce.timeout.connect(lambda: self.search_changed.emit(self.search.text()))
         self.search.textChanged.connect(lambda _text: self._debounce.start())
-        self.view = QListView()
+        self.view = ListWithEmptyText()
         self.view.setObjectName("conversationList")
         self.view.setAccessibleName(t("Conversations"))
         self.view.setModel(self.model)

@@ -71,6 +71,13 @@ class SidebarController(QObject):
         current = self.session.current_id
         shown = (self.model.get(current) if current else None) or self.session.current_summary()
         self.model.set_conversations(page.conversations, more=page.more)
+        self.sidebar.view.set_empty_text(
+            t("No conversation matches “{query}”. Try fewer or other words.").format(
+                query=self.session.search
+            )
+            if self.session.search
+            else t("No conversations yet. Press Ctrl+N or New chat to start one.")
+        )
         if shown is not None and not self.session.search and self.model.get(shown.id) is None:
             self.model.include(shown)  # the open conversation stays listed, wherever its page
         if current:
@@ -199,4 +206,3 @@ class SidebarController(QObject):
                 self.session.export(conversation_id, Path(path), "JSON" in chosen),
                 lambda _: self.notice.emit(t("Exported to {path}").format(path=path)),
             )
-

@@ -320,6 +320,10 @@
       <translation>对话</translation>
     </message>
     <message>
+      <source>Ask {agent} anything below. Enter sends, Shift+Enter starts a new line.</source>
+      <translation>在下方向 {agent} 提问。Enter 发送，Shift+Enter 换行。</translation>
+    </message>
+    <message>
       <source>Message — Enter to send, Shift+Enter for a new line</source>
       <translation>输入消息 — Enter 发送，Shift+Enter 换行</translation>
     </message>
@@ -472,6 +476,10 @@
       <translation>更早</translation>
     </message>
     <message>
+      <source>New conversation</source>
+      <translation>新对话</translation>
+    </message>
+    <message>
       <source>New chat</source>
       <translation>新对话</translation>
     </message>
@@ -498,10 +506,6 @@
     <message>
       <source>Delete…</source>
       <translation>删除…</translation>
-    </message>
-    <message>
-      <source>New conversation</source>
-      <translation>新对话</translation>
     </message>
     <message>
       <source>Unpin</source>
@@ -1234,6 +1238,14 @@
     <message>
       <source>Export conversation</source>
       <translation>导出对话</translation>
+    </message>
+    <message>
+      <source>No conversations yet. Press Ctrl+N or New chat to start one.</source>
+      <translation>还没有对话。按 Ctrl+N 或点击“新对话”开始。</translation>
+    </message>
+    <message>
+      <source>No conversation matches “{query}”. Try fewer or other words.</source>
+      <translation>没有与“{query}”匹配的对话。试试更少或其他的词。</translation>
     </message>
     <message>
       <source>Dismiss</source>
