@@ -11,6 +11,7 @@ import openai
 
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception
 from desktop_chat.llm.stream import Delta, Finish, StreamItem
+from desktop_chat.llm.think import ThinkSplitter, strip_think
 from desktop_chat.redaction import redact
 from desktop_chat.schemas import MAX_MESSAGE_CHARS, AgentParams, ChatMessage
 
@@ -110,6 +111,7 @@ class LLMClient:
         """
         started = False
         length = 0  # characters of text so far: a reply longer than a message can hold is cut
+        think = ThinkSplitter()  # reasoning sent inside the text, as <think>…</think>
         try:
             stream = await self._open_stream(model, messages, params)
             async with stream:
@@ -119,6 +121,7 @@ class LLMClient:
                     if item is None or not (item.text or item.reasoning):
                         continue
                     started = True
+                    item = _split_think(item, think.feed(item.text))
                     room = MAX_MESSAGE_CHARS - length
                     if len(item.text) > room:
                         if room or item.reasoning:
@@ -131,7 +134,11 @@ class LLMClient:
                             "kept.",
                         )
                     length += len(item.text)
-                    yield item
+                    if item.text or item.reasoning:
+                        yield item
+            rest = Delta(*think.flush())
+            if rest.text or rest.reasoning:
+                yield rest
             yield finish
         except (openai.OpenAIError, httpx2.HTTPError, ValueError, RecursionError) as exc:
             error = from_exception(exc, base_url=self.base_url, model=model, streaming=started)
@@ -199,7 +206,7 @@ class LLMClient:
             content = 0  # an answer of an unexpected shape: refused below
         if content is not None and not isinstance(content, str):
             raise LLMError(ErrorKind.MALFORMED, "The server sent an answer that is not text.")
-        return content or ""
+        return strip_think(content or "")
 
     async def list_models(self) -> list[str]:
         self._check_open()
@@ -216,6 +223,12 @@ class LLMClient:
     async def aclose(self) -> None:
         self._closed = True
         await self._sdk.close()
+
+
+def _split_think(item: Delta, split: tuple[str, str]) -> Delta:
+    """The chunk with a <think> block's text moved to its reasoning."""
+    text, reasoning = split
+    return Delta(text=text, reasoning=item.reasoning + reasoning)
 
 
 def _tokens(finish: Finish) -> tuple[int | None, int | None]:
