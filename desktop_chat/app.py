@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
 from desktop_chat.engine.agents import AgentService
+from desktop_chat.engine.session_keys import SessionKeyNotes
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
@@ -42,7 +43,11 @@ class Core:
         store = await Store.open(paths.database)
         secrets = secrets or SecretStore()
         service = ConversationService(
-            store, secrets, CrashJournal(paths.journal), engine_config(settings)
+            store,
+            secrets,
+            CrashJournal(paths.journal),
+            engine_config(settings),
+            session_keys=SessionKeyNotes(paths.session_keys),
         )
         try:
             await service.recover()

@@ -32,6 +32,7 @@ from desktop_chat.engine.events import (
 from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.locks import LockTable
 from desktop_chat.engine.reply import ReplyState
+from desktop_chat.engine.session_keys import SessionKeyNotes
 from desktop_chat.engine.titles import clean_title, snippet_title, title_request
 from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError
 from desktop_chat.schemas import (
@@ -79,9 +80,11 @@ class ConversationService:
         journal: CrashJournal,
         config: EngineConfig | None = None,
         bus: EventBus | None = None,
+        session_keys: SessionKeyNotes | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
+        self.session_keys = session_keys or SessionKeyNotes()
         self.journal = journal
         self.config = config or EngineConfig()
         self.bus = bus or EventBus()
@@ -599,6 +602,12 @@ class ConversationService:
     async def _client_for(self, agent: Agent) -> LLMClient:
         # The keyring may talk over D-Bus: keep that off the event loop.
         key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
+        if key is None and self.session_keys.lapsed(agent.key_ref):
+            raise LLMError(
+                ErrorKind.NO_KEY,
+                "This agent's API key was kept for the last session only, so it is gone "
+                "since desktop_chat restarted. Enter it again in Settings → Agents.",
+            )
         return await self._clients.get(agent.base_url, key)
 
     # Life cycle --------------------------------------------------------------------

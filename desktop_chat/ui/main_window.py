@@ -180,6 +180,9 @@ class MainWindow(QMainWindow):
         self.header.settings_button.clicked.connect(self.dialogs.open_settings)
         self.dialogs.agents_changed.connect(lambda: self.bridge.spawn(self._load_agents()))
         self.dialogs.settings_changed.connect(self._settings_changed)
+        self.banner.action_clicked.connect(
+            lambda: self.dialogs.open_settings(agent_id=self._current_agent_id())
+        )
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
         self.queue_bar.cancel_requested.connect(self._cancel_queued)
@@ -417,7 +420,8 @@ class MainWindow(QMainWindow):
 
     def _on_reply_failed(self, event: ReplyFailed) -> None:
         if self.session.is_open(event.conversation_id):
-            self.show_error(event.message)
+            # A missing key is fixed in the agent's key field: offer to open it.
+            self.show_error(event.message, t("Enter the key") if event.kind == "no_key" else "")
 
     def _on_title_changed(self, event: TitleChanged) -> None:
         if self.session.is_open(event.conversation_id):
@@ -440,8 +444,8 @@ class MainWindow(QMainWindow):
         if self.session.closed(event.conversation_id):
             self.bridge.spawn(self._open_newest_or_new())
 
-    def show_error(self, text: str) -> None:
-        self.banner.show_message(text)
+    def show_error(self, text: str, action: str = "") -> None:
+        self.banner.show_message(text, action)
         self.statusBar().showMessage(text, 8000)
 
     # Panels and dialogs --------------------------------------------------------

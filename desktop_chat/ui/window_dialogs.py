@@ -30,10 +30,14 @@ class WindowDialogs(QObject):
 
         open_manage_window(self.core, self.bridge, self.window)
 
-    def open_settings(self) -> SettingsDialog:
+    def open_settings(self, agent_id: str | None = None) -> SettingsDialog:
+        """Settings; with `agent_id`, on that agent's key field (its key is missing)."""
         from desktop_chat.ui.settings_dialog import SettingsDialog  # loads on first use
 
         dialog = SettingsDialog(self.core, self.bridge, self.window, api_runner=self.api)
+        if agent_id is not None:
+            dialog.tabs.setCurrentWidget(dialog.agents_tab)
+            dialog.agents_tab.show_key_of(agent_id)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.agents_changed.connect(self.agents_changed)
         dialog.settings_changed.connect(lambda _settings: self.settings_changed.emit())

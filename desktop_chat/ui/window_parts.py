@@ -48,7 +48,12 @@ class FrameSkeleton(QWidget):
 
 
 class ErrorBanner(QFrame):
-    """An error in words above the composer; the app keeps working underneath."""
+    """An error in words above the composer; the app keeps working underneath.
+
+    It may offer the one thing that fixes it (a button that opens the key's field).
+    """
+
+    action_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +64,11 @@ class ErrorBanner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.label, 1)
+        self.action_button = QToolButton()
+        self.action_button.setObjectName("bannerAction")
+        self.action_button.clicked.connect(self.action_clicked)
+        self.action_button.hide()
+        layout.addWidget(self.action_button)
         close = QToolButton()
         close.setText("✕")
         close.setAccessibleName(t("Dismiss"))
@@ -67,8 +77,11 @@ class ErrorBanner(QFrame):
         layout.addWidget(close)
         self.hide()
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, action: str = "") -> None:
+        """Show `text`, with a button labelled `action` when there is one."""
         self.label.setText(text)
+        self.action_button.setText(action)
+        self.action_button.setVisible(bool(action))
         self.show()
 
 

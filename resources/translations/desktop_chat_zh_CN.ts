@@ -596,6 +596,10 @@
       <translation>已复制最后一条回复</translation>
     </message>
     <message>
+      <source>Enter the key</source>
+      <translation>输入密钥</translation>
+    </message>
+    <message>
       <source>Continue</source>
       <translation>继续</translation>
     </message>
