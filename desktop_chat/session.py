@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_chat.engine import ConversationService
@@ -23,6 +23,7 @@ from desktop_chat.schemas import (
     ConversationDetail,
     Message,
     MessageStatus,
+    SearchHit,
 )
 from desktop_chat.store import NotFoundError
 from desktop_chat.transfer import export_json, export_markdown
@@ -34,6 +35,7 @@ PAGE_SIZE = 200  # conversations the list asks for at a time: a few screens of i
 class ListPage:
     conversations: list[Conversation]
     more: bool  # another page may follow
+    hits: dict[str, SearchHit] = field(default_factory=dict)  # where a search matched each
 
 
 class ChatSession:
@@ -46,6 +48,7 @@ class ChatSession:
         self.current: ConversationDetail | None = None  # None until it has loaded
         self.editing: Message | None = None  # sending replaces this message
         self.search = ""
+        self.hits: dict[str, SearchHit] = {}  # the listed search results' matches
         self._drafts: dict[str, str] = {}
         self._queued: dict[str, list[str]] = {}  # sent one by one as replies end
         self._list_generation = 0  # answers to superseded list loads are dropped
@@ -90,9 +93,11 @@ class ChatSession:
         self._list_generation += 1
         generation = self._list_generation
         found = await self.service.list_conversations(query=self.search or None, limit=PAGE_SIZE)
+        hits = await self._hits(found)
         if generation != self._list_generation:
             return None  # a newer search is already on its way
-        return ListPage(found, more=len(found) == PAGE_SIZE)
+        self.hits = hits
+        return ListPage(found, more=len(found) == PAGE_SIZE, hits=hits)
 
     async def next_page(self, after: Conversation) -> ListPage | None:
         """The page after `after`; None when the list it continues was replaced meanwhile."""
@@ -100,9 +105,23 @@ class ChatSession:
         found = await self.service.list_conversations(
             query=self.search or None, limit=PAGE_SIZE, after=after
         )
+        hits = await self._hits(found)
         if generation != self._list_generation:
             return None
-        return ListPage(found, more=len(found) == PAGE_SIZE)
+        self.hits.update(hits)
+        return ListPage(found, more=len(found) == PAGE_SIZE, hits=hits)
+
+    async def _hits(self, found: list[Conversation]) -> dict[str, SearchHit]:
+        if not self.search or not found:
+            return {}
+        hits = await self.service.search_hits([c.id for c in found], self.search)
+        return {hit.conversation_id: hit for hit in hits}
+
+    def landing(self) -> SearchHit | None:
+        """Where to land in the open conversation: its search match, while searching."""
+        if not self.search or self.current_id is None:
+            return None
+        return self.hits.get(self.current_id)
 
     async def summary(self, conversation_id: str) -> Conversation | None:
         """A conversation as the list shows it, or None when it is gone."""

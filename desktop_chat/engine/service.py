@@ -45,6 +45,7 @@ from desktop_chat.schemas import (
     ConversationDetail,
     Message,
     MessageStatus,
+    SearchHit,
     UsageRecord,
     UsageStats,
     new_id,
@@ -157,6 +158,10 @@ class ConversationService:
                 owner=owner, query=query, limit=limit, offset=offset, after=after
             )
         )
+
+    async def search_hits(self, conversation_ids: list[str], query: str) -> list[SearchHit]:
+        """Where `query` matched each of these conversations (listed by a search)."""
+        return await self.store.run(lambda r: r.search_hits(conversation_ids, query))
 
     async def get_conversation(
         self, conversation_id: str, owner: str | None = None

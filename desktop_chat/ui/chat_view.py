@@ -144,17 +144,34 @@ class ChatView(QScrollArea):
 
     # Whole conversations ---------------------------------------------------------
 
-    def show_conversation(self, messages: list[Message], agent: Agent | None) -> None:
+    def show_conversation(
+        self,
+        messages: list[Message],
+        agent: Agent | None,
+        reveal: int | None = None,
+        terms: str = "",
+    ) -> None:
+        """Open at the newest page, or at message `reveal` with `terms` marked (a search hit)."""
         self._clear()
         self.agent = agent
         self._messages = list(messages)
-        self._first = max(0, len(messages) - FIRST_PAGE)
+        at = next((i for i, m in enumerate(messages) if m.id == reveal), None)
+        self._first = max(0, len(messages) - FIRST_PAGE) if at is None else max(0, at - 2)
         if not messages:
             self._show_opening(agent)
-        for index in range(self._first, len(messages)):
+        for index in range(self._first, min(len(messages), self._first + FIRST_PAGE)):
             self._append_widget(index)
-        self._stick_to_bottom = True
+        self._stick_to_bottom = at is None
         self._settle()
+        if at is not None:
+            self._reveal(self._widgets[at - self._first], terms)
+
+    def _reveal(self, widget: MessageWidget, terms: str) -> None:
+        """Scroll the message to the top of the view, marked, and keep the reader there."""
+        widget.highlight(terms)
+        self._anchor, self._anchor_offset = widget, 8
+        self.verticalScrollBar().setValue(widget.y() - 8)
+        self._pager.start()
 
     def _clear(self) -> None:
         self._end_stream_widget()

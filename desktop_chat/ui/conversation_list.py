@@ -37,6 +37,8 @@ GROUPS = (N_("Pinned"), N_("Today"), N_("Yesterday"), N_("Previous 7 days"), N_(
 # Every row has one height, headers included, so the view lays out rows without asking
 # each one its size (setUniformItemSizes).
 ROW_SIZE = QSize(0, 34)
+SEARCH_ROW_SIZE = QSize(0, 52)  # search results show a line of the matching message
+SNIPPET_ROLE = Qt.ItemDataRole.UserRole + 4
 Index = QModelIndex | QPersistentModelIndex
 Key = tuple[bool, float, str]
 
@@ -92,6 +94,7 @@ class ConversationListModel(QAbstractListModel):
         # would move or add a row wait here (shown in place meanwhile) until it leaves.
         self._held = False
         self._pending: dict[str, Conversation] = {}
+        self._snippets: dict[str, str] = {}  # while searching: the words that matched
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items) + len(self._groups)
@@ -102,7 +105,7 @@ class ConversationListModel(QAbstractListModel):
             return None
         group, item = located
         if role == Qt.ItemDataRole.SizeHintRole:
-            return ROW_SIZE
+            return SEARCH_ROW_SIZE if self._snippets else ROW_SIZE
         if item is None:
             if role == Qt.ItemDataRole.DisplayRole:
                 return t(self._groups[group].name)
@@ -118,8 +121,13 @@ class ConversationListModel(QAbstractListModel):
             return None
         row = self._items[item]
         if role == Qt.ItemDataRole.DisplayRole:
-            title = row.title or t("New conversation")
-            return ("● " if row.id in self._streaming else "") + title
+            title = ("● " if row.id in self._streaming else "") + (
+                row.title or t("New conversation")
+            )
+            snippet = self._snippets.get(row.id)
+            return f"{title}\n{snippet}" if snippet else title
+        if role == SNIPPET_ROLE:
+            return self._snippets.get(row.id, "")
         if role == Qt.ItemDataRole.ToolTipRole:
             stamp = row.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
             return f"{row.title or t('New conversation')}\n{stamp} · {row.message_count}"
@@ -154,20 +162,32 @@ class ConversationListModel(QAbstractListModel):
             self._fetching = True
             self.fetch_requested.emit(self._cursor)
 
-    def set_conversations(self, conversations: list[Conversation], more: bool = False) -> None:
-        """Show these conversations only; `more`: the store holds more after them."""
+    def set_conversations(
+        self,
+        conversations: list[Conversation],
+        more: bool = False,
+        snippets: dict[str, str] | None = None,
+    ) -> None:
+        """Show these conversations only; `more`: the store holds more after them.
+
+        `snippets`: for search results, the words of each that matched.
+        """
         ordered = sorted(conversations, key=sort_key, reverse=True)
         self.beginResetModel()
         self._items, self._keys, self._by_id, self._groups = [], [], {}, []
         self._pending = {}
+        self._snippets = dict(snippets or {})
         self._day = _now().date()
         self._fetching = False
         self._cursor = ordered[-1] if more and ordered else None
         self._append(ordered, self._group_names(ordered))
         self.endResetModel()
 
-    def add_page(self, conversations: list[Conversation], more: bool) -> None:
+    def add_page(
+        self, conversations: list[Conversation], more: bool, snippets: dict[str, str] | None = None
+    ) -> None:
         """The page asked for by `fetch_requested` arrived; `more`: others follow it."""
+        self._snippets.update(snippets or {})
         ordered = sorted(conversations, key=sort_key, reverse=True)
         self._fetching = False
         self._cursor = ordered[-1] if more and ordered else None

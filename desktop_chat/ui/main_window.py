@@ -295,7 +295,13 @@ class MainWindow(QMainWindow):
         self.center.setCurrentIndex(0)
         self.header.set_title(detail.title)
         self.header.show_agent(self._current_agent_id())
-        self.chat.show_conversation(detail.messages, session.current_agent)
+        hit = session.landing() if fresh else None
+        self.chat.show_conversation(
+            detail.messages,
+            session.current_agent,
+            reveal=hit.message_id if hit else None,
+            terms=session.search,
+        )
         reply = session.service.in_flight(detail.id)
         if reply is not None:
             self.chat.begin_stream(reply.content, reply.reasoning_text)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import (
-    QGuiApplication,
-    QResizeEvent,
-)
+from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCharFormat
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
     QTextBrowser,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -181,6 +179,25 @@ class MessageWidget(QFrame):
         self.stream_update(message.content + "\n\n", message.reasoning)
         self._streamed = None
         self.set_message(message, is_last_reply=is_last_reply, render=False)
+
+    def highlight(self, terms: str) -> None:
+        """Mark this message (a search led here) and each of the searched words in it."""
+        self.setProperty("found", True)
+        self.setFrameShape(QFrame.Shape.Box)
+        self.setLineWidth(2)
+        marks = []
+        mark = QTextCharFormat()
+        mark.setBackground(self.palette().highlight())
+        mark.setForeground(self.palette().highlightedText())
+        document = self.body.document()
+        for term in terms.split():
+            cursor = document.find(term)
+            while not cursor.isNull():
+                selection = QTextEdit.ExtraSelection()
+                selection.cursor, selection.format = cursor, mark
+                marks.append(selection)
+                cursor = document.find(term, cursor)
+        self.body.setExtraSelections(marks)
 
     def plain_text(self) -> str:
         return self.message.content if self.message else self.body.toPlainText()

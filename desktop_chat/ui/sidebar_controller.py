@@ -31,6 +31,10 @@ from desktop_chat.ui.conversation_sidebar import ConversationList
 from desktop_chat.ui.i18n import t
 
 
+def _snippets(page: ListPage) -> dict[str, str]:
+    return {cid: hit.snippet for cid, hit in page.hits.items() if hit.snippet}
+
+
 class SidebarController(QObject):
     notice = Signal(str)  # a short confirmation for the status bar
 
@@ -70,7 +74,7 @@ class SidebarController(QObject):
             return  # a newer search is already on its way
         current = self.session.current_id
         shown = (self.model.get(current) if current else None) or self.session.current_summary()
-        self.model.set_conversations(page.conversations, more=page.more)
+        self.model.set_conversations(page.conversations, more=page.more, snippets=_snippets(page))
         self.sidebar.view.set_empty_text(
             t("No conversation matches “{query}”. Try fewer or other words.").format(
                 query=self.session.search
@@ -86,7 +90,7 @@ class SidebarController(QObject):
     def _fetch_more(self, after: Conversation) -> None:
         def add(page: ListPage | None) -> None:
             if page is not None:  # else it continues a list that was replaced since
-                self.model.add_page(page.conversations, more=page.more)
+                self.model.add_page(page.conversations, more=page.more, snippets=_snippets(page))
 
         self.bridge.run(self.session.next_page(after), add)
 
