@@ -21,6 +21,8 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from desktop_chat.ui.markdown_math import math_plugin
+
 
 @dataclass(frozen=True)
 class Palette:
@@ -142,6 +144,7 @@ def _parser(palette: Palette) -> MarkdownIt:
             f'{palette.code_background};">&nbsp;{content}&nbsp;</code>'
         )
 
+    math_plugin(md)
     md.add_render_rule("fence", fence)
     md.add_render_rule("code_block", fence)
     md.add_render_rule("code_inline", code_inline)
@@ -174,7 +177,13 @@ def finished_prefix(text: str, start: int) -> int:
     (an open list, table or fence) and is shown as it grows (`open_code` tells a fence).
     `start` must itself be such a point (or 0).
     """
-    end = start
+    points = finished_points(text, start)
+    return points[-1] if points else start
+
+
+def finished_points(text: str, start: int) -> list[int]:
+    """Every point after `start` where finished blocks end (see `finished_prefix`)."""
+    points: list[int] = []
     in_fence = False
     at_margin = False  # the open fence starts at the margin, not inside a list
     position = start
@@ -187,13 +196,13 @@ def finished_prefix(text: str, start: int) -> int:
             in_fence = not in_fence
             if in_fence:
                 at_margin = line[0] in "`~"
-                if at_margin:
-                    end = line_start
+                if at_margin and line_start > start:
+                    points.append(line_start)
             elif at_margin:
-                end = position
+                points.append(position)
         elif not in_fence and not line.strip():
-            end = position
-    return end
+            points.append(position)
+    return points
 
 
 def open_code(text: str, start: int) -> tuple[str, int] | None:

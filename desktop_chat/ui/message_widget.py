@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCharFormat
+from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat.schemas import Message, MessageStatus
+from desktop_chat.ui.formulas import Formulas
 from desktop_chat.ui.i18n import N_, t
 from desktop_chat.ui.markdown import Rendered, render_markdown
 from desktop_chat.ui.streamed_text import StreamedText
@@ -40,6 +43,7 @@ class AutoHeightBrowser(QTextBrowser):
         # same at the cost of a style object per message (a tenth of building one).
         self.viewport().setAutoFillBackground(False)
         self._height = 0
+        self.formulas = Formulas(self)  # its math (ui/markdown_math.py marks it)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
 
     def _fit(self, size: QSizeF) -> None:
@@ -58,6 +62,11 @@ class AutoHeightBrowser(QTextBrowser):
 
     def sizeHint(self) -> QSize:
         return QSize(400, self._height or 24)
+
+    def loadResource(self, kind: int, url: QUrl) -> Any:
+        if kind == QTextDocument.ResourceType.ImageResource and self.formulas.is_formula(url):
+            return self.formulas.load(url)
+        return super().loadResource(kind, url)
 
 
 STATUS_TEXT = {
@@ -163,22 +172,39 @@ class MessageWidget(QFrame):
     def stream_update(self, text: str, reasoning: str) -> None:
         """Show the reply so far at a cost that does not grow with its length."""
         if self._streamed is None:
-            self._streamed = StreamedText(self.body.document(), self.dark)
+            self._streamed = StreamedText(self.body.document(), self.dark, self.body.formulas.ready)
+            self.body.formulas.drawn.connect(self._formulas_drawn)
             self.rendered = Rendered(html="", code_blocks=self._streamed.code_blocks)
             self.status_label.setText(t("Writing…"))
             self.status_label.setVisible(True)
         self._streamed.update(text)
         self._set_reasoning(reasoning)
 
+    def _formulas_drawn(self) -> None:
+        """A finished piece waited for its formulas: put it in now, even if no token came."""
+        if self._streamed is not None:
+            self._streamed.update(self._streamed.text)
+            self._drop_stream_when_done()
+
     def finish_stream(self, message: Message, *, is_last_reply: bool = False) -> None:
-        """The streamed reply was stored: render what is left and keep the document."""
+        """The streamed reply was stored: render what is left and keep the document.
+
+        Pieces whose formulas are still being drawn go on going in as they are drawn,
+        so that the end of a math-heavy reply does not hold the window up.
+        """
         state = self._streamed
         if state is None or not message.content.startswith(state.rendered_text):
+            self._streamed = None
             self.set_message(message, is_last_reply=is_last_reply)
             return
-        self.stream_update(message.content + "\n\n", message.reasoning)
-        self._streamed = None
+        state.update(message.content + "\n\n")
+        self._set_reasoning(message.reasoning)
         self.set_message(message, is_last_reply=is_last_reply, render=False)
+        self._drop_stream_when_done()
+
+    def _drop_stream_when_done(self) -> None:
+        if self.message is not None and self._streamed is not None and self._streamed.caught_up:
+            self._streamed = None
 
     def highlight(self, terms: str) -> None:
         """Mark this message (a search led here) and each of the searched words in it."""

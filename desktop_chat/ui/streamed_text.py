@@ -8,6 +8,8 @@ becomes, rather than as raw text with its backticks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -19,12 +21,21 @@ from PySide6.QtGui import (
     QTextFrameFormat,
 )
 
-from desktop_chat.ui.markdown import DARK, LIGHT, finished_prefix, open_code, render_markdown
+from desktop_chat.ui.markdown import DARK, LIGHT, finished_points, open_code, render_markdown
 
 
 class StreamedText:
-    def __init__(self, document: QTextDocument, dark: bool) -> None:
+    def __init__(
+        self, document: QTextDocument, dark: bool, formulas_ready: Callable[[str], bool]
+    ) -> None:
+        """`formulas_ready(html)`: whether a piece's formulas are drawn (ui/formulas.py).
+
+        A finished piece waits, shown as plain text, until they are: put in with its
+        images, it is laid out once.
+        """
         self.document = document
+        self._formulas_ready = formulas_ready
+        self.text = ""  # the reply so far
         self.palette = DARK if dark else LIGHT
         self.dark = dark
         self.code_blocks: list[str] = []  # of the finished blocks, for their Copy links
@@ -36,17 +47,25 @@ class StreamedText:
         document.clear()
 
     def update(self, text: str) -> None:
-        done = finished_prefix(text, self.rendered_upto)
-        if done > self.rendered_upto:
-            cursor = self._clear_tail()
+        """Show `text`, the reply so far.
+
+        Finished blocks go in one by one, each once its formulas are drawn; a block
+        still waiting (and what follows it) is shown as plain text meanwhile.
+        """
+        self.text = text
+        for point in finished_points(text, self.rendered_upto):
             piece = render_markdown(
-                text[self.rendered_upto : done], self.dark, len(self.code_blocks)
+                text[self.rendered_upto : point], self.dark, len(self.code_blocks)
             )
+            if not self._formulas_ready(piece.html):
+                break
+            cursor = self._take_from_tail(point - self.rendered_upto)
             cursor.insertHtml(piece.html)
             cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             self.code_blocks.extend(piece.code_blocks)
-            self.rendered_upto, self.rendered_text = done, text[:done]
+            self.rendered_upto, self.rendered_text = point, text[:point]
             self._tail_position = cursor.position()
+        done = self.rendered_upto
         tail = text[done:]
         code = open_code(text, done)
         if tail.startswith(self._tail) and (code is not None) == (self._code is not None):
@@ -60,6 +79,27 @@ class StreamedText:
             else:
                 self._open_code_block(cursor, code[0], text[code[1] :])
         self._tail = tail
+
+    @property
+    def caught_up(self) -> bool:
+        """Everything shown is rendered: no piece waits for its formulas."""
+        return self.rendered_upto == len(self.text)
+
+    def _take_from_tail(self, length: int) -> QTextCursor:
+        """Remove the first `length` characters of a plain tail (a piece now rendered).
+
+        The rest stays where it is: re-inserting a long tail (text held back while its
+        formulas are drawn) for every piece that goes in cost a stall per piece.
+        """
+        piece = self.text[self.rendered_upto : self.rendered_upto + length]
+        if self._code is not None or not self._tail.startswith(piece):
+            return self._clear_tail()  # not all of it shown yet, or shown as code
+        cursor = QTextCursor(self.document)
+        cursor.setPosition(self._tail_position)
+        cursor.setPosition(self._tail_position + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self._tail = self._tail[length:]
+        return cursor
 
     def _clear_tail(self) -> QTextCursor:
         cursor = QTextCursor(self.document)
