@@ -57,7 +57,7 @@ def test_a_reply_draws_its_formulas_and_their_source_when_unreadable(qtbot):
     qtbot.waitUntil(lambda: not widget.body.formulas.waiting, timeout=10_000)
     drawn = [_image(widget, u) for u in _formulas(text)]
     assert len(drawn) == 3 and all(isinstance(i, QImage) and not i.isNull() for i in drawn)
-    inline, typo, displayed = drawn
+    inline, _source, displayed = drawn  # the typo is drawn as its source
     assert displayed.height() > inline.height(), "a displayed sum is taller"
     # The text the model wrote stays: copying the message gives the source.
     assert widget.plain_text() == text

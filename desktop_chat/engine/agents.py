@@ -32,6 +32,9 @@ from desktop_chat.engine.errors import EngineError
 from desktop_chat.engine.service import ConversationService
 from desktop_chat.schemas import Agent, new_id, utcnow
 from desktop_chat.secrets import KeyringUnavailableError, SecretStore
+from desktop_chat.sentences import N_
+
+KEY_NOT_KEPT = N_("Nothing was saved: the API key has nowhere to be kept.")
 
 # Asked when no keyring works: may the key be kept for this session only?
 KeepForSession = Callable[[], Awaitable[bool]]
@@ -50,7 +53,7 @@ class KeyNotKeptError(EngineError):
     """No keyring works and the user chose not to keep the key for this session."""
 
     def __init__(self) -> None:
-        super().__init__("key_not_kept", "Nothing was saved: the API key has nowhere to be kept.")
+        super().__init__("key_not_kept", KEY_NOT_KEPT)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 from desktop_chat.engine import stats
 from desktop_chat.engine.clients import ClientPool
 from desktop_chat.engine.context_rules import rebase_history
-from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
+from desktop_chat.engine.errors import (
+    CLOSING,
+    EMPTY_MESSAGE,
+    MESSAGE_TOO_LONG,
+    NOTHING_TO_ANSWER,
+    EngineError,
+    InputError,
+    NoAgentError,
+    ReplyInProgressError,
+)
 from desktop_chat.engine.events import (
     ConversationChanged,
     ConversationDeleted,
@@ -51,6 +60,7 @@ from desktop_chat.schemas import (
     new_id,
 )
 from desktop_chat.secrets import SecretStore
+from desktop_chat.sentences import N_
 from desktop_chat.store import NotFoundError, Store, StoreError
 from desktop_chat.transfer import ImportedConversation
 
@@ -58,6 +68,17 @@ if TYPE_CHECKING:
     from desktop_chat.llm.client import LLMClient
 
 log = logging.getLogger(__name__)
+
+# The sentences, marked for translation (desktop_chat/sentences.py).
+REPLY_BUG = N_("Something went wrong while writing the reply; the details are in the log.")
+NOT_SAVED = N_(
+    "{problem} The reply is kept, and is saved the next time desktop_chat starts."
+)
+SESSION_KEY_GONE = N_(
+    "This agent's API key was kept for the last session only, so it is gone since "
+    "desktop_chat restarted. Enter it again in Settings → Agents."
+)
+CLOSED_MID_REPLY = N_("desktop_chat closed before this reply finished.")
 
 
 @dataclass
@@ -324,7 +345,7 @@ class ConversationService:
                 assert last.id is not None
                 await self.store.run(lambda r, i=last.id: r.delete_message(conversation_id, i))
             if not history or history[-1].role != "user":
-                raise InputError("There is no question to answer again.")
+                raise InputError(NOTHING_TO_ANSWER)
             await self._history_changed(conversation_id)
             self._start_reply(conversation, agent, history)
 
@@ -377,18 +398,17 @@ class ConversationService:
     @staticmethod
     def _check_text(text: str) -> None:
         if not text or not text.strip():
-            raise InputError("The message is empty.")
+            raise InputError(EMPTY_MESSAGE)
         if len(text) > MAX_MESSAGE_CHARS:
             raise InputError(
-                f"The message is too long ({len(text):,} characters; the limit is "
-                f"{MAX_MESSAGE_CHARS:,}). Attach less text or split it."
+                MESSAGE_TOO_LONG.format(length=f"{len(text):,}", limit=f"{MAX_MESSAGE_CHARS:,}")
             )
 
     def _refuse_if_busy(self, conversation_id: str) -> None:
         if conversation_id in self._replies:
             raise ReplyInProgressError()
         if self._closing:
-            raise EngineError("closing", "desktop_chat is shutting down.")
+            raise EngineError("closing", CLOSING)
 
     def _start_reply(
         self, conversation: ConversationDetail, agent: Agent, history: list[Message]
@@ -440,10 +460,7 @@ class ConversationService:
         except Exception:
             log.exception("Reply in %s failed unexpectedly", cid)
             status = MessageStatus.FAILED
-            error = LLMError(
-                ErrorKind.SERVER,
-                "Something went wrong while writing the reply; the details are in the log.",
-            )
+            error = LLMError(ErrorKind.SERVER, REPLY_BUG)
         stored = await self._store_reply(state, status, finish, error)
         if stored and first_reply and status is MessageStatus.COMPLETE and self.config.auto_title:
             await self._auto_title(state)
@@ -501,11 +518,7 @@ class ConversationService:
             )
         except StoreError as exc:
             log.error("Could not store the reply in %s: %s", cid, exc.kind)
-            not_saved = LLMError(
-                ErrorKind.NOT_SAVED,
-                f"{exc.user_message} The reply is kept, and is saved the next time "
-                "desktop_chat starts.",
-            )
+            not_saved = LLMError(ErrorKind.NOT_SAVED, NOT_SAVED.format(problem=exc.user_message))
         else:
             not_saved = None
         finally:
@@ -608,11 +621,7 @@ class ConversationService:
         # The keyring may talk over D-Bus: keep that off the event loop.
         key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
         if key is None and self.session_keys.lapsed(agent.key_ref):
-            raise LLMError(
-                ErrorKind.NO_KEY,
-                "This agent's API key was kept for the last session only, so it is gone "
-                "since desktop_chat restarted. Enter it again in Settings → Agents.",
-            )
+            raise LLMError(ErrorKind.NO_KEY, SESSION_KEY_GONE)
         return await self._clients.get(agent.base_url, key)
 
     # Life cycle --------------------------------------------------------------------
@@ -686,7 +695,7 @@ def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:
     """How a recovered reply ended: as recorded when it was kept, else interrupted."""
     interrupted: dict[str, object] = {
         "status": MessageStatus.INTERRUPTED,
-        "error": "desktop_chat closed before this reply finished.",
+        "error": CLOSED_MID_REPLY,
     }
     if ending is None:
         return interrupted

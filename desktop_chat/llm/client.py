@@ -14,8 +14,17 @@ from desktop_chat.llm.stream import Delta, Finish, StreamItem
 from desktop_chat.llm.think import ThinkSplitter, strip_think
 from desktop_chat.redaction import redact
 from desktop_chat.schemas import MAX_MESSAGE_CHARS, AgentParams, ChatMessage
+from desktop_chat.sentences import N_
 
 log = logging.getLogger(__name__)
+
+CLOSED_MESSAGE = N_("The connection to {where} was closed; try again.")
+TOO_LONG_MESSAGE = N_(
+    "The reply grew longer than {limit} characters, the most one message can hold. It was "
+    "cut there; the text so far was kept."
+)
+EMPTY_ANSWER = N_("The server sent an empty answer.")
+NOT_TEXT_ANSWER = N_("The server sent an answer that is not text.")
 
 # Local servers (Ollama, LM Studio, llama.cpp) need no key, but the SDK insists on one.
 NO_KEY_PLACEHOLDER = "no-key-needed"
@@ -98,7 +107,7 @@ class LLMClient:
         if self._closed:
             raise LLMError(
                 ErrorKind.CONNECTION,
-                f"The connection to {self.base_url} was closed; try again.",
+                CLOSED_MESSAGE.format(where=self.base_url),
                 detail="LLMClient used after aclose()",
             )
 
@@ -129,9 +138,7 @@ class LLMClient:
                         log.warning("A reply from %s was cut at its length limit", self.base_url)
                         raise LLMError(
                             ErrorKind.TOO_LONG,
-                            f"The reply grew longer than {MAX_MESSAGE_CHARS:,} characters, the "
-                            "most one message can hold. It was cut there; the text so far was "
-                            "kept.",
+                            TOO_LONG_MESSAGE.format(limit=f"{MAX_MESSAGE_CHARS:,}"),
                         )
                     length += len(item.text)
                     if item.text or item.reasoning:
@@ -200,12 +207,12 @@ class LLMClient:
         try:
             choices = result.choices
             if not choices:
-                raise LLMError(ErrorKind.MALFORMED, "The server sent an empty answer.")
+                raise LLMError(ErrorKind.MALFORMED, EMPTY_ANSWER)
             content = choices[0].message.content
         except (AttributeError, TypeError, IndexError, KeyError):
             content = 0  # an answer of an unexpected shape: refused below
         if content is not None and not isinstance(content, str):
-            raise LLMError(ErrorKind.MALFORMED, "The server sent an answer that is not text.")
+            raise LLMError(ErrorKind.MALFORMED, NOT_TEXT_ANSWER)
         return strip_think(content or "")
 
     async def list_models(self) -> list[str]:

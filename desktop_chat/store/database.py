@@ -17,7 +17,13 @@ from typing import TypeVar
 from peewee import SqliteDatabase
 
 from desktop_chat.store import migrations
-from desktop_chat.store.errors import StoreError, classify, from_os_error, read_only_folder
+from desktop_chat.store.errors import (
+    CLOSED,
+    StoreError,
+    classify,
+    from_os_error,
+    read_only_folder,
+)
 from desktop_chat.store.models import database_proxy
 from desktop_chat.store.repository import Repository
 
@@ -104,7 +110,7 @@ class Store:
     async def run(self, operation: Callable[[Repository], T]) -> T:
         """Run `operation(repository)` on the worker thread; known failures become StoreError."""
         if self._repo is None:
-            raise StoreError("closed", "The conversation database is closed.")
+            raise StoreError("closed", CLOSED)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, operation)
 

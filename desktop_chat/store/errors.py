@@ -8,6 +8,27 @@ from pathlib import Path
 
 from peewee import DatabaseError, OperationalError
 
+from desktop_chat.sentences import N_
+
+# The sentences, marked for translation (desktop_chat/sentences.py).
+NOT_FOUND = N_("No {what} with id {ident}.")
+THINGS = (N_("agent"), N_("conversation"), N_("message"), N_("API token"))  # as {what}
+READ_ONLY_FOLDER = N_(
+    "The data folder {folder} is read-only, so desktop_chat cannot save conversations there. "
+    "Make it writable and start again; nothing in it was changed."
+)
+DISK_FULL = N_("The disk is full; free some space, nothing was lost.")
+CANNOT_OPEN_BECAUSE = N_("Cannot open the conversation database at {path}: {reason}.")
+CANNOT_OPEN = N_("Cannot open the conversation database at {path}.")
+LOCKED = N_(
+    "The conversation database is busy in another program (is desktop_chat already "
+    "running?). Close it and try again."
+)
+CORRUPT = N_("The conversation database at {path} is damaged. Back it up and start a fresh one.")
+READ_ONLY_CHANGE = N_("The data folder for {path} is read-only; the change was not saved.")
+FAILED = N_("The conversation database failed: {reason}")
+CLOSED = N_("The conversation database is closed.")
+
 
 class StoreError(Exception):
     """A known database problem; `kind` lets callers choose what to offer the user."""
@@ -20,15 +41,11 @@ class StoreError(Exception):
 
 class NotFoundError(StoreError):
     def __init__(self, what: str, ident: str) -> None:
-        super().__init__("not_found", f"No {what} with id {ident!r}.")
+        super().__init__("not_found", NOT_FOUND.format(what=what, ident=repr(ident)))
 
 
 def read_only_folder(folder: Path) -> StoreError:
-    return StoreError(
-        "read_only",
-        f"The data folder {folder} is read-only, so desktop_chat cannot save conversations "
-        "there. Make it writable and start again; nothing in it was changed.",
-    )
+    return StoreError("read_only", READ_ONLY_FOLDER.format(folder=folder))
 
 
 def from_os_error(exc: OSError, path: Path) -> StoreError:
@@ -36,9 +53,9 @@ def from_os_error(exc: OSError, path: Path) -> StoreError:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return read_only_folder(path.parent)
     if exc.errno == errno.ENOSPC:
-        return StoreError("disk_full", "The disk is full; free some space, nothing was lost.")
+        return StoreError("disk_full", DISK_FULL)
     reason = exc.strerror or type(exc).__name__
-    return StoreError("unavailable", f"Cannot open the conversation database at {path}: {reason}.")
+    return StoreError("unavailable", CANNOT_OPEN_BECAUSE.format(path=path, reason=reason))
 
 
 def classify(exc: Exception, path: str) -> StoreError | None:
@@ -54,24 +71,15 @@ def classify(exc: Exception, path: str) -> StoreError | None:
         if known is not None:
             return known
     if "locked" in text or "busy" in text:
-        return StoreError(
-            "locked",
-            "The conversation database is busy in another program (is desktop_chat "
-            "already running?). Close it and try again.",
-        )
+        return StoreError("locked", LOCKED)
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return StoreError(
-            "corrupt",
-            f"The conversation database at {path} is damaged. Back it up and start a fresh one.",
-        )
+        return StoreError("corrupt", CORRUPT.format(path=path))
     if "disk is full" in text or "database or disk is full" in text:
-        return StoreError("disk_full", "The disk is full; free some space, nothing was lost.")
+        return StoreError("disk_full", DISK_FULL)
     if "readonly" in text or "read-only" in text:
-        return StoreError(
-            "read_only", f"The data folder for {path} is read-only; the change was not saved."
-        )
+        return StoreError("read_only", READ_ONLY_CHANGE.format(path=path))
     if "unable to open" in text:
-        return StoreError("unavailable", f"Cannot open the conversation database at {path}.")
+        return StoreError("unavailable", CANNOT_OPEN.format(path=path))
     if isinstance(exc, OperationalError | sqlite3.OperationalError):
-        return StoreError("operational", f"The conversation database failed: {exc}")
+        return StoreError("operational", FAILED.format(reason=exc))
     return None

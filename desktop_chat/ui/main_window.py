@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat import APP_DISPLAY_NAME
-from desktop_chat.ui.i18n import t
+from desktop_chat.ui.i18n import say, t
 from desktop_chat.ui.window_parts import SIDEBAR_WIDTH, FrameSkeleton
 
 if TYPE_CHECKING:
@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         self.header.settings_button.clicked.connect(self.dialogs.open_settings)
         self.dialogs.agents_changed.connect(lambda: self.bridge.spawn(self._load_agents()))
         self.dialogs.settings_changed.connect(self._settings_changed)
+        self.dialogs.notice.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.banner.action_clicked.connect(
             lambda: self.dialogs.open_settings(agent_id=self._current_agent_id())
         )
@@ -427,7 +428,8 @@ class MainWindow(QMainWindow):
     def _on_reply_failed(self, event: ReplyFailed) -> None:
         if self.session.is_open(event.conversation_id):
             # A missing key is fixed in the agent's key field: offer to open it.
-            self.show_error(event.message, t("Enter the key") if event.kind == "no_key" else "")
+            action = t("Enter the key") if event.kind == "no_key" else ""
+            self.show_error(say(event.message), action)
 
     def _on_title_changed(self, event: TitleChanged) -> None:
         if self.session.is_open(event.conversation_id):

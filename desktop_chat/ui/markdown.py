@@ -21,6 +21,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from desktop_chat.ui.i18n import t
 from desktop_chat.ui.markdown_math import math_plugin
 
 
@@ -123,7 +124,7 @@ def _parser(palette: Palette) -> MarkdownIt:
         blocks.append(code)
         number = env["first_block"] + len(blocks) - 1
         body = _highlight(code, language, palette).rstrip("\n")
-        label = html.escape(language or "code")
+        label = html.escape(language or t("code"))
         return (
             f'<table width="100%" border="0" cellspacing="0" cellpadding="8" '
             f'style="margin: 6px 0;">'
@@ -131,7 +132,7 @@ def _parser(palette: Palette) -> MarkdownIt:
             f'style="color:{palette.code_header}; font-size: small;">{label}</td>'
             f'<td bgcolor="{palette.code_header_background}" align="right" '
             f'style="font-size: small;"><a href="copy:{number}" '
-            f'style="color:{palette.link}; text-decoration:none;">Copy</a></td></tr>'
+            f'style="color:{palette.link}; text-decoration:none;">{t("Copy")}</a></td></tr>'
             f'<tr><td colspan="2" bgcolor="{palette.code_background}">'
             f'<pre style="font-family: monospace; margin:0; white-space: pre-wrap;">'
             f"{body}</pre></td></tr></table>"

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop_chat.schemas import Message, MessageStatus
 from desktop_chat.ui.formulas import Formulas
-from desktop_chat.ui.i18n import N_, t
+from desktop_chat.ui.i18n import N_, say, t
 from desktop_chat.ui.markdown import Rendered, render_markdown
 from desktop_chat.ui.streamed_text import StreamedText
 
@@ -156,7 +156,7 @@ class MessageWidget(QFrame):
         badge = t(STATUS_TEXT[message.status]) if message.status in STATUS_TEXT else ""
         self.status_label.setText(badge)
         self.status_label.setVisible(bool(badge))
-        self.error_label.setText(message.error or "")
+        self.error_label.setText(say(message.error or ""))
         self.error_label.setVisible(bool(message.error))
         meta = [message.model] if message.role == "assistant" and message.model else []
         if message.completion_tokens:
