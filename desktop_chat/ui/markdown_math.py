@@ -68,7 +68,7 @@ def _render(_self: Any, tokens: list[Any], idx: int, _options: Any, _env: Any) -
         f'<img src="{scheme}:{quote(token.content, safe="")}" alt="{source}" '
         'style="vertical-align: middle;" />'
     )
-    return f"<br/><center>{image}</center>" if displayed else image
+    return f"<center>{image}</center>" if displayed else image
 
 
 def math_plugin(md: MarkdownIt) -> None:

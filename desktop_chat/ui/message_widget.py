@@ -209,8 +209,8 @@ class MessageWidget(QFrame):
     def highlight(self, terms: str) -> None:
         """Mark this message (a search led here) and each of the searched words in it."""
         self.setProperty("found", True)
-        self.setFrameShape(QFrame.Shape.Box)
-        self.setLineWidth(2)
+        # The theme draws messages with a style sheet; this one message gets a frame of its own.
+        self.setStyleSheet(f"#{self.objectName()} {{ border: 2px solid palette(highlight); }}")
         marks = []
         mark = QTextCharFormat()
         mark.setBackground(self.palette().highlight())

@@ -171,7 +171,7 @@ class ChatHeader(QWidget):
         self.agent_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.agent_combo.setMinimumContentsLength(14)
+        self.agent_combo.setMinimumContentsLength(10)
         self.context_button = self._button(t("Context"), t("Show what the next request will send"))
         self.context_button.setCheckable(True)
         self.manage_button = self._button(
