@@ -61,7 +61,10 @@ class StreamedText:
                 break
             cursor = self._take_from_tail(point - self.rendered_upto)
             cursor.insertHtml(piece.html)
-            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            if cursor.block().text() or cursor.block().textList() is not None:
+                # A piece ending in a list or a table leaves an empty block of its own
+                # behind; one more would add a blank line the stored message has not.
+                cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             self.code_blocks.extend(piece.code_blocks)
             self.rendered_upto, self.rendered_text = point, text[:point]
             self._tail_position = cursor.position()
