@@ -49,25 +49,16 @@ class StreamedText:
     def update(self, text: str) -> None:
         """Show `text`, the reply so far.
 
-        Finished blocks go in one by one, each once its formulas are drawn; a block
-        still waiting (and what follows it) is shown as plain text meanwhile.
+        The finished blocks go in together when their formulas are drawn (most have
+        none); otherwise one by one, as far as their formulas are drawn, and the rest
+        is shown as plain text meanwhile.
         """
         self.text = text
-        for point in finished_points(text, self.rendered_upto):
-            piece = render_markdown(
-                text[self.rendered_upto : point], self.dark, len(self.code_blocks)
-            )
-            if not self._formulas_ready(piece.html):
-                break
-            cursor = self._take_from_tail(point - self.rendered_upto)
-            cursor.insertHtml(piece.html)
-            if cursor.block().text() or cursor.block().textList() is not None:
-                # A piece ending in a list or a table leaves an empty block of its own
-                # behind; one more would add a blank line the stored message has not.
-                cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-            self.code_blocks.extend(piece.code_blocks)
-            self.rendered_upto, self.rendered_text = point, text[:point]
-            self._tail_position = cursor.position()
+        points = finished_points(text, self.rendered_upto)
+        if points and not self._put_in(points[-1]):
+            for point in points[:-1]:
+                if not self._put_in(point):
+                    break
         done = self.rendered_upto
         tail = text[done:]
         code = open_code(text, done)
@@ -82,6 +73,24 @@ class StreamedText:
             else:
                 self._open_code_block(cursor, code[0], text[code[1] :])
         self._tail = tail
+
+    def _put_in(self, point: int) -> bool:
+        """Render the text up to `point` into the document, if its formulas are drawn."""
+        piece = render_markdown(
+            self.text[self.rendered_upto : point], self.dark, len(self.code_blocks)
+        )
+        if not self._formulas_ready(piece.html):
+            return False
+        cursor = self._take_from_tail(point - self.rendered_upto)
+        cursor.insertHtml(piece.html)
+        if cursor.block().text() or cursor.block().textList() is not None:
+            # A piece ending in a list or a table leaves an empty block of its own
+            # behind; one more would add a blank line the stored message has not.
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        self.code_blocks.extend(piece.code_blocks)
+        self.rendered_upto, self.rendered_text = point, self.text[:point]
+        self._tail_position = cursor.position()
+        return True
 
     @property
     def caught_up(self) -> bool:
