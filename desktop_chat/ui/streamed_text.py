@@ -49,16 +49,18 @@ class StreamedText:
     def update(self, text: str) -> None:
         """Show `text`, the reply so far.
 
-        The finished blocks go in together when their formulas are drawn (most have
-        none); otherwise one by one, as far as their formulas are drawn, and the rest
-        is shown as plain text meanwhile.
+        The finished blocks go in together, as one piece, when they hold no formula
+        (most do not); otherwise one by one, as far as their formulas are drawn, and the
+        rest is shown as plain text meanwhile. (Rendering the whole held-back text again
+        at every frame made a math-heavy reply stall.)
         """
         self.text = text
         points = finished_points(text, self.rendered_upto)
-        if points and not self._put_in(points[-1]):
-            for point in points[:-1]:
-                if not self._put_in(point):
-                    break
+        if points and not _may_hold_math(text[self.rendered_upto : points[-1]]):
+            points = points[-1:]
+        for point in points:
+            if not self._put_in(point):
+                break
         done = self.rendered_upto
         tail = text[done:]
         code = open_code(text, done)
@@ -151,3 +153,7 @@ class StreamedText:
         code.setFontFamilies(["monospace"])
         code.setFontStyleHint(QFont.StyleHint.Monospace)
         return code
+
+
+def _may_hold_math(text: str) -> bool:
+    return "$" in text or "\\(" in text or "\\[" in text
