@@ -8,7 +8,6 @@ must not load it.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import sys
@@ -67,6 +66,8 @@ def missing_library(plugin: Path) -> str | None:
     """Load the X11 plugin as Qt would; name the library it cannot find, if any."""
     if not plugin.exists():
         return None  # a build without it (a bundle lays it out elsewhere): let Qt decide
+    import ctypes  # only where Qt would load the plugin: an offscreen start needs none
+
     try:
         ctypes.CDLL(str(plugin))
     except OSError as exc:
