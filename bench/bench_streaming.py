@@ -15,7 +15,7 @@ as they would from a network buffer). At the end, the stored reply arrives throu
 The reply is prose, headings, bullet and numbered lists and code blocks (bench/dataset.py,
 `long_reply_tokens`), about 73,000 characters. The view is 900 x 700 px, light theme.
 
-    python bench/bench_streaming.py [--runs 3] [--tokens 20000] [--rate 2000]
+    python bench/bench_streaming.py [--runs 3] [--tokens 20000] [--rate 2000] [--math]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from _common import (
     qt_probes,
     wait_qt,
 )
-from dataset import TextGen, long_reply_tokens
+from dataset import TextGen, long_reply_tokens, math_reply_tokens
 
 
 def history(n: int = 6) -> list:
@@ -138,6 +138,7 @@ def main() -> list[Row]:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=2_000)
+    parser.add_argument("--math", action="store_true", help="a math-heavy reply instead")
     args, _ = parser.parse_known_args()
 
     from PySide6.QtWidgets import QApplication
@@ -151,7 +152,7 @@ def main() -> list[Row]:
     view = ChatView()
     view.resize(900, 700)
     view.show()
-    tokens = long_reply_tokens(args.tokens)
+    tokens = (math_reply_tokens if args.math else long_reply_tokens)(args.tokens)
     runs = []
     for i in range(args.runs):
         result = one_run(view, tokens, args.rate)
@@ -162,7 +163,8 @@ def main() -> list[Row]:
         return median([r[key] for r in runs])
 
     n = len(runs)
-    label = f"Streaming {args.tokens:,} tokens at {args.rate:,.0f} tokens/s into ChatView"
+    kind = " of a math-heavy reply" if args.math else ""
+    label = f"Streaming {args.tokens:,} tokens{kind} at {args.rate:,.0f} tokens/s into ChatView"
     return [
         Row(
             f"{label}: longest event-loop stall",

@@ -12,7 +12,7 @@ chunk-to-paint latency (from the delta event's publication to the first paint of
 streaming text that shows it) and end of stream to full text painted (from the last delta
 to the first paint of the stored reply).
 
-    python bench/bench_streaming_window.py [--runs 3] [--tokens 20000] [--delay 0.00034]
+    python bench/bench_streaming_window.py [--runs 3] [--tokens 20000] [--delay 0.00034] [--math]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from _common import (
     stop_process,
     wait_async,
 )
-from dataset import fresh_home, long_reply_tokens
+from dataset import fresh_home, long_reply_tokens, math_reply_tokens
 
 
 async def one_run(core, window) -> dict[str, float]:
@@ -114,8 +114,9 @@ def main() -> list[Row]:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=20_000)
     parser.add_argument("--delay", type=float, default=0.00034)
+    parser.add_argument("--math", action="store_true", help="a math-heavy reply instead")
     args, _ = parser.parse_known_args()
-    tokens = long_reply_tokens(args.tokens)
+    tokens = (math_reply_tokens if args.math else long_reply_tokens)(args.tokens)
     server, base_url = start_fake_server(tokens, delay=args.delay)
     runs: list[dict[str, float]] = []
     try:
@@ -138,7 +139,8 @@ def main() -> list[Row]:
 
     n = len(runs)
     worst = max(r["stall"] for r in runs)
-    label = f"Window end to end, {args.tokens:,}-token reply, list of 10,000"
+    kind = "math-heavy " if args.math else ""
+    label = f"Window end to end, {args.tokens:,}-token {kind}reply, list of 10,000"
     rate = f"{med('rate'):,.0f} tokens/s reached"
     return [
         Row(

@@ -237,6 +237,28 @@ def long_reply_tokens(n_tokens: int = 20_000, seed: int = 11) -> list[str]:
     return tokens[:n_tokens]
 
 
+def math_reply_tokens(n_tokens: int = 20_000, seed: int = 12) -> list[str]:
+    """A math-heavy Markdown reply: every paragraph has inline formulas ($…$, \\(…\\)) and
+    every section a displayed one ($$…$$, \\[…\\]), new formulas all along (no cache hits)."""
+    gen = TextGen(seed)
+    tokens: list[str] = []
+    n = 0
+    while len(tokens) < n_tokens:
+        n += 1
+        k = n % 7 + 2
+        part = (
+            f"## Part {n}: {' '.join(gen.words(3)).title()}\n\n"
+            f"{gen.sentence()} Let $x_{{{n}}}^{k} + y_{{{n}}}^{k} = r^{k}$ and "
+            f"\\(\\frac{{{n}}}{{{k}}}\\alpha\\) hold, so $e^{{i\\pi {n}}}$ costs $5 and $10. "
+            f"{gen.sentence()}\n\n"
+            f"$$\\int_0^{{{n}}} t^{{{k}}}\\,dt = \\frac{{{n}^{{{k + 1}}}}}{{{k + 1}}}$$\n\n"
+            f"- {gen.sentence()} with $\\sqrt{{{n} + {k}}}$\n"
+            f"- \\[\\sum_{{i=1}}^{{{n}}} i^{{{k}}}\\]\n\n"
+        )
+        tokens.extend(tokenize(part))
+    return tokens[:n_tokens]
+
+
 # Building --------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from desktop_chat.engine.agents import AgentService
 from desktop_chat.engine.api_tokens import TokenService
 from desktop_chat.engine.backups import BackupSchedule
 from desktop_chat.engine.gateway import GatewayService
+from desktop_chat.engine.session_keys import SessionKeyNotes
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
@@ -73,7 +74,11 @@ class Core:
         store = await Store.open(paths.database, for_reading=for_reading)
         secrets = secrets or SecretStore()
         service = ConversationService(
-            store, secrets, CrashJournal(paths.journal), engine_config(settings)
+            store,
+            secrets,
+            CrashJournal(paths.journal),
+            engine_config(settings),
+            session_keys=SessionKeyNotes(paths.session_keys),
         )
         if not store.read_only:
             try:

@@ -175,6 +175,12 @@ def _run(argv: list[str] | None) -> int:
         paths.ensure()
     setup_logging(paths.log_file, debug=args.debug)
     if args.command is None:
+        from desktop_chat.ui.display import display_problem
+
+        problem = display_problem()
+        if problem is not None:  # Qt would abort with a misleading hint
+            print(problem, file=sys.stderr)
+            return 4
         from desktop_chat.ui.main import run_gui  # Qt is imported only for the window
 
         return run_gui(paths, debug=args.debug)

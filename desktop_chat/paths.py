@@ -35,6 +35,11 @@ class AppPaths:
         return self.data / "journal"
 
     @property
+    def session_keys(self) -> Path:
+        """The names (never the keys) of keys kept for one session only: engine.session_keys."""
+        return self.data / "session_keys.json"
+
+    @property
     def settings_file(self) -> Path:
         return self.config / "settings.json"
 

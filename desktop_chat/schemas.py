@@ -170,6 +170,15 @@ class ConversationArchive(ConversationDetail):
     every_message: list[Message] = Field(default_factory=list)
 
 
+class SearchHit(BaseModel):
+    """Where a search matched a conversation: its first matching message and the words
+    around the match (`message_id` is None when only the title matched)."""
+
+    conversation_id: str
+    message_id: int | None = None
+    snippet: str = ""
+
+
 class ContextEntry(BaseModel):
     """One line of a context being edited; `id` ties it to a stored message, if any."""
 

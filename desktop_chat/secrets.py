@@ -21,6 +21,7 @@ import keyring
 import keyring.errors
 
 from desktop_chat.redaction import redact
+from desktop_chat.sentences import N_
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,7 +31,7 @@ ENV_FALLBACK = "OPENAI_API_KEY"
 _PLAINTEXT_BACKENDS = ("PlaintextKeyring", "fail.Keyring", "Null")
 KeptIn = Literal["keyring", "session"]
 
-KEYRING_MISSING_MESSAGE = (
+KEYRING_MISSING_MESSAGE = N_(
     "No system keyring is available to store API keys safely. You can keep the key for "
     "this session only, or install a keyring (GNOME Keyring, KWallet or KeePassXC) and "
     "restart. To store keys in a file instead, set PYTHON_KEYRING_BACKEND to a file "

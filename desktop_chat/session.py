@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_chat.engine import ConversationService
-from desktop_chat.schemas import Agent, Conversation, ConversationDetail, Message
+from desktop_chat.schemas import (
+    Agent,
+    Conversation,
+    ConversationDetail,
+    Message,
+    MessageStatus,
+    SearchHit,
+)
 from desktop_chat.store import NotFoundError
 from desktop_chat.transfer import export_json, export_markdown
 
@@ -28,6 +35,7 @@ PAGE_SIZE = 200  # conversations the list asks for at a time: a few screens of i
 class ListPage:
     conversations: list[Conversation]
     more: bool  # another page may follow
+    hits: dict[str, SearchHit] = field(default_factory=dict)  # where a search matched each
 
 
 class ChatSession:
@@ -40,7 +48,9 @@ class ChatSession:
         self.current: ConversationDetail | None = None  # None until it has loaded
         self.editing: Message | None = None  # sending replaces this message
         self.search = ""
+        self.hits: dict[str, SearchHit] = {}  # the listed search results' matches
         self._drafts: dict[str, str] = {}
+        self._queued: dict[str, list[str]] = {}  # sent one by one as replies end
         self._list_generation = 0  # answers to superseded list loads are dropped
         self._missed = False  # a message changed while the open conversation was being read
 
@@ -83,9 +93,11 @@ class ChatSession:
         self._list_generation += 1
         generation = self._list_generation
         found = await self.service.list_conversations(query=self.search or None, limit=PAGE_SIZE)
+        hits = await self._hits(found)
         if generation != self._list_generation:
             return None  # a newer search is already on its way
-        return ListPage(found, more=len(found) == PAGE_SIZE)
+        self.hits = hits
+        return ListPage(found, more=len(found) == PAGE_SIZE, hits=hits)
 
     async def next_page(self, after: Conversation) -> ListPage | None:
         """The page after `after`; None when the list it continues was replaced meanwhile."""
@@ -93,9 +105,23 @@ class ChatSession:
         found = await self.service.list_conversations(
             query=self.search or None, limit=PAGE_SIZE, after=after
         )
+        hits = await self._hits(found)
         if generation != self._list_generation:
             return None
-        return ListPage(found, more=len(found) == PAGE_SIZE)
+        self.hits.update(hits)
+        return ListPage(found, more=len(found) == PAGE_SIZE, hits=hits)
+
+    async def _hits(self, found: list[Conversation]) -> dict[str, SearchHit]:
+        if not self.search or not found:
+            return {}
+        hits = await self.service.search_hits([c.id for c in found], self.search)
+        return {hit.conversation_id: hit for hit in hits}
+
+    def landing(self) -> SearchHit | None:
+        """Where to land in the open conversation: its search match, while searching."""
+        if not self.search or self.current_id is None:
+            return None
+        return self.hits.get(self.current_id)
 
     async def summary(self, conversation_id: str) -> Conversation | None:
         """A conversation as the list shows it, or None when it is gone."""
@@ -132,8 +158,20 @@ class ChatSession:
             detail = await self.service.get_conversation(conversation_id)
             if conversation_id != self.current_id:
                 return None
+        detail = await self._on_the_hits_path(detail)
+        if conversation_id != self.current_id:
+            return None
         self.current = detail
         return detail
+
+    async def _on_the_hits_path(self, detail: ConversationDetail) -> ConversationDetail:
+        """Opened from a search: the path that holds the match, whichever version it is."""
+        hit = self.hits.get(detail.id) if self.search else None
+        if hit is None or any(m.id == hit.message_id for m in detail.messages):
+            return detail
+        if self.service.in_flight(detail.id) is not None:
+            return detail  # the path cannot change under a reply: it opens as it is
+        return await self.service.show_version(detail.id, hit.message_id)
 
     def note_change(self, conversation_id: str) -> None:
         """A message of `conversation_id` was stored; a read running now may predate it."""
@@ -149,6 +187,7 @@ class ChatSession:
     def closed(self, conversation_id: str) -> bool:
         """The conversation was deleted; True when it was the open one."""
         self._drafts.pop(conversation_id, None)
+        self._queued.pop(conversation_id, None)
         if conversation_id != self.current_id:
             return False
         self.current_id = None
@@ -194,13 +233,17 @@ class ChatSession:
     def send(self, text: str) -> Awaitable[None] | None:
         """Send `text` (or resend it in place of the message being edited).
 
-        None when nothing can be sent now: no conversation open, or a reply in flight.
+        While a reply is being written the text is queued instead (`queued()`), to be sent
+        when it ends: None then, as when no conversation is open.
         """
         conversation_id = self.current_id
-        if conversation_id is None or self.replying:
+        if conversation_id is None:
+            return None
+        self._drafts[conversation_id] = ""
+        if self.replying:
+            self._queued.setdefault(conversation_id, []).append(text)
             return None
         editing, self.editing = self.editing, None
-        self._drafts[conversation_id] = ""
 
         async def go() -> None:
             if editing is not None and editing.id is not None:
@@ -210,6 +253,40 @@ class ChatSession:
             await self.service.save_draft(conversation_id, "")
 
         return go()
+
+    def queued(self, conversation_id: str | None = None) -> list[str]:
+        """The messages waiting for the reply in flight to end (the open conversation's)."""
+        return list(self._queued.get(conversation_id or self.current_id or "", []))
+
+    def cancel_queued(self, index: int) -> str:
+        """Take a queued message back; returns its text."""
+        assert self.current_id is not None
+        waiting = self._queued[self.current_id]
+        text = waiting.pop(index)
+        if not waiting:
+            del self._queued[self.current_id]
+        return text
+
+    def reply_ended(self, conversation_id: str, status: MessageStatus) -> Awaitable[None] | None:
+        """A reply ended: send the next queued message, if the reply went well.
+
+        Stopping a reply sends the next one too ("stop that, go on with this"). After a
+        failure the rest would likely fail the same way, and after an interruption the
+        app is closing, so the queued text goes back into the conversation's draft
+        instead (`draft()`), for the user to decide.
+        """
+        waiting = self._queued.get(conversation_id)
+        if not waiting:
+            return None
+        if status in (MessageStatus.COMPLETE, MessageStatus.STOPPED):
+            text = waiting.pop(0)
+            if not waiting:
+                del self._queued[conversation_id]
+            return self.service.send(conversation_id, text)
+        del self._queued[conversation_id]
+        draft = "\n\n".join([*waiting, self._drafts.get(conversation_id, "")]).strip()
+        self._drafts[conversation_id] = draft
+        return self.service.save_draft(conversation_id, draft)
 
     def stop(self) -> Awaitable[bool] | None:
         if not self.replying:

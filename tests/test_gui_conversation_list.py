@@ -13,12 +13,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 from desktop_chat.schemas import Conversation, Message
 from desktop_chat.session import PAGE_SIZE
 from desktop_chat.ui import conversation_list
-from desktop_chat.ui.conversation_list import (
-    HEADER_ROLE,
-    ID_ROLE,
-    ConversationList,
-    ConversationListModel,
-)
+from desktop_chat.ui.conversation_list import HEADER_ROLE, ID_ROLE, ConversationListModel
+from desktop_chat.ui.conversation_sidebar import ConversationList
 from tests.gui_support import CoreOnLoop, WindowOnLoop, type_text, wait_until
 
 NOW = datetime.now(UTC)

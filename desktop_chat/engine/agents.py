@@ -32,6 +32,9 @@ from desktop_chat.engine.errors import EngineError
 from desktop_chat.engine.service import ConversationService
 from desktop_chat.schemas import Agent, new_id, utcnow
 from desktop_chat.secrets import KeyringUnavailableError, SecretStore
+from desktop_chat.sentences import N_
+
+KEY_NOT_KEPT = N_("Nothing was saved: the API key has nowhere to be kept.")
 
 # Asked when no keyring works: may the key be kept for this session only?
 KeepForSession = Callable[[], Awaitable[bool]]
@@ -50,7 +53,7 @@ class KeyNotKeptError(EngineError):
     """No keyring works and the user chose not to keep the key for this session."""
 
     def __init__(self) -> None:
-        super().__init__("key_not_kept", "Nothing was saved: the API key has nowhere to be kept.")
+        super().__init__("key_not_kept", KEY_NOT_KEPT)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class AgentService:
         if await self._shared(agent):
             return await self._service.save_agent(agent.model_copy(update={"key_ref": None}))
         await asyncio.to_thread(self._secrets.delete, agent.key_ref)
+        self._service.session_keys.kept_for_good(agent.key_ref)
         return agent
 
     async def remove(self, name_or_id: str) -> Agent:
@@ -125,6 +129,7 @@ class AgentService:
         await self._service.delete_agent(agent.agent_id)
         if agent.key_ref and not await self._shared(agent):
             await asyncio.to_thread(self._secrets.delete, agent.key_ref)
+            self._service.session_keys.kept_for_good(agent.key_ref)
         return agent
 
     async def key_status(self, key_ref: str | None) -> KeyStatus:
@@ -163,8 +168,10 @@ class AgentService:
         self, ref: str, key: str, keep_for_session: KeepForSession | None
     ) -> KeyStatus:
         """Keyring first; session memory only when the user agrees."""
+        notes = self._service.session_keys
         try:
             await asyncio.to_thread(self._secrets.set, ref, key)
+            notes.kept_for_good(ref)
             return KeyStatus.STORED
         except KeyringUnavailableError:
             if keep_for_session is None:
@@ -172,4 +179,5 @@ class AgentService:
             if not await keep_for_session():
                 raise KeyNotKeptError() from None
         self._secrets.set(ref, key, session_only=True)
+        notes.kept_for_session(ref)  # so that after a restart the engine can say it is gone
         return KeyStatus.SESSION

@@ -12,9 +12,16 @@ import importlib
 import sys
 from typing import TYPE_CHECKING
 
+from desktop_chat.engine.session_keys import SessionKeyNotes
 from desktop_chat.llm import ErrorKind, LLMError
 from desktop_chat.schemas import Agent
 from desktop_chat.secrets import KeyringUnavailableError, SecretStore
+from desktop_chat.sentences import N_
+
+SESSION_KEY_GONE = N_(
+    "This agent's API key was kept for the last session only, so it is gone since "
+    "desktop_chat restarted. Enter it again in Settings → Agents."
+)
 
 if TYPE_CHECKING:
     from desktop_chat.llm.client import LLMClient
@@ -70,9 +77,15 @@ class Upstream:
     """Clients by server and key, and the semaphore every request upstream waits on."""
 
     def __init__(
-        self, secrets: SecretStore, max_concurrent: int, timeout: float, proxy: str | None
+        self,
+        secrets: SecretStore,
+        session_keys: SessionKeyNotes,
+        max_concurrent: int,
+        timeout: float,
+        proxy: str | None,
     ) -> None:
         self.secrets = secrets
+        self.session_keys = session_keys
         self.max_concurrent = max_concurrent
         self.slots = asyncio.Semaphore(max_concurrent)
         self.pool = ClientPool(timeout, proxy)
@@ -84,6 +97,8 @@ class Upstream:
             key = await asyncio.to_thread(self.secrets.get, agent.key_ref)
         except KeyringUnavailableError as exc:  # e.g. it would ask for a password: say so
             raise LLMError(ErrorKind.NO_KEY, exc.user_message) from None
+        if key is None and self.session_keys.lapsed(agent.key_ref):
+            raise LLMError(ErrorKind.NO_KEY, SESSION_KEY_GONE)
         return await self.pool.get(agent.base_url, key)
 
     async def reconfigure(self, max_concurrent: int, timeout: float, proxy: str | None) -> None:

@@ -38,9 +38,15 @@ from desktop_chat.schemas import (
     MessageStatus,
     UsageRecord,
 )
+from desktop_chat.sentences import N_
 from desktop_chat.store import AT_LEAF, Store, StoreError
 
 log = logging.getLogger(__name__)
+
+# The sentences, marked for translation (desktop_chat/sentences.py).
+REPLY_BUG = N_("Something went wrong while writing the reply; the details are in the log.")
+NOT_SAVED = N_("{problem} The reply is kept, and is saved the next time desktop_chat starts.")
+CLOSED_MID_REPLY = N_("desktop_chat closed before this reply finished.")
 
 # How long closing waits for automatic titles still being asked for: a title is a nicety,
 # and a server that never answers must not hold the command line (or the window) open.
@@ -150,10 +156,7 @@ class ReplyRunner:
         except Exception:
             log.exception("Reply in %s failed unexpectedly", cid)
             status = MessageStatus.FAILED
-            error = LLMError(
-                ErrorKind.SERVER,
-                "Something went wrong while writing the reply; the details are in the log.",
-            )
+            error = LLMError(ErrorKind.SERVER, REPLY_BUG)
         stored = await self._store(state, status, finish, error)
         if stored and first_reply and status is MessageStatus.COMPLETE and self._auto_title_on():
             # A task of its own: the reply is done, and closing need not wait for a title.
@@ -218,11 +221,7 @@ class ReplyRunner:
             )
         except StoreError as exc:
             log.error("Could not store the reply in %s: %s", cid, exc.kind)
-            not_saved = LLMError(
-                ErrorKind.NOT_SAVED,
-                f"{exc.user_message} The reply is kept, and is saved the next time "
-                "desktop_chat starts.",
-            )
+            not_saved = LLMError(ErrorKind.NOT_SAVED, NOT_SAVED.format(problem=exc.user_message))
         else:
             not_saved = None
         finally:
@@ -351,7 +350,7 @@ def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:
     """How a recovered reply ended: as recorded when it was kept, else interrupted."""
     interrupted: dict[str, object] = {
         "status": MessageStatus.INTERRUPTED,
-        "error": "desktop_chat closed before this reply finished.",
+        "error": CLOSED_MID_REPLY,
     }
     if ending is None:
         return interrupted

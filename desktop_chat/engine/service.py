@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING
 from desktop_chat.engine.claims import ReplyClaims
 from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.context_rules import rebase_history
-from desktop_chat.engine.errors import EngineError, InputError, NoAgentError, ReplyInProgressError
+from desktop_chat.engine.errors import (
+    CLOSING,
+    EMPTY_MESSAGE,
+    MESSAGE_TOO_LONG,
+    NOTHING_TO_ANSWER,
+    ONLY_QUESTIONS_EDITED,
+    EngineError,
+    InputError,
+    NoAgentError,
+    ReplyInProgressError,
+)
 from desktop_chat.engine.events import (
     ConversationChanged,
     ConversationDeleted,
@@ -27,6 +37,7 @@ from desktop_chat.engine.locks import LockTable
 from desktop_chat.engine.notices import publish_path, set_title
 from desktop_chat.engine.replies import ReplyRunner
 from desktop_chat.engine.reply import ReplyState
+from desktop_chat.engine.session_keys import SessionKeyNotes
 from desktop_chat.engine.titles import fork_title, snippet_title
 from desktop_chat.engine.usage import UsageService
 from desktop_chat.schemas import (
@@ -39,10 +50,12 @@ from desktop_chat.schemas import (
     ConversationDetail,
     Message,
     MessageStatus,
+    SearchHit,
     new_id,
 )
 from desktop_chat.secrets import SecretStore
 from desktop_chat.store import NotFoundError, Store
+from desktop_chat.store.search import search_hits
 from desktop_chat.transfer import ImportedConversation
 
 if TYPE_CHECKING:
@@ -65,14 +78,17 @@ class ConversationService:
         journal: CrashJournal,
         config: EngineConfig | None = None,
         bus: EventBus | None = None,
+        session_keys: SessionKeyNotes | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
+        self.session_keys = session_keys or SessionKeyNotes()
         self.journal = journal
         self.config = config or EngineConfig()
         self.bus = bus or EventBus()
         self.upstream = Upstream(
             secrets,
+            self.session_keys,
             self.config.max_concurrent_requests,
             self.config.request_timeout,
             self.config.http_proxy,
@@ -146,6 +162,10 @@ class ConversationService:
                 owner=owner, query=query, limit=limit, offset=offset, after=after
             )
         )
+
+    async def search_hits(self, conversation_ids: list[str], query: str) -> list[SearchHit]:
+        """Where `query` matched each of these conversations (listed by a search)."""
+        return await self.store.run(lambda r: search_hits(r.db, conversation_ids, query))
 
     async def get_conversation(
         self, conversation_id: str, owner: str | None = None
@@ -315,11 +335,11 @@ class ConversationService:
             ids = [m.id for m in path]
             target = message_id if message_id is not None else (ids[-1] if ids else None)
             if target is None or target not in ids:
-                raise InputError("There is no question to answer again.")
+                raise InputError(NOTHING_TO_ANSWER)
             index = ids.index(target)
             question = index if path[index].role == "user" else index - 1
             if question < 0 or path[question].role != "user":
-                raise InputError("There is no question to answer again.")
+                raise InputError(NOTHING_TO_ANSWER)
             history = path[: question + 1]
             replaced = path[index] if index > question else None
             if replaced is not None and _nothing_to_keep(replaced):
@@ -366,7 +386,7 @@ class ConversationService:
                 raise NotFoundError("message", str(message_id))
             edited = conversation.messages[ids.index(message_id)]
             if edited.role != "user":
-                raise InputError("Only questions can be edited and sent again.")
+                raise InputError(ONLY_QUESTIONS_EDITED)
             kept = conversation.messages[: ids.index(message_id)]
             user = await self.store.run(
                 lambda r: r.messages.append(
@@ -424,18 +444,17 @@ class ConversationService:
     @staticmethod
     def _check_text(text: str) -> None:
         if not text or not text.strip():
-            raise InputError("The message is empty.")
+            raise InputError(EMPTY_MESSAGE)
         if len(text) > MAX_MESSAGE_CHARS:
             raise InputError(
-                f"The message is too long ({len(text):,} characters; the limit is "
-                f"{MAX_MESSAGE_CHARS:,}). Attach less text or split it."
+                MESSAGE_TOO_LONG.format(length=f"{len(text):,}", limit=f"{MAX_MESSAGE_CHARS:,}")
             )
 
     def _refuse_if_busy(self, conversation_id: str) -> None:
         if self.replies.in_flight(conversation_id) is not None:
             raise ReplyInProgressError()
         if self.replies.closing:
-            raise EngineError("closing", "desktop_chat is shutting down.")
+            raise EngineError("closing", CLOSING)
 
     # Helpers -----------------------------------------------------------------------
 

@@ -13,10 +13,20 @@ import openai
 from desktop_chat.llm.deadline import END, ContentDeadline
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception, unfinished
 from desktop_chat.llm.stream import Delta, Finish, Relayed, StreamItem
+from desktop_chat.llm.think import ThinkSplitter, strip_think
 from desktop_chat.redaction import redact
 from desktop_chat.schemas import MAX_MESSAGE_CHARS, AgentParams, ChatMessage
+from desktop_chat.sentences import N_
 
 log = logging.getLogger(__name__)
+
+CLOSED_MESSAGE = N_("The connection to {where} was closed; try again.")
+TOO_LONG_MESSAGE = N_(
+    "The reply grew longer than {limit} characters, the most one message can hold. It was "
+    "cut there; the text so far was kept."
+)
+EMPTY_ANSWER = N_("The server sent an empty answer.")
+NOT_TEXT_ANSWER = N_("The server sent an answer that is not text.")
 
 # Local servers (Ollama, LM Studio, llama.cpp) need no key, but the SDK insists on one.
 NO_KEY_PLACEHOLDER = "no-key-needed"
@@ -102,7 +112,7 @@ class LLMClient:
         if self._closed:
             raise LLMError(
                 ErrorKind.CONNECTION,
-                f"The connection to {self.base_url} was closed; try again.",
+                CLOSED_MESSAGE.format(where=self.base_url),
                 detail="LLMClient used after aclose()",
             )
 
@@ -120,6 +130,7 @@ class LLMClient:
         started = ended = False
         length = 0  # characters of text so far: a reply longer than a message can hold is cut
         deadline: ContentDeadline | None = None
+        think = ThinkSplitter()  # reasoning sent inside the text, as <think>…</think>
         try:
             stream = await self._open_stream(model, messages, params)
             async with stream:
@@ -133,6 +144,7 @@ class LLMClient:
                         continue
                     deadline.progress()
                     started = True
+                    item = _split_think(item, think.feed(item.text))
                     room = MAX_MESSAGE_CHARS - length
                     if len(item.text) > room:
                         if room or item.reasoning:
@@ -140,12 +152,14 @@ class LLMClient:
                         log.warning("A reply from %s was cut at its length limit", self.base_url)
                         raise LLMError(
                             ErrorKind.TOO_LONG,
-                            f"The reply grew longer than {MAX_MESSAGE_CHARS:,} characters, the "
-                            "most one message can hold. It was cut there; the text so far was "
-                            "kept.",
+                            TOO_LONG_MESSAGE.format(limit=f"{MAX_MESSAGE_CHARS:,}"),
                         )
                     length += len(item.text)
-                    yield item
+                    if item.text or item.reasoning:
+                        yield item
+            rest = Delta(*think.flush())
+            if rest.text or rest.reasoning:
+                yield rest
             if not ended:
                 raise unfinished(self.base_url, started)
             yield finish
@@ -290,13 +304,13 @@ class LLMClient:
         try:
             choices = result.choices
             if not choices:
-                raise LLMError(ErrorKind.MALFORMED, "The server sent an empty answer.")
+                raise LLMError(ErrorKind.MALFORMED, EMPTY_ANSWER)
             content = choices[0].message.content
         except (AttributeError, TypeError, IndexError, KeyError):
             content = 0  # an answer of an unexpected shape: refused below
         if content is not None and not isinstance(content, str):
-            raise LLMError(ErrorKind.MALFORMED, "The server sent an answer that is not text.")
-        return content or ""
+            raise LLMError(ErrorKind.MALFORMED, NOT_TEXT_ANSWER)
+        return strip_think(content or "")
 
     async def list_models(self) -> list[str]:
         self._check_open()
@@ -313,6 +327,12 @@ class LLMClient:
     async def aclose(self) -> None:
         self._closed = True
         await self._sdk.close()
+
+
+def _split_think(item: Delta, split: tuple[str, str]) -> Delta:
+    """The chunk with a <think> block's text moved to its reasoning."""
+    text, reasoning = split
+    return Delta(text=text, reasoning=item.reasoning + reasoning)
 
 
 def _tokens(finish: Finish) -> tuple[int | None, int | None]:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from desktop_chat.redaction import redact
+from desktop_chat.sentences import N_
 
 if TYPE_CHECKING:
     import openai
@@ -32,6 +33,49 @@ class ErrorKind(StrEnum):
     NO_KEY = "no_key"
     TOO_LONG = "too_long"
     NOT_SAVED = "not_saved"  # the reply arrived but could not be written to the database
+
+
+# The sentences, marked for translation (desktop_chat/sentences.py).
+AUTH_MESSAGE = N_("The server at {where} rejected the API key. Check the key in Settings.")
+PERMISSION_MESSAGE = N_("The API key has no access to model '{model}' at {where}.")
+NOT_FOUND_MESSAGE = N_(
+    "The server at {where} does not know model '{model}' (or this address is not an "
+    "OpenAI-compatible API). Pick another model in the agent's settings."
+)
+RATE_LIMIT_MESSAGE = N_("The server is rate limiting requests or the quota is used up.")
+TRY_AGAIN_IN = N_("{sentence} Try again in {seconds} s.")
+WAIT_AND_RETRY = N_("{sentence} Wait a moment and try again.")
+CONTEXT_MESSAGE = N_(
+    "The conversation is too long for model '{model}'. Remove older messages in the "
+    "context editor or start a new conversation."
+)
+SERVER_MESSAGE = N_(
+    "The server at {where} had an internal error (HTTP {status}){tail} Try again shortly."
+)
+REFUSED_MESSAGE = N_("The server at {where} refused the request: {reason}")
+UNFINISHED_MESSAGE = N_(
+    "The server at {where} ended the reply before finishing it. The partial reply was kept; "
+    "use Retry or Continue."
+)
+NOTHING_SENT_MESSAGE = N_(
+    "The server at {where} ended the reply without sending any of it. Some servers do this "
+    "when the conversation is longer than the model's context: remove older messages in "
+    "the context editor or start a new conversation, then try again."
+)
+TIMEOUT_MESSAGE = N_(
+    "The server at {where} stopped answering (timed out). The partial reply was kept; try again."
+)
+CUT_MESSAGE = N_(
+    "The connection was cut while the reply was streaming. The partial reply was kept; "
+    "use Retry or Continue."
+)
+UNREACHABLE_MESSAGE = N_(
+    "Cannot reach the server at {where}. Is it running, and is the address right?"
+)
+MALFORMED_MESSAGE = N_(
+    "The server at {where} sent a reply that could not be read. The partial reply was kept."
+)
+UNEXPECTED_MESSAGE = N_("Unexpected error talking to {where}.")
 
 
 RETRYABLE = {
@@ -150,15 +194,12 @@ def unfinished(where: str, started: bool) -> LLMError:
     if started:
         return LLMError(
             ErrorKind.STREAM_CUT,
-            f"The server at {where} ended the reply before finishing it. The partial reply "
-            "was kept; use Retry or Continue.",
+            UNFINISHED_MESSAGE.format(where=where),
             detail="the stream ended without a finish_reason",
         )
     return LLMError(
         ErrorKind.STREAM_CUT,
-        f"The server at {where} ended the reply without sending any of it. Some servers do "
-        "this when the conversation is longer than the model's context: remove older "
-        "messages in the context editor or start a new conversation, then try again.",
+        NOTHING_SENT_MESSAGE.format(where=where),
         detail="the stream ended without a chunk or a finish_reason",
     )
 
@@ -179,71 +220,66 @@ def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: 
         if status == 401:
             return LLMError(
                 ErrorKind.AUTH,
-                f"The server at {where} rejected the API key. Check the key in Settings.",
+                AUTH_MESSAGE.format(where=where),
                 detail=detail,
             )
         if status == 403:
             return LLMError(
                 ErrorKind.PERMISSION,
-                f"The API key has no access to model '{model}' at {where}.",
+                PERMISSION_MESSAGE.format(model=model, where=where),
                 detail=detail,
             )
         if status == 404:
             return LLMError(
                 ErrorKind.NOT_FOUND,
-                f"The server at {where} does not know model "
-                f"'{model}' (or this address is not an OpenAI-compatible API). "
-                "Pick another model in the agent's settings.",
+                NOT_FOUND_MESSAGE.format(where=where, model=model),
                 detail=detail,
             )
         if status == 429:
             after = _retry_after(exc.response)
-            when = f" Try again in {after:.0f} s." if after else " Wait a moment and try again."
+            sentence = RATE_LIMIT_MESSAGE
             return LLMError(
                 ErrorKind.RATE_LIMIT,
-                f"The server is rate limiting requests or the quota is used up.{when}",
+                TRY_AGAIN_IN.format(sentence=sentence, seconds=f"{after:.0f}")
+                if after
+                else WAIT_AND_RETRY.format(sentence=sentence),
                 retry_after=after,
                 detail=detail,
             )
         if status in (400, 413, 422) and _is_context_error(exc):
             return LLMError(
                 ErrorKind.CONTEXT_TOO_LONG,
-                "The conversation is too long for "
-                f"model '{model}'. Remove older messages in the context editor "
-                "or start a new conversation.",
+                CONTEXT_MESSAGE.format(model=model),
                 detail=detail,
             )
         if status >= 500:
             tail = f": {server}" if server else "."
             return LLMError(
                 ErrorKind.SERVER,
-                f"The server at {where} had an internal error (HTTP {status}){tail} "
-                "Try again shortly.",
+                SERVER_MESSAGE.format(where=where, status=status, tail=tail),
                 detail=detail,
             )
         return LLMError(
             ErrorKind.BAD_REQUEST,
-            f"The server at {where} refused the request: {server or f'HTTP {status}.'}",
+            REFUSED_MESSAGE.format(where=where, reason=server or f"HTTP {status}."),
             detail=detail,
         )
     if isinstance(exc, openai.APITimeoutError | TimeoutError):
         return LLMError(
             ErrorKind.TIMEOUT,
-            f"The server at {where} stopped answering "
-            "(timed out). The partial reply was kept; try again.",
+            TIMEOUT_MESSAGE.format(where=where),
             detail=repr(exc.__cause__ or exc),
         )
     if isinstance(exc, openai.APIConnectionError):
         if streaming:
             return LLMError(
                 ErrorKind.STREAM_CUT,
-                "The connection was cut while the reply "
-                "was streaming. The partial reply was kept; use Retry or Continue.",
+                CUT_MESSAGE,
                 detail=repr(exc.__cause__ or exc),
             )
         return LLMError(
             ErrorKind.CONNECTION,
-            f"Cannot reach the server at {where}. Is it running, and is the address right?",
+            UNREACHABLE_MESSAGE.format(where=where),
             detail=repr(exc.__cause__ or exc),
         )
     if isinstance(
@@ -251,8 +287,7 @@ def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: 
     ):
         return LLMError(
             ErrorKind.MALFORMED,
-            f"The server at {where} sent a reply that "
-            "could not be read. The partial reply was kept.",
+            MALFORMED_MESSAGE.format(where=where),
             detail=repr(exc),
         )
-    return LLMError(ErrorKind.SERVER, f"Unexpected error talking to {where}.", detail=repr(exc))
+    return LLMError(ErrorKind.SERVER, UNEXPECTED_MESSAGE.format(where=where), detail=repr(exc))

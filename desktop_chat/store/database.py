@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from desktop_chat.store.errors import StoreError, classify
+from desktop_chat.store.errors import CLOSED, StoreError, classify
 from desktop_chat.store.inuse import InUse
 from desktop_chat.store.opening import connect, connect_writable
 from desktop_chat.store.repair import mark_damaged, rebuild_search_index
@@ -81,7 +81,7 @@ class Store:
     async def run(self, operation: Callable[[Repository], T]) -> T:
         """Run `operation(repository)` on the worker thread; known failures become StoreError."""
         if self._repo is None:
-            raise StoreError("closed", "The conversation database is closed.")
+            raise StoreError("closed", CLOSED)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, operation)
 

@@ -121,9 +121,26 @@ def connect_writable(path: Path, busy_timeout_ms: int) -> SqliteDatabase:
     return _connect(db, path, partial(_migrate, db, path))
 
 
+# How long a start waits for another one's upgrade (backup and migrations) to finish: a
+# large database takes seconds to back up and to turn into a tree (V6), far longer than an
+# ordinary write keeps the lock.
+MIGRATION_WAIT_MS = 120_000
+
+
 def _migrate(db: SqliteDatabase, path: Path) -> None:
     """Bring the schema up to date, backing the database up first when it has a schema."""
     version = migrations.current_version(db)
+    if version == migrations.LATEST:
+        return
+    busy = db.execute_sql("PRAGMA busy_timeout").fetchone()[0]
+    db.execute_sql(f"PRAGMA busy_timeout = {MIGRATION_WAIT_MS}")
+    try:
+        _upgrade(db, path, version)
+    finally:
+        db.execute_sql(f"PRAGMA busy_timeout = {int(busy)}")
+
+
+def _upgrade(db: SqliteDatabase, path: Path, version: int) -> None:
     if 0 < version < migrations.LATEST:
         problem = _back_up(db, path, f"before-schema-{migrations.LATEST}")
         if problem is not None and problem.kind == "disk_full":

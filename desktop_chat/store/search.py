@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 
+from peewee import SqliteDatabase
+
+from desktop_chat.schemas import SearchHit
+
 # Scripts written without spaces between words (Chinese, Japanese). The word index makes a
 # whole run of them one token, so a word inside a sentence is found by the trigram index
 # instead, which holds the messages with these characters (migration V5, same ranges).
@@ -81,3 +85,42 @@ def matching_conversations(query: str) -> tuple[str, list[object]]:
         f" INDEXED BY message_id_conversation_id WHERE id IN ({messages})",
         [*params, *message_params],
     )
+
+
+def _snippet(content: str, query: str, before: int = 30, after: int = 90) -> str:
+    """The words around the first typed term found in `content`, on one line."""
+    folded = content.lower()
+    found = [i for term in query.lower().split() if (i := folded.find(term)) >= 0]
+    start = min(found) if found else 0
+    first, last = max(0, start - before), min(len(content), start + after)
+    if first > 0:  # begin at a word
+        space = content.find(" ", first, start)
+        first = space + 1 if space >= 0 else first
+    piece = " ".join(content[first:last].split())
+    return ("…" if first > 0 else "") + piece + ("…" if last < len(content) else "")
+
+
+def search_hits(db: SqliteDatabase, session_ids: list[str], query: str) -> list[SearchHit]:
+    """For each listed conversation, the first message matching `query` and a snippet.
+
+    Asked for the page of results the list shows, so its cost follows the page, not the
+    whole database. Every version of every message is searched; conversations that
+    matched by title alone have no hit.
+    """
+    text = query.strip()
+    if not session_ids or (len(text) < 2 and text.isascii()):
+        return []
+    matching, params = _matching_messages(text)
+    marks = ",".join("?" * len(session_ids))
+    sql = (
+        "SELECT c.session_id, m.id, m.content FROM message m"
+        " JOIN conversation c ON c.id = m.conversation_id"
+        " WHERE m.id IN (SELECT MIN(id) FROM message"
+        f" WHERE conversation_id IN (SELECT id FROM conversation WHERE session_id IN ({marks}))"
+        f" AND id IN ({matching}) GROUP BY conversation_id)"
+    )
+    rows = db.execute_sql(sql, [*session_ids, *params])
+    return [
+        SearchHit(conversation_id=cid, message_id=mid, snippet=_snippet(content, text))
+        for cid, mid, content in rows
+    ]

@@ -112,6 +112,7 @@ class AgentsTab(QWidget):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 3)
         self._sized = False
+        self._focus_key = False  # once the list is read: see show_key_of
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
         self._update_buttons()
@@ -132,6 +133,11 @@ class AgentsTab(QWidget):
         return button
 
     # The list -------------------------------------------------------------------------------
+
+    def show_key_of(self, agent_id: str) -> None:
+        """Select the agent and put the cursor in its key field (its key is missing)."""
+        self._focus_key = True
+        self.refresh(select=agent_id)
 
     def refresh(self, select: str | None = None) -> None:
         """Re-read the agents; select `select`, else keep the one being edited."""
@@ -169,6 +175,9 @@ class AgentsTab(QWidget):
         elif not draft:
             self.form.clear()
         self._update_buttons()
+        if self._focus_key and row >= 0:
+            self._focus_key = False
+            self.form.key.setFocus()
 
     def _label(self, agent: Agent) -> str:
         icon = agent.app_preset.icon

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from desktop_chat.app import Core
 from desktop_chat.settings import Settings
+from desktop_chat.ui.i18n import t
 
 if TYPE_CHECKING:
     from desktop_chat.api.server import ApiServer
@@ -42,7 +43,10 @@ class ApiRunner:
         try:
             await server.start()
         except OSError as exc:
-            self.error = f"The local API could not listen on port {wanted}: {exc.strerror or exc}"
+            reason = exc.strerror or str(exc)
+            self.error = t("The local API could not listen on port {port}: {reason}").format(
+                port=wanted, reason=reason
+            )
             log.warning("%s", self.error)
             return
         self.server, self.error = server, None

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop_chat.app import Core
 from desktop_chat.schemas import ApiToken
@@ -116,6 +117,8 @@ class LocalApiTab(SettingsPage):
         self.bridge.spawn(in_words(self.tokens.list()), self._show_tokens)
 
     def _show_tokens(self, outcome: Outcome[list[ApiToken]]) -> None:
+        if not isValid(self.token_list):
+            return  # the dialog was closed (Esc) before the tokens were read
         self.token_list.clear()
         for token in outcome.value or []:
             used = (

@@ -29,7 +29,7 @@ from desktop_chat.engine.events import (
     TitleChanged,
 )
 from desktop_chat.engine.failures import describe
-from desktop_chat.ui.i18n import t
+from desktop_chat.ui.i18n import say, t
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def failure_sentence(exc: BaseException) -> str:
     """
     failure = describe(exc)
     if failure is not None:
-        return failure.message
+        return say(failure.message)
     log.error("Unexpected error", exc_info=exc)
     return t("Something unexpected went wrong; the details are in the log.")
 

@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -45,6 +46,17 @@ STEP_BUDGET_S = 0.003
 AHEAD_SCREENS = 1.0
 DROP_SCREENS = 2.0
 STICK_PX = 24  # this close to the bottom, the view follows new content
+
+
+def reply_label(agent: Agent | None, model: str | None) -> str:
+    """Whose reply it is, the same while it streams and once it is stored.
+
+    The agent's name when it wrote it (its model), else the model that did (the
+    conversation changed agent since), else the role.
+    """
+    if agent is not None and (not model or model == agent.model):
+        return agent.app_preset.name or agent.name
+    return model or t("Assistant")
 
 
 class FlowRow(QWidget):
@@ -106,6 +118,7 @@ class ChatView(QScrollArea):
 
         self._messages: list[Message] = []
         self._versions: dict[int, list[int]] = {}  # other versions of shown messages
+        self.agent: Agent | None = None  # the conversation's: it names the replies
         self._first = 0  # index in _messages of the first message with a widget
         self._widgets: list[MessageWidget] = []  # for _messages[_first:_end], in order
         self._opening: list[QWidget] = []
@@ -138,17 +151,31 @@ class ChatView(QScrollArea):
         messages: list[Message],
         agent: Agent | None,
         versions: dict[int, list[int]] | None = None,
+        reveal: int | None = None,
+        terms: str = "",
     ) -> None:
+        """Open at the newest page, or at message `reveal` with `terms` marked (a search hit)."""
         self._clear()
+        self.agent = agent
         self._messages = list(messages)
         self._versions = dict(versions or {})
-        self._first = max(0, len(messages) - FIRST_PAGE)
-        if not messages and agent is not None:
+        at = next((i for i, m in enumerate(messages) if m.id == reveal), None)
+        self._first = max(0, len(messages) - FIRST_PAGE) if at is None else max(0, at - 2)
+        if not messages:
             self._show_opening(agent)
-        for index in range(self._first, len(messages)):
+        for index in range(self._first, min(len(messages), self._first + FIRST_PAGE)):
             self._append_widget(index)
-        self._stick_to_bottom = True
+        self._stick_to_bottom = at is None
         self._settle()
+        if at is not None:
+            self._reveal(self._widgets[at - self._first], terms)
+
+    def _reveal(self, widget: MessageWidget, terms: str) -> None:
+        """Scroll the message to the top of the view, marked, and keep the reader there."""
+        widget.highlight(terms)
+        self._anchor, self._anchor_offset = widget, 8
+        self.verticalScrollBar().setValue(widget.y() - 8)
+        self._pager.start()
 
     def _clear(self) -> None:
         self._end_stream_widget()
@@ -172,11 +199,29 @@ class ChatView(QScrollArea):
         if widget is self._anchor:
             self._anchor = None
 
-    def _show_opening(self, agent: Agent) -> None:
-        """The agent's greetings and suggested questions: shown, never sent."""
+    def _show_opening(self, agent: Agent | None) -> None:
+        """The agent's greetings and suggested questions: shown, never sent.
+
+        An agent without greetings gets a line that says how to begin, rather than an
+        empty page.
+        """
+        if agent is None or not agent.app_preset.greetings:
+            hint = QLabel(
+                t("Ask {agent} anything below. Enter sends, Shift+Enter starts a new line.").format(
+                    agent=reply_label(agent, None)
+                )
+            )
+            hint.setObjectName("emptyConversation")
+            hint.setWordWrap(True)
+            hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            self._insert(hint, len(self._opening))
+            self._opening.append(hint)
+        if agent is None:
+            return
         preset = agent.app_preset
         for greeting in preset.greetings:
-            widget = MessageWidget(None, dark=self.dark, role_label=preset.name or agent.name)
+            widget = MessageWidget(None, dark=self.dark, role_label=reply_label(agent, None))
             widget.setProperty("greeting", True)
             widget.show_markdown(greeting)
             self._insert(widget, len(self._opening))
@@ -210,7 +255,10 @@ class ChatView(QScrollArea):
     def _make_widget(self, index: int) -> MessageWidget:
         message = self._messages[index]
         is_last_reply = index == len(self._messages) - 1 and message.role == "assistant"
-        widget = MessageWidget(message, dark=self.dark, is_last_reply=is_last_reply)
+        label = reply_label(self.agent, message.model) if message.role == "assistant" else ""
+        widget = MessageWidget(
+            message, dark=self.dark, is_last_reply=is_last_reply, role_label=label
+        )
         self._connect(widget)
         return widget
 
@@ -271,6 +319,10 @@ class ChatView(QScrollArea):
         """The widgets that exist now: the messages near the viewport, oldest first."""
         return list(self._widgets)
 
+    def shows(self, message_id: int | None) -> bool:
+        """Whether a widget for this stored message exists now."""
+        return any(w.message is not None and w.message.id == message_id for w in self._widgets)
+
     @property
     def shown_count(self) -> int:
         return len(self._widgets)
@@ -323,6 +375,7 @@ class ChatView(QScrollArea):
         self._end_stream_widget()
         for widget in self._opening:
             widget.hide()
+        label = label or reply_label(self.agent, None)
         self._stream = MessageWidget(None, dark=self.dark, role_label=label)
         self._stream.setObjectName("message_assistant")
         self._insert(self._stream, len(self._opening) + len(self._widgets))

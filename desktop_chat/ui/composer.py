@@ -63,7 +63,7 @@ class Composer(QWidget):
         return self._busy
 
     def set_busy(self, busy: bool) -> None:
-        """While a reply streams the button stops it; typing the next message stays allowed.
+        """While a reply streams the button stops it; the next message can be typed and queued.
 
         Called for every streamed token: only a change touches the button (and its layout).
         """
@@ -89,7 +89,8 @@ class Composer(QWidget):
             self._submit()
 
     def _submit(self) -> None:
+        """Enter sends; while a reply streams the window queues the message (see session)."""
         text = self.text()
-        if self._busy or not text.strip():
+        if not text.strip():
             return
         self.send.emit(text)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -176,6 +177,17 @@ class ContextEditor(QWidget):
     @property
     def is_dirty(self) -> bool:
         return self._draft.dirty
+
+    def may_leave(self) -> bool:
+        """Unapplied edits are work: ask before switching conversations throws them away."""
+        if not (self.isVisible() and self.is_dirty):
+            return True
+        answer = QMessageBox.question(
+            self,
+            t("Unapplied context changes"),
+            t("The context of this conversation has changes that are not applied. Discard them?"),
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     @property
     def token_estimate(self) -> int:

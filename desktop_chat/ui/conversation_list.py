@@ -1,4 +1,4 @@
-"""The conversation list: a Qt model over the engine's conversations, grouped by date.
+"""The conversation list's model: the engine's conversations, grouped by date.
 
 Qt never owns the data: the model holds the engine's Conversation objects and is told of
 changes through engine events. Group headers (Pinned, Today, Yesterday, Earlier) are
@@ -23,18 +23,9 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSize,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (
-    QLineEdit,
-    QListView,
-    QMenu,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
 
 from desktop_chat.schemas import Conversation
 from desktop_chat.ui.i18n import N_, t
@@ -46,6 +37,8 @@ GROUPS = (N_("Pinned"), N_("Today"), N_("Yesterday"), N_("Previous 7 days"), N_(
 # Every row has one height, headers included, so the view lays out rows without asking
 # each one its size (setUniformItemSizes).
 ROW_SIZE = QSize(0, 34)
+SEARCH_ROW_SIZE = QSize(0, 52)  # search results show a line of the matching message
+SNIPPET_ROLE = Qt.ItemDataRole.UserRole + 4
 Index = QModelIndex | QPersistentModelIndex
 Key = tuple[bool, float, str]
 
@@ -96,6 +89,12 @@ class ConversationListModel(QAbstractListModel):
         self._cursor: Conversation | None = None  # the last page's last row, if more follow
         self._fetching = False
         self._streaming: set[str] = set()
+        # While the pointer is over the list, rows keep their places: a reply ending in
+        # another conversation must not move the row about to be clicked. Changes that
+        # would move or add a row wait here (shown in place meanwhile) until it leaves.
+        self._held = False
+        self._pending: dict[str, Conversation] = {}
+        self._snippets: dict[str, str] = {}  # while searching: the words that matched
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items) + len(self._groups)
@@ -106,7 +105,7 @@ class ConversationListModel(QAbstractListModel):
             return None
         group, item = located
         if role == Qt.ItemDataRole.SizeHintRole:
-            return ROW_SIZE
+            return SEARCH_ROW_SIZE if self._snippets else ROW_SIZE
         if item is None:
             if role == Qt.ItemDataRole.DisplayRole:
                 return t(self._groups[group].name)
@@ -122,8 +121,13 @@ class ConversationListModel(QAbstractListModel):
             return None
         row = self._items[item]
         if role == Qt.ItemDataRole.DisplayRole:
-            title = row.title or t("New conversation")
-            return ("● " if row.id in self._streaming else "") + title
+            title = ("● " if row.id in self._streaming else "") + (
+                row.title or t("New conversation")
+            )
+            snippet = self._snippets.get(row.id)
+            return f"{title}\n{snippet}" if snippet else title
+        if role == SNIPPET_ROLE:
+            return self._snippets.get(row.id, "")
         if role == Qt.ItemDataRole.ToolTipRole:
             stamp = row.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
             return f"{row.title or t('New conversation')}\n{stamp} · {row.message_count}"
@@ -158,19 +162,32 @@ class ConversationListModel(QAbstractListModel):
             self._fetching = True
             self.fetch_requested.emit(self._cursor)
 
-    def set_conversations(self, conversations: list[Conversation], more: bool = False) -> None:
-        """Show these conversations only; `more`: the store holds more after them."""
+    def set_conversations(
+        self,
+        conversations: list[Conversation],
+        more: bool = False,
+        snippets: dict[str, str] | None = None,
+    ) -> None:
+        """Show these conversations only; `more`: the store holds more after them.
+
+        `snippets`: for search results, the words of each that matched.
+        """
         ordered = sorted(conversations, key=sort_key, reverse=True)
         self.beginResetModel()
         self._items, self._keys, self._by_id, self._groups = [], [], {}, []
+        self._pending = {}
+        self._snippets = dict(snippets or {})
         self._day = _now().date()
         self._fetching = False
         self._cursor = ordered[-1] if more and ordered else None
         self._append(ordered, self._group_names(ordered))
         self.endResetModel()
 
-    def add_page(self, conversations: list[Conversation], more: bool) -> None:
+    def add_page(
+        self, conversations: list[Conversation], more: bool, snippets: dict[str, str] | None = None
+    ) -> None:
         """The page asked for by `fetch_requested` arrived; `more`: others follow it."""
+        self._snippets.update(snippets or {})
         ordered = sorted(conversations, key=sort_key, reverse=True)
         self._fetching = False
         self._cursor = ordered[-1] if more and ordered else None
@@ -206,13 +223,45 @@ class ConversationListModel(QAbstractListModel):
 
     def include(self, conversation: Conversation) -> None:
         """Show this conversation at its place, even beyond the pages loaded (it is open)."""
+        if self._held and self._would_move(conversation):
+            self._pending[conversation.id] = conversation
+            self._show_in_place(conversation)
+            return
         self._regroup_on_a_new_day()
         if conversation.id in self._by_id:
             self._move(conversation)
         else:
             self._insert(conversation)
 
+    def hold(self, held: bool) -> None:
+        """Keep rows in place while `held` (the pointer is over the list); then catch up."""
+        self._held = held
+        if not held:
+            pending, self._pending = self._pending, {}
+            for conversation in pending.values():
+                self.include(conversation)
+
+    def _would_move(self, conversation: Conversation) -> bool:
+        listed = self._by_id.get(conversation.id)
+        if listed is None:
+            return True  # a new row would push the others down
+        now = _now()
+        return sort_key(listed) != sort_key(conversation) or group_of(listed, now) != group_of(
+            conversation, now
+        )
+
+    def _show_in_place(self, conversation: Conversation) -> None:
+        """A held change: the row shows the new title and count where it is."""
+        listed = self._by_id.get(conversation.id)
+        if listed is None:
+            return
+        item = self._position(sort_key(listed))
+        self._items[item] = conversation  # its key (and so its place) stays the old one
+        row = self.index(item + self._group_of_item(item) + 1)
+        self.dataChanged.emit(row, row)
+
     def remove(self, conversation_id: str) -> None:
+        self._pending.pop(conversation_id, None)
         conversation = self._by_id.get(conversation_id)
         if conversation is None:
             return
@@ -229,7 +278,7 @@ class ConversationListModel(QAbstractListModel):
         self.endRemoveRows()
 
     def get(self, conversation_id: str) -> Conversation | None:
-        return self._by_id.get(conversation_id)
+        return self._pending.get(conversation_id) or self._by_id.get(conversation_id)
 
     def row_of(self, conversation_id: str) -> int | None:
         conversation = self._by_id.get(conversation_id)
@@ -388,85 +437,3 @@ class ConversationListModel(QAbstractListModel):
             else:
                 self.changePersistentIndex(index, self.index(item + self._group_of_item(item) + 1))
         self.layoutChanged.emit()
-
-
-class ConversationList(QWidget):
-    """Search box, New button and the list, with a context menu for each conversation."""
-
-    selected = Signal(str)
-    new_requested = Signal()
-    search_changed = Signal(str)
-    rename_requested = Signal(str)
-    pin_requested = Signal(str, bool)
-    export_requested = Signal(str)
-    delete_requested = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("sidebar")
-        self.model = ConversationListModel()
-        self.new_button = QPushButton(t("New chat"))
-        self.new_button.setObjectName("newChatButton")
-        self.new_button.setToolTip(t("New conversation (Ctrl+N)"))
-        self.new_button.clicked.connect(self.new_requested)
-        self.search = QLineEdit()
-        self.search.setObjectName("searchBox")
-        self.search.setPlaceholderText(t("Search conversations (Ctrl+F)"))
-        self.search.setAccessibleName(t("Search conversations"))
-        self.search.setClearButtonEnabled(True)
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(120)
-        self._debounce.timeout.connect(lambda: self.search_changed.emit(self.search.text()))
-        self.search.textChanged.connect(lambda _text: self._debounce.start())
-        self.view = QListView()
-        self.view.setObjectName("conversationList")
-        self.view.setAccessibleName(t("Conversations"))
-        self.view.setModel(self.model)
-        self.view.setUniformItemSizes(True)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._menu)
-        self.view.selectionModel().currentChanged.connect(self._on_current)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.new_button)
-        layout.addWidget(self.search)
-        layout.addWidget(self.view, 1)
-
-    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        conversation_id = current.data(ID_ROLE)
-        if conversation_id:
-            self.selected.emit(conversation_id)
-
-    def select(self, conversation_id: str) -> None:
-        """Make it the current row, or announce it as `selected` if it is not loaded yet.
-
-        The owner then opens it and lists it (`ConversationListModel.include`): a search
-        result, or the conversation restored at start-up, may lie beyond the first page.
-        """
-        row = self.model.row_of(conversation_id)
-        if row is not None:
-            self.view.setCurrentIndex(self.model.index(row))
-        else:
-            self.selected.emit(conversation_id)
-
-    def current_id(self) -> str | None:
-        return self.view.currentIndex().data(ID_ROLE)
-
-    def _menu(self, position: Any) -> None:
-        index = self.view.indexAt(position)
-        conversation_id = index.data(ID_ROLE)
-        if not conversation_id:
-            return
-        conversation = self.model.get(conversation_id)
-        menu = QMenu(self)
-        menu.addAction(t("Rename…"), lambda: self.rename_requested.emit(conversation_id))
-        pinned = bool(conversation and conversation.pinned)
-        menu.addAction(
-            t("Unpin") if pinned else t("Pin"),
-            lambda: self.pin_requested.emit(conversation_id, not pinned),
-        )
-        menu.addAction(t("Export…"), lambda: self.export_requested.emit(conversation_id))
-        menu.addSeparator()
-        menu.addAction(t("Delete…"), lambda: self.delete_requested.emit(conversation_id))
-        menu.exec(self.view.viewport().mapToGlobal(position))

@@ -18,7 +18,7 @@ from shiboken6 import isValid
 
 from desktop_chat.engine.agents import KeyNotKeptError
 from desktop_chat.engine.failures import describe
-from desktop_chat.ui.i18n import t
+from desktop_chat.ui.i18n import say, t
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ async def in_words(awaitable: Awaitable[T]) -> Outcome[T]:
         failure = describe(exc)
         if failure is None:
             raise
-        return Outcome(error=failure.message)
+        return Outcome(error=say(failure.message))
 
 
 async def ask(parent: QWidget, title: str, text: str, yes: str, no: str) -> bool:

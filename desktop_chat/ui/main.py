@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop_chat import APP_DISPLAY_NAME, APP_NAME, ORGANIZATION, __version__
 from desktop_chat.appearance import read_theme
 from desktop_chat.paths import AppPaths
-from desktop_chat.ui.i18n import install_translator, t
+from desktop_chat.ui.i18n import install_translator, say, t
 from desktop_chat.ui.main_window import MainWindow
 from desktop_chat.ui.resources import resource_dir
 from desktop_chat.ui.single_instance import SingleInstance, raise_window
@@ -79,12 +79,12 @@ async def open_core(paths: AppPaths) -> Core | None:
             await asyncio.to_thread(repair_search_index, paths.database)
             return await Core.open(paths)
         if exc.kind != "corrupt":
-            QMessageBox.critical(None, APP_DISPLAY_NAME, exc.user_message)
+            QMessageBox.critical(None, APP_DISPLAY_NAME, say(exc.user_message))
             return None
         answer = QMessageBox.question(
             None,
             APP_DISPLAY_NAME,
-            exc.user_message
+            say(exc.user_message)
             + "\n\n"
             + t("Keep the damaged file as a backup and start with an empty database?"),
         )

@@ -25,7 +25,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat import APP_DISPLAY_NAME
-from desktop_chat.ui.i18n import t
+from desktop_chat.ui.i18n import say, t
 from desktop_chat.ui.window_parts import SIDEBAR_WIDTH, FrameSkeleton
 
 if TYPE_CHECKING:
@@ -96,15 +95,17 @@ class MainWindow(QMainWindow):
         from desktop_chat.ui.chat_view import ChatView
         from desktop_chat.ui.composer import Composer
         from desktop_chat.ui.context_editor import ContextEditor
-        from desktop_chat.ui.conversation_list import ConversationList
+        from desktop_chat.ui.conversation_sidebar import ConversationList
         from desktop_chat.ui.first_run import FirstRunPane
         from desktop_chat.ui.sidebar_controller import SidebarController
-        from desktop_chat.ui.window_parts import ChatHeader, ErrorBanner
+        from desktop_chat.ui.window_dialogs import WindowDialogs
+        from desktop_chat.ui.window_parts import ChatHeader, ErrorBanner, QueueBar
 
         self.core = core
         self.bridge = bridge
         self.session = ChatSession(core.service)
         self.api = ApiRunner(core)
+        self.dialogs = WindowDialogs(core, bridge, self.api, self)
         self.sidebar = ConversationList()
         self.sidebar.setMinimumWidth(200)
         self.list = SidebarController(self.sidebar, self.session, bridge, self)
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         self.chat.dark = self.dark
         self.composer = Composer()
         self.banner = ErrorBanner()
+        self.queue_bar = QueueBar()
         self.context_editor = ContextEditor(bridge)
         self.context_editor.setMinimumWidth(280)
         self.context_editor.hide()
@@ -127,6 +129,10 @@ class MainWindow(QMainWindow):
         banner_row.setContentsMargins(24, 0, 24, 0)
         banner_row.addWidget(self.banner)
         chat_layout.addLayout(banner_row)
+        queue_row = QHBoxLayout()
+        queue_row.setContentsMargins(24, 0, 24, 0)
+        queue_row.addWidget(self.queue_bar)
+        chat_layout.addLayout(queue_row)
         chat_layout.addWidget(self.composer)
 
         self.first_run = FirstRunPane(core, bridge)
@@ -170,10 +176,17 @@ class MainWindow(QMainWindow):
         self.list.notice.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.header.agent_combo.activated.connect(self._agent_chosen)
         self.header.context_button.toggled.connect(self._toggle_context)
-        self.header.manage_button.clicked.connect(self.open_manage)
-        self.header.settings_button.clicked.connect(self.open_settings)
+        self.header.manage_button.clicked.connect(self.dialogs.open_manage)
+        self.header.settings_button.clicked.connect(self.dialogs.open_settings)
+        self.dialogs.agents_changed.connect(lambda: self.bridge.spawn(self._load_agents()))
+        self.dialogs.settings_changed.connect(self._settings_changed)
+        self.dialogs.notice.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.banner.action_clicked.connect(
+            lambda: self.dialogs.open_settings(agent_id=self._current_agent_id())
+        )
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
+        self.queue_bar.cancel_requested.connect(self._cancel_queued)
         self.chat.question_clicked.connect(self.send)
         self.chat.message_action.connect(self._message_action)
         self.chat.version_requested.connect(
@@ -182,19 +195,25 @@ class MainWindow(QMainWindow):
         self.chat.notice.connect(lambda text: self.statusBar().showMessage(text, 2500))
 
     def _shortcuts(self) -> None:
-        def action(keys: QKeySequence | str, slot: object, name: str) -> None:
+        """One action per key combination: two with the same keys make Qt fire neither.
+
+        (`StandardKey.New` is Ctrl+N on Linux and Windows, so it and "Ctrl+N" together
+        silenced Ctrl+N.) README's "Shortcuts" line lists these; a test presses each.
+        """
+
+        def action(keys: str, slot: object, name: str) -> None:
             act = QAction(name, self)
             act.setShortcut(QKeySequence(keys))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             act.triggered.connect(slot)
             self.addAction(act)
 
-        action(QKeySequence.StandardKey.New, self.new_conversation, t("New conversation"))
         action("Ctrl+N", self.new_conversation, t("New conversation"))
         action("Ctrl+F", self.list.focus_search, t("Search"))
-        action("Ctrl+,", self.open_settings, t("Settings"))
-        action("Ctrl+M", self.open_manage, t("Manage…"))
+        action("Ctrl+,", self.dialogs.open_settings, t("Settings"))
+        action("Ctrl+M", self.dialogs.open_manage, t("Manage…"))
         action("Ctrl+Shift+C", self.copy_last_reply, t("Copy the last reply"))
+        action("Ctrl+Q", self.close, t("Quit"))
         action("Esc", self.stop, t("Stop"))
 
     def _state(self) -> QSettings:
@@ -257,7 +276,7 @@ class MainWindow(QMainWindow):
     def open_conversation(self, conversation_id: str) -> None:
         if conversation_id == self.session.current_id:
             return
-        if not self._may_leave_context_edits():
+        if not self.context_editor.may_leave():
             if self.session.current_id:
                 self.list.select_quietly(self.session.current_id)
             return
@@ -280,27 +299,24 @@ class MainWindow(QMainWindow):
         self.center.setCurrentIndex(0)
         self.header.set_title(detail.title)
         self.header.show_agent(self._current_agent_id())
-        self.chat.show_conversation(detail.messages, session.current_agent, detail.versions)
+        hit = session.landing() if fresh else None
+        self.chat.show_conversation(
+            detail.messages,
+            session.current_agent,
+            detail.versions,
+            reveal=hit.message_id if hit else None,
+            terms=session.search,
+        )
         reply = session.service.in_flight(detail.id)
         if reply is not None:
-            self.chat.begin_stream(reply.content, reply.reasoning_text, self._agent_label())
+            self.chat.begin_stream(reply.content, reply.reasoning_text)
         self.composer.set_busy(reply is not None)
+        self.queue_bar.show_queue(session.queued())
         if fresh:
             self.banner.hide()
             self.composer.set_text(session.draft())
         if self.context_editor.isVisible():
             self.context_editor.load(detail.id)
-
-    def _may_leave_context_edits(self) -> bool:
-        """Unapplied context edits are work: ask before a switch throws them away."""
-        if not (self.context_editor.isVisible() and self.context_editor.is_dirty):
-            return True
-        answer = QMessageBox.question(
-            self,
-            t("Unapplied context changes"),
-            t("The context of this conversation has changes that are not applied. Discard them?"),
-        )
-        return answer == QMessageBox.StandardButton.Yes
 
     def _agent_chosen(self, index: int) -> None:
         agent_id = self.header.agent_combo.itemData(index)
@@ -312,6 +328,9 @@ class MainWindow(QMainWindow):
     def send(self, text: str) -> None:
         sending = self.session.send(text)
         if sending is None:
+            if self.session.queued():  # a reply is being written: sent when it ends
+                self.composer.set_text("")
+                self.queue_bar.show_queue(self.session.queued())
             return
         conversation_id = self.session.current_id
         self.banner.hide()
@@ -331,6 +350,13 @@ class MainWindow(QMainWindow):
 
     def stop(self) -> None:
         self.bridge.run(self.session.stop())
+
+    def _cancel_queued(self, index: int) -> None:
+        """The queued message goes back into the composer, in front of what is typed."""
+        text = self.session.cancel_queued(index)
+        typed = self.composer.text()
+        self.composer.set_text(f"{text}\n\n{typed}" if typed.strip() else text)
+        self.queue_bar.show_queue(self.session.queued())
 
     def _message_action(self, action: str, message: Message) -> None:
         if self.session.current_id is None or message is None:
@@ -382,7 +408,7 @@ class MainWindow(QMainWindow):
         if self.session.is_open(event.conversation_id):
             self.composer.set_busy(True)
             if not self.chat.streaming:
-                self.chat.begin_stream(label=self._agent_label())
+                self.chat.begin_stream()
 
     def _on_delta(self, event: ReplyDelta) -> None:
         if self.session.is_open(event.conversation_id):
@@ -391,18 +417,30 @@ class MainWindow(QMainWindow):
     def _on_message_stored(self, event: MessageStored) -> None:
         message, cid = event.message, event.conversation_id
         self.session.note_change(cid)
-        if self.session.is_open(cid) and (message.role == "assistant" or not self._shown(message)):
+        if self.session.is_open(cid) and (
+            message.role == "assistant" or not self.chat.shows(message.id)
+        ):
             self.chat.add_message(message)
 
     def _on_reply_done(self, event: ReplyDone) -> None:
-        if self.session.is_open(event.conversation_id):
+        cid = event.conversation_id
+        is_open = self.session.is_open(cid)
+        if is_open:
             self.composer.set_busy(False)
             if self.chat.streaming:
                 self.chat.cancel_stream()
+            self.bridge.run(self.session.keep_draft(self.composer.text()))
+        self.bridge.run(self.session.reply_ended(cid, event.status))
+        if is_open:
+            self.queue_bar.show_queue(self.session.queued())
+            if self.composer.text() != self.session.draft():  # the queue came back
+                self.composer.set_text(self.session.draft())
 
     def _on_reply_failed(self, event: ReplyFailed) -> None:
         if self.session.is_open(event.conversation_id):
-            self.show_error(event.message)
+            # A missing key is fixed in the agent's key field: offer to open it.
+            action = t("Enter the key") if event.kind == "no_key" else ""
+            self.show_error(say(event.message), action)
 
     def _on_title_changed(self, event: TitleChanged) -> None:
         if self.session.is_open(event.conversation_id):
@@ -413,6 +451,7 @@ class MainWindow(QMainWindow):
         if current is not None and current.id == event.conversation_id:
             current.agent_id = event.conversation.agent_id
             self.header.show_agent(self._current_agent_id())
+            self.chat.agent = self.session.current_agent  # names the next reply
 
     def _on_path_changed(self, event: PathChanged) -> None:
         self._on_conversation_changed(event)
@@ -425,17 +464,8 @@ class MainWindow(QMainWindow):
         if self.session.closed(event.conversation_id):
             self.bridge.spawn(self._open_newest_or_new())
 
-    def _shown(self, message: Message) -> bool:
-        return any(
-            w.message is not None and w.message.id == message.id for w in self.chat.message_widgets
-        )
-
-    def _agent_label(self) -> str:
-        agent = self.session.current_agent
-        return agent.app_preset.name or agent.name if agent else ""
-
-    def show_error(self, text: str) -> None:
-        self.banner.show_message(text)
+    def show_error(self, text: str, action: str = "") -> None:
+        self.banner.show_message(text, action)
         self.statusBar().showMessage(text, 8000)
 
     # Panels and dialogs --------------------------------------------------------
@@ -450,21 +480,7 @@ class MainWindow(QMainWindow):
         if shown and self.session.current_id:
             self.context_editor.load(self.session.current_id)
 
-    def open_manage(self) -> None:
-        from desktop_chat.ui.manage import open_manage_window  # loads on first use, not at start-up
-
-        open_manage_window(self.core, self.bridge, self)
-
-    def open_settings(self) -> None:
-        from desktop_chat.ui.settings_dialog import SettingsDialog  # loads on first use
-
-        dialog = SettingsDialog(self.core, self.bridge, self, api_runner=self.api)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.agents_changed.connect(lambda: self.bridge.spawn(self._load_agents()))
-        dialog.settings_changed.connect(self._settings_changed)
-        dialog.open()
-
-    def _settings_changed(self, settings: object) -> None:
+    def _settings_changed(self) -> None:
         from desktop_chat.ui.theme import apply_theme
 
         app = QGuiApplication.instance()
@@ -494,4 +510,3 @@ class MainWindow(QMainWindow):
             state.sync()
             self.closed.emit()
         event.accept()
-

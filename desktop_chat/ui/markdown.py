@@ -21,6 +21,9 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from desktop_chat.ui.i18n import t
+from desktop_chat.ui.markdown_math import math_plugin
+
 
 @dataclass(frozen=True)
 class Palette:
@@ -121,7 +124,7 @@ def _parser(palette: Palette) -> MarkdownIt:
         blocks.append(code)
         number = env["first_block"] + len(blocks) - 1
         body = _highlight(code, language, palette).rstrip("\n")
-        label = html.escape(language or "code")
+        label = html.escape(language or t("code"))
         return (
             f'<table width="100%" border="0" cellspacing="0" cellpadding="8" '
             f'style="margin: 6px 0;">'
@@ -129,7 +132,7 @@ def _parser(palette: Palette) -> MarkdownIt:
             f'style="color:{palette.code_header}; font-size: small;">{label}</td>'
             f'<td bgcolor="{palette.code_header_background}" align="right" '
             f'style="font-size: small;"><a href="copy:{number}" '
-            f'style="color:{palette.link}; text-decoration:none;">Copy</a></td></tr>'
+            f'style="color:{palette.link}; text-decoration:none;">{t("Copy")}</a></td></tr>'
             f'<tr><td colspan="2" bgcolor="{palette.code_background}">'
             f'<pre style="font-family: monospace; margin:0; white-space: pre-wrap;">'
             f"{body}</pre></td></tr></table>"
@@ -142,6 +145,7 @@ def _parser(palette: Palette) -> MarkdownIt:
             f'{palette.code_background};">&nbsp;{content}&nbsp;</code>'
         )
 
+    math_plugin(md)
     md.add_render_rule("fence", fence)
     md.add_render_rule("code_block", fence)
     md.add_render_rule("code_inline", code_inline)
@@ -162,24 +166,51 @@ def render_markdown(text: str, dark: bool = False, first_block: int = 0) -> Rend
 
 
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_OPENING = re.compile(r"(?:```|~~~)[`~]*[ \t]*([^\s`]*)[^\n`]*\n")
 
 
 def finished_prefix(text: str, start: int) -> int:
     """Where the Markdown blocks that can no longer change end, at or after `start`.
 
-    A block is finished once a blank line follows it outside a code fence; text after
-    that point may still change meaning (an open list, table or fence) and stays plain
-    until it finishes. `start` must itself be such a point (or 0).
+    A block is finished once a blank line follows it outside a code fence; a fence at
+    the margin also ends what comes before it (a fence interrupts a paragraph) and is
+    itself finished at its closing line. Text after that point may still change meaning
+    (an open list, table or fence) and is shown as it grows (`open_code` tells a fence).
+    `start` must itself be such a point (or 0).
     """
-    end = start
+    points = finished_points(text, start)
+    return points[-1] if points else start
+
+
+def finished_points(text: str, start: int) -> list[int]:
+    """Every point after `start` where finished blocks end (see `finished_prefix`)."""
+    points: list[int] = []
     in_fence = False
+    at_margin = False  # the open fence starts at the margin, not inside a list
     position = start
     for line in text[start:].splitlines(keepends=True):
+        line_start = position
         position += len(line)
         if not line.endswith("\n"):
             break  # the last line is still being written
         if _FENCE.match(line):
             in_fence = not in_fence
+            if in_fence:
+                at_margin = line[0] in "`~"
+                if at_margin and line_start > start:
+                    points.append(line_start)
+            elif at_margin:
+                points.append(position)
         elif not in_fence and not line.strip():
-            end = position
-    return end
+            points.append(position)
+    return points
+
+
+def open_code(text: str, start: int) -> tuple[str, int] | None:
+    """The language and where the code starts, when `text[start:]` is an open fence.
+
+    `start` is a point `finished_prefix` returned: an open fence at the margin begins
+    there, once its opening line is complete.
+    """
+    match = _OPENING.match(text, start)
+    return (match.group(1), match.end()) if match else None

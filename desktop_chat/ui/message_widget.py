@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import (
-    QGuiApplication,
-    QResizeEvent,
-    QTextBlockFormat,
-    QTextCharFormat,
-    QTextCursor,
-)
+from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
     QTextBrowser,
+    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop_chat.schemas import Message, MessageStatus
-from desktop_chat.ui.i18n import N_, t
-from desktop_chat.ui.markdown import Rendered, finished_prefix, render_markdown
+from desktop_chat.ui.formulas import Formulas
+from desktop_chat.ui.i18n import N_, say, t
+from desktop_chat.ui.markdown import Rendered, render_markdown
+from desktop_chat.ui.streamed_text import StreamedText
 from desktop_chat.ui.version_switcher import VersionSwitcher
-
-
-@dataclass
-class _StreamState:
-    rendered_upto: int = 0  # characters of the reply rendered as Markdown
-    tail_position: int = 0  # where the plain-text tail starts in the document
-    tail: str = ""  # the plain text shown after it
-    rendered_text: str = ""  # the reply's text up to rendered_upto
 
 
 class AutoHeightBrowser(QTextBrowser):
@@ -55,6 +44,7 @@ class AutoHeightBrowser(QTextBrowser):
         # same at the cost of a style object per message (a tenth of building one).
         self.viewport().setAutoFillBackground(False)
         self._height = 0
+        self.formulas = Formulas(self)  # its math (ui/markdown_math.py marks it)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
 
     def _fit(self, size: QSizeF) -> None:
@@ -73,6 +63,11 @@ class AutoHeightBrowser(QTextBrowser):
 
     def sizeHint(self) -> QSize:
         return QSize(400, self._height or 24)
+
+    def loadResource(self, kind: int, url: QUrl) -> Any:
+        if kind == QTextDocument.ResourceType.ImageResource and self.formulas.is_formula(url):
+            return self.formulas.load(url)
+        return super().loadResource(kind, url)
 
 
 STATUS_TEXT = {
@@ -114,7 +109,7 @@ class MessageWidget(QFrame):
         self.message = message
         self.dark = dark
         self.rendered = Rendered(html="")
-        self._streamed: _StreamState | None = None
+        self._streamed: StreamedText | None = None
         role = message.role if message else "assistant"
         self.setObjectName(f"message_{role}")
         self.setProperty("role", role)
@@ -176,7 +171,7 @@ class MessageWidget(QFrame):
         badge = t(STATUS_TEXT[message.status]) if message.status in STATUS_TEXT else ""
         self.status_label.setText(badge)
         self.status_label.setVisible(bool(badge))
-        self.error_label.setText(message.error or "")
+        self.error_label.setText(say(message.error or ""))
         self.error_label.setVisible(bool(message.error))
         meta = [message.model] if message.role == "assistant" and message.model else []
         if message.completion_tokens:
@@ -190,52 +185,60 @@ class MessageWidget(QFrame):
         self.body.setHtml(self.rendered.html)
 
     def stream_update(self, text: str, reasoning: str) -> None:
-        """Show the reply so far at a cost that does not grow with its length.
-
-        Finished Markdown blocks are rendered once and appended to the document; the block
-        still being written is shown as plain text, and only its new characters are added.
-        """
+        """Show the reply so far at a cost that does not grow with its length."""
         if self._streamed is None:
-            self._streamed = _StreamState()
-            self.rendered = Rendered(html="", code_blocks=[])
-            self.body.clear()
+            self._streamed = StreamedText(self.body.document(), self.dark, self.body.formulas.ready)
+            self.body.formulas.drawn.connect(self._formulas_drawn)
+            self.rendered = Rendered(html="", code_blocks=self._streamed.code_blocks)
             self.status_label.setText(t("Writing…"))
             self.status_label.setVisible(True)
-        state = self._streamed
-        done = finished_prefix(text, state.rendered_upto)
-        cursor = QTextCursor(self.body.document())
-        if done > state.rendered_upto:
-            cursor.setPosition(state.tail_position)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            piece = render_markdown(
-                text[state.rendered_upto : done], self.dark, len(self.rendered.code_blocks)
-            )
-            cursor.insertHtml(piece.html)
-            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-            self.rendered.code_blocks.extend(piece.code_blocks)
-            state.rendered_upto, state.tail_position, state.tail = done, cursor.position(), ""
-            state.rendered_text = text[:done]
-        tail = text[done:]
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        if tail.startswith(state.tail):
-            cursor.insertText(tail[len(state.tail) :], QTextCharFormat())
-        else:  # the tail was rewritten (cannot happen when text only grows)
-            cursor.setPosition(state.tail_position)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.insertText(tail, QTextCharFormat())
-        state.tail = tail
+        self._streamed.update(text)
         self._set_reasoning(reasoning)
 
+    def _formulas_drawn(self) -> None:
+        """A finished piece waited for its formulas: put it in now, even if no token came."""
+        if self._streamed is not None:
+            self._streamed.update(self._streamed.text)
+            self._drop_stream_when_done()
+
     def finish_stream(self, message: Message, *, is_last_reply: bool = False) -> None:
-        """The streamed reply was stored: render what is left and keep the document."""
+        """The streamed reply was stored: render what is left and keep the document.
+
+        Pieces whose formulas are still being drawn go on going in as they are drawn,
+        so that the end of a math-heavy reply does not hold the window up.
+        """
         state = self._streamed
         if state is None or not message.content.startswith(state.rendered_text):
+            self._streamed = None
             self.set_message(message, is_last_reply=is_last_reply)
             return
-        self.stream_update(message.content + "\n\n", message.reasoning)
-        self._streamed = None
+        state.update(message.content + "\n\n")
+        self._set_reasoning(message.reasoning)
         self.set_message(message, is_last_reply=is_last_reply, render=False)
+        self._drop_stream_when_done()
+
+    def _drop_stream_when_done(self) -> None:
+        if self.message is not None and self._streamed is not None and self._streamed.caught_up:
+            self._streamed = None
+
+    def highlight(self, terms: str) -> None:
+        """Mark this message (a search led here) and each of the searched words in it."""
+        self.setProperty("found", True)
+        # The theme draws messages with a style sheet; this one message gets a frame of its own.
+        self.setStyleSheet(f"#{self.objectName()} {{ border: 2px solid palette(highlight); }}")
+        marks = []
+        mark = QTextCharFormat()
+        mark.setBackground(self.palette().highlight())
+        mark.setForeground(self.palette().highlightedText())
+        document = self.body.document()
+        for term in terms.split():
+            cursor = document.find(term)
+            while not cursor.isNull():
+                selection = QTextEdit.ExtraSelection()
+                selection.cursor, selection.format = cursor, mark
+                marks.append(selection)
+                cursor = document.find(term, cursor)
+        self.body.setExtraSelections(marks)
 
     def plain_text(self) -> str:
         return self.message.content if self.message else self.body.toPlainText()

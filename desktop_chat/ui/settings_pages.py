@@ -174,7 +174,7 @@ class AppearanceTab(SettingsPage):
         self.language.setAccessibleName(t("Language"))
         for code, label in LANGUAGES.items():
             self.language.addItem(t(label), code)
-        hint = QLabel(t("Some text changes language only after a restart."))
+        hint = QLabel(t("A new language is used from the next start of desktop_chat."))
         hint.setWordWrap(True)
         self.form.addRow(t("Theme"), self.theme)
         self.form.addRow(t("Font size"), self.font_size)

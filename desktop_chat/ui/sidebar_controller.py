@@ -26,8 +26,13 @@ from desktop_chat.engine.events import (
 from desktop_chat.schemas import Conversation, Message
 from desktop_chat.session import ChatSession, ListPage
 from desktop_chat.ui.bridge import EngineBridge
-from desktop_chat.ui.conversation_list import ID_ROLE, ConversationList
+from desktop_chat.ui.conversation_list import ID_ROLE
+from desktop_chat.ui.conversation_sidebar import ConversationList
 from desktop_chat.ui.i18n import t
+
+
+def _snippets(page: ListPage) -> dict[str, str]:
+    return {cid: hit.snippet for cid, hit in page.hits.items() if hit.snippet}
 
 
 class SidebarController(QObject):
@@ -69,7 +74,14 @@ class SidebarController(QObject):
             return  # a newer search is already on its way
         current = self.session.current_id
         shown = (self.model.get(current) if current else None) or self.session.current_summary()
-        self.model.set_conversations(page.conversations, more=page.more)
+        self.model.set_conversations(page.conversations, more=page.more, snippets=_snippets(page))
+        self.sidebar.view.set_empty_text(
+            t("No conversation matches “{query}”. Try fewer or other words.").format(
+                query=self.session.search
+            )
+            if self.session.search
+            else t("No conversations yet. Press Ctrl+N or New chat to start one.")
+        )
         if shown is not None and not self.session.search and self.model.get(shown.id) is None:
             self.model.include(shown)  # the open conversation stays listed, wherever its page
         if current:
@@ -78,7 +90,7 @@ class SidebarController(QObject):
     def _fetch_more(self, after: Conversation) -> None:
         def add(page: ListPage | None) -> None:
             if page is not None:  # else it continues a list that was replaced since
-                self.model.add_page(page.conversations, more=page.more)
+                self.model.add_page(page.conversations, more=page.more, snippets=_snippets(page))
 
         self.bridge.run(self.session.next_page(after), add)
 
@@ -209,4 +221,3 @@ class SidebarController(QObject):
                 self.session.export(conversation_id, Path(path), "JSON" in chosen),
                 lambda _: self.notice.emit(t("Exported to {path}").format(path=path)),
             )
-

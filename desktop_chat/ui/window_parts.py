@@ -6,8 +6,17 @@ The skeleton is painted before anything else loads, so this module imports only 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_chat.ui.i18n import t
 
@@ -39,7 +48,12 @@ class FrameSkeleton(QWidget):
 
 
 class ErrorBanner(QFrame):
-    """An error in words above the composer; the app keeps working underneath."""
+    """An error in words above the composer; the app keeps working underneath.
+
+    It may offer the one thing that fixes it (a button that opens the key's field).
+    """
+
+    action_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +64,11 @@ class ErrorBanner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.label, 1)
+        self.action_button = QToolButton()
+        self.action_button.setObjectName("bannerAction")
+        self.action_button.clicked.connect(self.action_clicked)
+        self.action_button.hide()
+        layout.addWidget(self.action_button)
         close = QToolButton()
         close.setText("✕")
         close.setAccessibleName(t("Dismiss"))
@@ -58,21 +77,101 @@ class ErrorBanner(QFrame):
         layout.addWidget(close)
         self.hide()
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, action: str = "") -> None:
+        """Show `text`, with a button labelled `action` when there is one."""
         self.label.setText(text)
+        self.action_button.setText(action)
+        self.action_button.setVisible(bool(action))
         self.show()
 
 
-class ChatHeader(QWidget):
-    """Above the chat: the conversation's title, its agent, and the window's panels."""
+class QueueBar(QFrame):
+    """Messages typed while a reply streams: each is sent when the reply before it ends."""
+
+    cancel_requested = Signal(int)  # the index of the queued message to take back
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title_label = QLabel()
+        self.setObjectName("queueBar")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(12, 4, 6, 4)
+        self._layout.setSpacing(2)
+        self.rows: list[tuple[QLabel, QToolButton]] = []
+        self.hide()
+
+    def show_queue(self, texts: list[str]) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            layout = item.layout()
+            while layout is not None and layout.count():
+                widget = layout.takeAt(0).widget()
+                if widget is not None:
+                    widget.deleteLater()
+        self.rows = []
+        for index, text in enumerate(texts):
+            row = QHBoxLayout()
+            label = QLabel()
+            first_line = text.strip().splitlines()[0] if text.strip() else ""
+            label.setText(t("Queued, sent when the reply ends: {text}").format(text=first_line))
+            label.setToolTip(text)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setMinimumWidth(1)  # a long message is cut, not the window widened
+            cancel = QToolButton()
+            cancel.setText(t("Cancel"))
+            cancel.setAutoRaise(True)
+            cancel.clicked.connect(lambda _=False, i=index: self.cancel_requested.emit(i))
+            row.addWidget(label, 1)
+            row.addWidget(cancel)
+            self._layout.addLayout(row)
+            self.rows.append((label, cancel))
+        self.setVisible(bool(texts))
+
+
+class ElidedLabel(QLabel):
+    """One line that gives way: cut with "…" when narrow, the whole text in its tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(60)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideRight, max(self.width(), 0)
+        )
+        self.setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
+class ChatHeader(QWidget):
+    """Above the chat: the conversation's title, its agent, and the window's panels.
+
+    Laid out for a 1,000-pixel window with the context panel open: the title gives way
+    first (cut, whole in its tooltip), the agent box keeps enough for a name.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title_label = ElidedLabel()
         self.title_label.setObjectName("chatTitle")
         self.agent_combo = QComboBox()
         self.agent_combo.setAccessibleName(t("Agent for this conversation"))
-        self.agent_combo.setMinimumWidth(160)
+        self.agent_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.agent_combo.setMinimumContentsLength(10)
         self.context_button = self._button(t("Context"), t("Show what the next request will send"))
         self.context_button.setCheckable(True)
         self.manage_button = self._button(
@@ -81,7 +180,9 @@ class ChatHeader(QWidget):
         self.settings_button = self._button(t("Settings"), t("Settings (Ctrl+,)"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(24, 10, 16, 6)
+        layout.setSpacing(8)
         layout.addWidget(self.title_label, 1)
+        layout.addSpacing(8)
         layout.addWidget(self.agent_combo)
         layout.addWidget(self.context_button)
         layout.addWidget(self.manage_button)
@@ -95,7 +196,7 @@ class ChatHeader(QWidget):
         return button
 
     def set_title(self, title: str) -> None:
-        self.title_label.setText(title or t("New conversation"))
+        self.title_label.set_full_text(title or t("New conversation"))
 
     def set_agents(self, agents: list[tuple[str, str]], current: str | None) -> None:
         """`agents` as (label, agent id) pairs; `current` is the one to show."""

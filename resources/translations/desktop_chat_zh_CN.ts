@@ -4,6 +4,202 @@
   <context>
     <name>desktop_chat</name>
     <message>
+      <source>Nothing was saved: the API key has nowhere to be kept.</source>
+      <translation>未保存任何内容：API 密钥无处可存。</translation>
+    </message>
+    <message>
+      <source>This agent's API key was kept for the last session only, so it is gone since desktop_chat restarted. Enter it again in Settings → Agents.</source>
+      <translation>此智能体的 API 密钥仅为上次会话保留，desktop_chat 重启后已不存在。请在“设置 → 智能体”中重新输入。</translation>
+    </message>
+    <message>
+      <source>A reply is still being written in this conversation. Wait for it or stop it first.</source>
+      <translation>此对话中仍在生成回复。请等待其完成或先停止它。</translation>
+    </message>
+    <message>
+      <source>No agent is set up yet. Add one in Settings (or with `desktop-chat agents add`).</source>
+      <translation>还没有设置智能体。请在设置中添加一个（或使用 `desktop-chat agents add`）。</translation>
+    </message>
+    <message>
+      <source>The message is empty.</source>
+      <translation>消息为空。</translation>
+    </message>
+    <message>
+      <source>The message is too long ({length} characters; the limit is {limit}). Attach less text or split it.</source>
+      <translation>消息过长（{length} 个字符；上限为 {limit}）。请减少附带的文本或将其拆分。</translation>
+    </message>
+    <message>
+      <source>There is no question to answer again.</source>
+      <translation>没有可以重新回答的问题。</translation>
+    </message>
+    <message>
+      <source>Only your own messages can be edited and sent again.</source>
+      <translation>只有你自己发送的消息才能编辑并重新发送。</translation>
+    </message>
+    <message>
+      <source>desktop_chat is shutting down.</source>
+      <translation>desktop_chat 正在关闭。</translation>
+    </message>
+    <message>
+      <source>Something went wrong while writing the reply; the details are in the log.</source>
+      <translation>生成回复时出错；详细信息已写入日志。</translation>
+    </message>
+    <message>
+      <source>{problem} The reply is kept, and is saved the next time desktop_chat starts.</source>
+      <translation>{problem} 回复已保留，将在 desktop_chat 下次启动时保存。</translation>
+    </message>
+    <message>
+      <source>desktop_chat closed before this reply finished.</source>
+      <translation>desktop_chat 在此回复完成前关闭了。</translation>
+    </message>
+    <message>
+      <source>The connection to {where} was closed; try again.</source>
+      <translation>与 {where} 的连接已关闭；请重试。</translation>
+    </message>
+    <message>
+      <source>The reply grew longer than {limit} characters, the most one message can hold. It was cut there; the text so far was kept.</source>
+      <translation>回复超过了 {limit} 个字符，即单条消息的上限。回复在此处被截断；已生成的文本已保留。</translation>
+    </message>
+    <message>
+      <source>The server sent an empty answer.</source>
+      <translation>服务器返回了空的回答。</translation>
+    </message>
+    <message>
+      <source>The server sent an answer that is not text.</source>
+      <translation>服务器返回的回答不是文本。</translation>
+    </message>
+    <message>
+      <source>The server at {where} rejected the API key. Check the key in Settings.</source>
+      <translation>{where} 的服务器拒绝了 API 密钥。请在设置中检查密钥。</translation>
+    </message>
+    <message>
+      <source>The API key has no access to model '{model}' at {where}.</source>
+      <translation>该 API 密钥无权访问 {where} 上的模型“{model}”。</translation>
+    </message>
+    <message>
+      <source>The server at {where} does not know model '{model}' (or this address is not an OpenAI-compatible API). Pick another model in the agent's settings.</source>
+      <translation>{where} 的服务器不认识模型“{model}”（或此地址不是兼容 OpenAI 的 API）。请在智能体设置中选择其他模型。</translation>
+    </message>
+    <message>
+      <source>The server is rate limiting requests or the quota is used up.</source>
+      <translation>服务器正在限制请求频率，或额度已用完。</translation>
+    </message>
+    <message>
+      <source>{sentence} Try again in {seconds} s.</source>
+      <translation>{sentence}请在 {seconds} 秒后重试。</translation>
+    </message>
+    <message>
+      <source>{sentence} Wait a moment and try again.</source>
+      <translation>{sentence}请稍候再试。</translation>
+    </message>
+    <message>
+      <source>The conversation is too long for model '{model}'. Remove older messages in the context editor or start a new conversation.</source>
+      <translation>对话对于模型“{model}”来说太长了。请在上下文编辑器中删除较早的消息，或开始新对话。</translation>
+    </message>
+    <message>
+      <source>The server at {where} had an internal error (HTTP {status}){tail} Try again shortly.</source>
+      <translation>{where} 处的服务器出现内部错误（HTTP {status}）{tail} 请稍后再试。</translation>
+    </message>
+    <message>
+      <source>The server at {where} refused the request: {reason}</source>
+      <translation>{where} 的服务器拒绝了请求：{reason}</translation>
+    </message>
+    <message>
+      <source>The server at {where} ended the reply before finishing it. The partial reply was kept; use Retry or Continue.</source>
+      <translation>{where} 处的服务器在回复完成前就结束了它。已保留部分回复；可以使用“重试”或“继续”。</translation>
+    </message>
+    <message>
+      <source>The server at {where} ended the reply without sending any of it. Some servers do this when the conversation is longer than the model's context: remove older messages in the context editor or start a new conversation, then try again.</source>
+      <translation>{where} 处的服务器没有发送任何内容就结束了回复。当对话超出模型的上下文长度时，有些服务器会这样做：请在上下文编辑器中删除较早的消息，或开始新的对话，然后重试。</translation>
+    </message>
+    <message>
+      <source>The server at {where} stopped answering (timed out). The partial reply was kept; try again.</source>
+      <translation>{where} 的服务器停止了响应（超时）。已保留部分回复；请重试。</translation>
+    </message>
+    <message>
+      <source>The connection was cut while the reply was streaming. The partial reply was kept; use Retry or Continue.</source>
+      <translation>回复流式传输时连接中断。已保留部分回复；请使用“重试”或“继续”。</translation>
+    </message>
+    <message>
+      <source>Cannot reach the server at {where}. Is it running, and is the address right?</source>
+      <translation>无法连接 {where} 的服务器。它是否在运行？地址是否正确？</translation>
+    </message>
+    <message>
+      <source>The server at {where} sent a reply that could not be read. The partial reply was kept.</source>
+      <translation>{where} 的服务器发送了无法读取的回复。已保留部分回复。</translation>
+    </message>
+    <message>
+      <source>Unexpected error talking to {where}.</source>
+      <translation>与 {where} 通信时发生意外错误。</translation>
+    </message>
+    <message>
+      <source>No system keyring is available to store API keys safely. You can keep the key for this session only, or install a keyring (GNOME Keyring, KWallet or KeePassXC) and restart. To store keys in a file instead, set PYTHON_KEYRING_BACKEND to a file backend such as keyrings.alt.file.EncryptedKeyring.</source>
+      <translation>没有可用于安全保存 API 密钥的系统密钥环。你可以只在本次会话中保留密钥，或安装密钥环（GNOME Keyring、KWallet 或 KeePassXC）后重启。若要将密钥保存到文件，请将 PYTHON_KEYRING_BACKEND 设为文件后端，例如 keyrings.alt.file.EncryptedKeyring。</translation>
+    </message>
+    <message>
+      <source>No {what} with id {ident}.</source>
+      <translation>不存在 id 为 {ident} 的{what}。</translation>
+    </message>
+    <message>
+      <source>The data folder {folder} is read-only, so desktop_chat cannot save conversations there. Make it writable and start again; nothing in it was changed.</source>
+      <translation>数据文件夹 {folder} 是只读的，desktop_chat 无法在其中保存对话。请使其可写后重新启动；其中的内容未被更改。</translation>
+    </message>
+    <message>
+      <source>The disk is full; free some space, nothing was lost.</source>
+      <translation>磁盘已满；请释放一些空间，没有丢失任何内容。</translation>
+    </message>
+    <message>
+      <source>Cannot open the conversation database at {path}: {reason}.</source>
+      <translation>无法打开位于 {path} 的对话数据库：{reason}。</translation>
+    </message>
+    <message>
+      <source>Cannot open the conversation database at {path}.</source>
+      <translation>无法打开位于 {path} 的对话数据库。</translation>
+    </message>
+    <message>
+      <source>The conversation database is busy in another program (is desktop_chat already running?). Close it and try again.</source>
+      <translation>对话数据库正被另一个程序占用（desktop_chat 是否已在运行？）。请关闭它后重试。</translation>
+    </message>
+    <message>
+      <source>The conversation database at {path} is damaged. Back it up and start a fresh one.</source>
+      <translation>位于 {path} 的对话数据库已损坏。请备份它并新建一个。</translation>
+    </message>
+    <message>
+      <source>The data folder for {path} is read-only; the change was not saved.</source>
+      <translation>{path} 的数据文件夹是只读的；更改未保存。</translation>
+    </message>
+    <message>
+      <source>The conversation database failed: {reason}</source>
+      <translation>对话数据库出错：{reason}</translation>
+    </message>
+    <message>
+      <source>The conversation database is closed.</source>
+      <translation>对话数据库已关闭。</translation>
+    </message>
+    <message>
+      <source>The search index of the conversation database at {path} is damaged; the conversations themselves are not. Rebuild it with `desktop-chat repair`, or start desktop_chat and accept its offer to.</source>
+      <translation>位于 {path} 的对话数据库的搜索索引已损坏，但对话本身完好。请用 `desktop-chat repair` 重建索引，或启动 desktop_chat 并接受它的重建提议。</translation>
+    </message>
+    <message>
+      <source>The conversation database at {path} is empty (0 bytes): whatever it held is gone from it. Restore a backup with `desktop-chat restore FILE`, or move the file aside to start a fresh one.</source>
+      <translation>位于 {path} 的对话数据库是空的（0 字节）：其中原有的内容已经不在了。请用 `desktop-chat restore FILE` 恢复备份，或把该文件移到别处以新建数据库。</translation>
+    </message>
+    <message>
+      <source>agent</source>
+      <translation>智能体</translation>
+    </message>
+    <message>
+      <source>conversation</source>
+      <translation>对话</translation>
+    </message>
+    <message>
+      <source>message</source>
+      <translation>消息</translation>
+    </message>
+    <message>
+      <source>API token</source>
+      <translation>API 令牌</translation>
+    </message>
+    <message>
       <source>Name</source>
       <translation>名称</translation>
     </message>
@@ -232,6 +428,10 @@
       <translation>删除智能体 {name}？其对话会被保留。</translation>
     </message>
     <message>
+      <source>The local API could not listen on port {port}: {reason}</source>
+      <translation>本地 API 无法在端口 {port} 上监听：{reason}</translation>
+    </message>
+    <message>
       <source>Revoke the token {name}? Programs using it lose access at once.</source>
       <translation>吊销令牌 {name}？使用它的程序将立即失去访问权限。</translation>
     </message>
@@ -312,8 +512,16 @@
       <translation>发生了意外错误；详细信息已写入日志。</translation>
     </message>
     <message>
+      <source>Assistant</source>
+      <translation>助手</translation>
+    </message>
+    <message>
       <source>Conversation</source>
       <translation>对话</translation>
+    </message>
+    <message>
+      <source>Ask {agent} anything below. Enter sends, Shift+Enter starts a new line.</source>
+      <translation>在下方向 {agent} 提问。Enter 发送，Shift+Enter 换行。</translation>
     </message>
     <message>
       <source>Message — Enter to send, Shift+Enter for a new line</source>
@@ -384,6 +592,14 @@
       <translation>错误</translation>
     </message>
     <message>
+      <source>Unapplied context changes</source>
+      <translation>上下文修改尚未应用</translation>
+    </message>
+    <message>
+      <source>The context of this conversation has changes that are not applied. Discard them?</source>
+      <translation>此对话的上下文有尚未应用的修改。要放弃这些修改吗？</translation>
+    </message>
+    <message>
       <source>This conversation was deleted.</source>
       <translation>此对话已被删除。</translation>
     </message>
@@ -402,10 +618,6 @@
     <message>
       <source>User</source>
       <translation>用户</translation>
-    </message>
-    <message>
-      <source>Assistant</source>
-      <translation>助手</translation>
     </message>
     <message>
       <source>Move up</source>
@@ -464,6 +676,10 @@
       <translation>更早</translation>
     </message>
     <message>
+      <source>New conversation</source>
+      <translation>新对话</translation>
+    </message>
+    <message>
       <source>New chat</source>
       <translation>新对话</translation>
     </message>
@@ -490,10 +706,6 @@
     <message>
       <source>Delete…</source>
       <translation>删除…</translation>
-    </message>
-    <message>
-      <source>New conversation</source>
-      <translation>新对话</translation>
     </message>
     <message>
       <source>Unpin</source>
@@ -544,10 +756,6 @@
       <translation>仅在本次运行中保留</translation>
     </message>
     <message>
-      <source>Nothing was saved: the API key has nowhere to be kept.</source>
-      <translation>未保存任何内容：API 密钥无处可存。</translation>
-    </message>
-    <message>
       <source>Something unexpected went wrong. Your conversations are safe and the app keeps working; the details are in the log file.</source>
       <translation>发生了意外错误。你的对话是安全的，应用仍可继续使用；详细信息已写入日志文件。</translation>
     </message>
@@ -576,12 +784,8 @@
       <translation>复制最后一条回复</translation>
     </message>
     <message>
-      <source>Unapplied context changes</source>
-      <translation>上下文修改尚未应用</translation>
-    </message>
-    <message>
-      <source>The context of this conversation has changes that are not applied. Discard them?</source>
-      <translation>此对话的上下文有尚未应用的修改。要放弃这些修改吗？</translation>
+      <source>Quit</source>
+      <translation>退出</translation>
     </message>
     <message>
       <source>Forked into a new conversation</source>
@@ -594,6 +798,10 @@
     <message>
       <source>Last reply copied</source>
       <translation>已复制最后一条回复</translation>
+    </message>
+    <message>
+      <source>Enter the key</source>
+      <translation>输入密钥</translation>
     </message>
     <message>
       <source>Continue</source>
@@ -1094,6 +1302,10 @@ Backups: {folder}</source>
       <translation>管理 — {app}</translation>
     </message>
     <message>
+      <source>code</source>
+      <translation>代码</translation>
+    </message>
+    <message>
       <source>Stopped</source>
       <translation>已停止</translation>
     </message>
@@ -1306,8 +1518,8 @@ Backups: {folder}</source>
       <translation>语言</translation>
     </message>
     <message>
-      <source>Some text changes language only after a restart.</source>
-      <translation>部分文字需重启后才会切换语言。</translation>
+      <source>A new language is used from the next start of desktop_chat.</source>
+      <translation>新的语言将在 desktop_chat 下次启动时生效。</translation>
     </message>
     <message>
       <source>The HTTP proxy must be an address like http://proxy.example:3128.</source>
@@ -1334,6 +1546,14 @@ Backups: {folder}</source>
       <translation>导出对话</translation>
     </message>
     <message>
+      <source>No conversations yet. Press Ctrl+N or New chat to start one.</source>
+      <translation>还没有对话。按 Ctrl+N 或点击“新对话”开始。</translation>
+    </message>
+    <message>
+      <source>No conversation matches “{query}”. Try fewer or other words.</source>
+      <translation>没有与“{query}”匹配的对话。试试更少或其他的词。</translation>
+    </message>
+    <message>
       <source>Previous version (Alt+Left)</source>
       <translation>上一个版本 (Alt+Left)</translation>
     </message>
@@ -1344,6 +1564,10 @@ Backups: {folder}</source>
     <message>
       <source>Version {number} of {count}</source>
       <translation>第 {number} 个版本，共 {count} 个</translation>
+    </message>
+    <message>
+      <source>The new language is used from the next start of desktop_chat.</source>
+      <translation>新的语言将在 desktop_chat 下次启动时生效。</translation>
     </message>
     <message>
       <source>Dismiss</source>
@@ -1364,6 +1588,10 @@ Backups: {folder}</source>
     <message>
       <source>Settings (Ctrl+,)</source>
       <translation>设置 (Ctrl+,)</translation>
+    </message>
+    <message>
+      <source>Queued, sent when the reply ends: {text}</source>
+      <translation>已排队，当前回复结束后发送：{text}</translation>
     </message>
   </context>
 </TS>

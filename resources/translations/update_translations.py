@@ -4,7 +4,8 @@ Run from the repository root after changing user-visible text:
 
     python resources/translations/update_translations.py
 
-It collects every string literal passed to `t()` or `N_()` under desktop_chat/ui, keeps the
+It collects every string literal passed to `t()` or `N_()` under desktop_chat (the window's
+words in ui/, the core's sentences marked with desktop_chat.sentences.N_), keeps the
 translations already in `desktop_chat_zh_CN.ts`, marks new strings unfinished, drops
 strings no longer used, and compiles the `.qm` file Qt loads (with pyside6-lrelease).
 """
@@ -19,7 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ROOT / "desktop_chat" / "ui"
+SOURCES = ROOT / "desktop_chat"
 TS_FILE = Path(__file__).resolve().parent / "desktop_chat_zh_CN.ts"
 CONTEXT = "desktop_chat"
 

@@ -44,7 +44,7 @@ from desktop_chat.engine.gateway import GatewayCall, GatewayService
 from desktop_chat.engine.reply import ReplyState
 from desktop_chat.engine.stats import failures_since
 from desktop_chat.schemas import Agent, UsageRecord
-from desktop_chat.ui.i18n import N_, t
+from desktop_chat.ui.i18n import N_, say, t
 from desktop_chat.ui.manage.format import DASH, count
 from desktop_chat.ui.manage.providers import error_words
 
@@ -311,7 +311,7 @@ class LiveTab(QWidget):
                 event.conversation_id,
                 reply.agent if reply else "",
                 event.kind,
-                event.message or error_words(event.kind),
+                say(event.message) or error_words(event.kind),
             ),
         )
         self._show_errors()

@@ -82,6 +82,7 @@ class ManageWindow(QWidget):
         self.tabs.setCornerWidget(self.refresh_button)
         QShortcut(QKeySequence("F5"), self, self.refresh)
         QShortcut(QKeySequence("Ctrl+W"), self, self.close)
+        QShortcut(QKeySequence("Esc"), self, self.close)  # as a dialog closes
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.tabs)
