@@ -84,7 +84,7 @@ async def one_run(core, window) -> dict[str, float]:
     watcher = paint_watcher(on_paint)
     monitor = StallMonitor()
     monitor.start()
-    window.send("Write the long report, with code.")
+    window.compose.send("Write the long report, with code.")
     await wait_async(lambda: bool(state["full"]), 120)
     await asyncio.sleep(0.2)
     gaps = monitor.stop()

@@ -46,7 +46,7 @@ class ChatSession:
         self.agents: list[Agent] = []
         self.current_id: str | None = None
         self.current: ConversationDetail | None = None  # None until it has loaded
-        self.editing: Message | None = None  # sending replaces this message
+        self.editing: Message | None = None  # sending makes a new version of it
         self.search = ""
         self.hits: dict[str, SearchHit] = {}  # the listed search results' matches
         self._drafts: dict[str, str] = {}

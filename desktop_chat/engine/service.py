@@ -22,19 +22,17 @@ from desktop_chat.engine.errors import (
     ONLY_QUESTIONS_EDITED,
     EngineError,
     InputError,
-    NoAgentError,
     ReplyInProgressError,
 )
 from desktop_chat.engine.events import (
-    ConversationChanged,
     ConversationDeleted,
     EventBus,
     MessageStored,
-    TitleChanged,
 )
 from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.locks import LockTable
 from desktop_chat.engine.notices import publish_path, set_title
+from desktop_chat.engine.records import ConversationRecords
 from desktop_chat.engine.replies import ReplyRunner
 from desktop_chat.engine.reply import ReplyState
 from desktop_chat.engine.session_keys import SessionKeyNotes
@@ -46,17 +44,12 @@ from desktop_chat.schemas import (
     Context,
     ContextEntry,
     Conversation,
-    ConversationArchive,
     ConversationDetail,
     Message,
     MessageStatus,
-    SearchHit,
-    new_id,
 )
 from desktop_chat.secrets import SecretStore
 from desktop_chat.store import NotFoundError, Store
-from desktop_chat.store.search import search_hits
-from desktop_chat.transfer import ImportedConversation
 
 if TYPE_CHECKING:
     from desktop_chat.llm.client import LLMClient
@@ -70,7 +63,7 @@ class EngineConfig:
     auto_title: bool = True
 
 
-class ConversationService:
+class ConversationService(ConversationRecords):
     def __init__(
         self,
         store: Store,
@@ -100,107 +93,7 @@ class ConversationService:
         self._locks = LockTable()
         self._claims = ReplyClaims(journal.folder)
 
-    # Agents ------------------------------------------------------------------------
-
-    async def list_agents(self) -> list[Agent]:
-        return await self.store.run(lambda r: r.agents.list())
-
-    async def get_agent(self, name_or_id: str) -> Agent:
-        return await self.store.run(lambda r: r.agents.find(name_or_id))
-
-    async def save_agent(self, agent: Agent) -> Agent:
-        return await self.store.run(lambda r: r.agents.save(agent))
-
-    async def delete_agent(self, agent_id: str) -> None:
-        await self.store.run(lambda r: r.agents.delete(agent_id))
-
-    async def list_models(self, agent: Agent, api_key: str | None = None) -> list[str]:
-        """The server's models; `api_key` tests a key the user typed but has not saved."""
-        client = (
-            await self.upstream.pool.get(agent.base_url, api_key)
-            if api_key
-            else await self.upstream.client_for(agent)
-        )
-        return await client.list_models()
-
-    # Conversations -----------------------------------------------------------------
-
-    async def create_conversation(
-        self,
-        agent_id: str | None = None,
-        title: str = "",
-        owner: str = "local",
-        context: Context | None = None,
-    ) -> ConversationDetail:
-        if agent_id is None:
-            agent = await self.store.run(lambda r: r.agents.default())
-            agent_id = agent.agent_id if agent else None
-        conversation = Conversation(
-            agent_id=agent_id,
-            title=title.strip()[:200],
-            owner=owner,
-            preset_messages=context.preset if context is not None else None,
-        )
-        created = await self.store.run(lambda r: r.conversations.create(conversation))
-        if context is not None and context.history:
-            await self.store.run(lambda r: r.messages.replace_history(created.id, context.history))
-            created = await self.get_conversation(created.id)
-        self._changed(created)
-        return created
-
-    async def list_conversations(
-        self,
-        owner: str | None = None,
-        query: str | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-        after: Conversation | None = None,
-    ) -> list[Conversation]:
-        """Pinned first, then most recent; `after` (the last of a page) starts the next page."""
-        return await self.store.run(
-            lambda r: r.conversations.list(
-                owner=owner, query=query, limit=limit, offset=offset, after=after
-            )
-        )
-
-    async def search_hits(self, conversation_ids: list[str], query: str) -> list[SearchHit]:
-        """Where `query` matched each of these conversations (listed by a search)."""
-        return await self.store.run(lambda r: search_hits(r.db, conversation_ids, query))
-
-    async def get_conversation(
-        self, conversation_id: str, owner: str | None = None
-    ) -> ConversationDetail:
-        return await self.store.run(lambda r: r.conversations.get(conversation_id, owner))
-
-    async def conversation_summary(
-        self, conversation_id: str, owner: str | None = None
-    ) -> Conversation:
-        """The conversation without its messages: for ownership checks and the list."""
-        return await self.store.run(lambda r: r.conversations.summary(conversation_id, owner))
-
-    async def update_conversation(
-        self,
-        conversation_id: str,
-        *,
-        title: str | None = None,
-        pinned: bool | None = None,
-        agent_id: str | None = None,
-        owner: str | None = None,
-    ) -> Conversation:
-        if title is not None:
-            title = title.strip()[:200]
-        updated = await self.store.run(
-            lambda r: r.conversations.update(
-                conversation_id, title=title, pinned=pinned, agent_id=agent_id, owner=owner
-            )
-        )
-        self._changed(updated)
-        if title is not None:
-            self.bus.publish(TitleChanged(conversation_id=conversation_id, title=updated.title))
-        return updated
-
-    async def save_draft(self, conversation_id: str, draft: str) -> None:
-        await self.store.run(lambda r: r.conversations.update(conversation_id, draft=draft))
+    # Conversations and their context -------------------------------------------------
 
     async def delete_conversation(self, conversation_id: str, owner: str | None = None) -> None:
         await self.conversation_summary(conversation_id, owner)
@@ -211,45 +104,6 @@ class ConversationService:
             await self.store.run(lambda r: r.conversations.delete(conversation_id, owner))
         self.journal.forget(conversation_id)
         self.bus.publish(ConversationDeleted(conversation_id=conversation_id))
-
-    async def export(
-        self, conversation_ids: list[str] | None = None, owner: str | None = None
-    ) -> list[ConversationArchive]:
-        """Whole conversations, every version kept; all of the owner's when no ids are given."""
-        if not conversation_ids:
-            listed = await self.list_conversations(owner=owner)
-            conversation_ids = [c.id for c in listed]
-        return [
-            await self.store.run(lambda r, c=cid: r.conversations.archive(c, owner))
-            for cid in conversation_ids
-        ]
-
-    async def import_conversations(
-        self, items: list[ImportedConversation], owner: str = "local"
-    ) -> list[str]:
-        prepared = []
-        for item in items:
-            messages = item.to_messages()
-            first = messages[0].created_at if messages else None
-            last = messages[-1].created_at if messages else None
-            conversation = Conversation(
-                id=item.session_id or new_id(),
-                agent_id=item.agent_id,
-                title=item.title
-                or snippet_title(next((m.content for m in messages if m.role == "user"), "")),
-                owner=owner,
-                pinned=item.pinned,
-                preset_messages=item.preset_messages,
-                **({"created_at": first, "updated_at": last} if first and last else {}),
-            )
-            prepared.append((conversation, messages, item.current_message_id))
-        created = await self.store.run(lambda r: r.conversations.import_many(prepared))
-        summaries = await self.store.run(lambda r: [r.conversations.summary(c) for c in created])
-        for summary in summaries:
-            self._changed(summary)
-        return created
-
-    # Context -----------------------------------------------------------------------
 
     async def get_context(self, conversation_id: str, owner: str | None = None) -> Context:
         conversation = await self.get_conversation(conversation_id, owner)
@@ -457,24 +311,6 @@ class ConversationService:
             raise EngineError("closing", CLOSING)
 
     # Helpers -----------------------------------------------------------------------
-
-    def _changed(self, conversation: Conversation) -> None:
-        if isinstance(conversation, ConversationDetail):
-            conversation = conversation.summary()
-        self.bus.publish(
-            ConversationChanged(conversation_id=conversation.id, conversation=conversation)
-        )
-
-    async def _agent_of(self, conversation: Conversation) -> Agent | None:
-        if conversation.agent_id is not None:
-            return await self.store.run(lambda r: r.agents.get(conversation.agent_id or ""))
-        return await self.store.run(lambda r: r.agents.default())
-
-    async def _require_agent(self, conversation: Conversation) -> Agent:
-        agent = await self._agent_of(conversation)
-        if agent is None:
-            raise NoAgentError()
-        return agent
 
     async def client_for(self, agent: Agent) -> LLMClient:
         """The pooled client for the agent's server and key (replies, titles, the gateway)."""

@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QLabel,
-    QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop_chat.schemas import Agent, Message
+from desktop_chat.ui.chat_parts import AfterFirstPaint, FlowRow
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.markdown import warm_up_in_background
 from desktop_chat.ui.message_widget import MessageWidget
@@ -59,40 +57,6 @@ def reply_label(agent: Agent | None, model: str | None) -> str:
     return model or t("Assistant")
 
 
-class FlowRow(QWidget):
-    """Suggested questions as a wrapping row of chips (a simple left-to-right grid)."""
-
-    clicked = Signal(str)
-
-    def __init__(self, questions: list[str], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for question in questions:
-            chip = QPushButton(question)
-            chip.setObjectName("suggestion")
-            chip.setCursor(Qt.CursorShape.PointingHandCursor)
-            chip.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-            chip.clicked.connect(lambda _=False, q=question: self.clicked.emit(q))
-            layout.addWidget(chip, 0, Qt.AlignmentFlag.AlignLeft)
-
-
-class _AfterFirstPaint(QObject):
-    """Calls `callback` once, in the event-loop pass after `widget` first paints."""
-
-    def __init__(self, widget: QWidget, callback: Callable[[], object]) -> None:
-        super().__init__(widget)
-        self._callback = callback
-        widget.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, self._callback)
-            self.deleteLater()
-        return False
-
-
 class ChatView(QScrollArea):
     message_action = Signal(str, object)  # action, Message
     version_requested = Signal(int)  # the id of a version to show instead
@@ -109,7 +73,7 @@ class ChatView(QScrollArea):
         self._container = QWidget()
         self._container.setObjectName("chatContainer")
         # The code lexers are compiled once the app has painted, before a reply needs them.
-        _AfterFirstPaint(self._container, warm_up_in_background)
+        AfterFirstPaint(self._container, warm_up_in_background)
         self._layout = QVBoxLayout(self._container)
         self._layout.setContentsMargins(24, 16, 24, 16)
         self._layout.setSpacing(10)
@@ -356,20 +320,6 @@ class ChatView(QScrollArea):
             self._append_widget(len(self._messages) - 1)
         self._refresh_last_reply()
         self._settle()
-
-    def remove_message(self, message_id: int) -> None:
-        index = next((i for i, m in enumerate(self._messages) if m.id == message_id), None)
-        if index is None:
-            return
-        if self._first <= index < self._end:
-            self._discard(self._widgets.pop(index - self._first))
-        elif index < self._first:
-            self._first -= 1
-        del self._messages[index]
-        self._refresh_last_reply()
-        self._settle()
-
-    # Streaming -----------------------------------------------------------------
 
     def begin_stream(self, text: str = "", reasoning: str = "", label: str = "") -> None:
         self._end_stream_widget()

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         TitleChanged,
     )
     from desktop_chat.paths import AppPaths
-    from desktop_chat.schemas import Agent, ConversationDetail, Message
+    from desktop_chat.schemas import Agent, ConversationDetail
     from desktop_chat.ui.bridge import EngineBridge
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         from desktop_chat.session import ChatSession
         from desktop_chat.ui.api_runner import ApiRunner
         from desktop_chat.ui.chat_view import ChatView
+        from desktop_chat.ui.compose_controller import ComposeController
         from desktop_chat.ui.composer import Composer
         from desktop_chat.ui.context_editor import ContextEditor
         from desktop_chat.ui.conversation_sidebar import ConversationList
@@ -115,6 +116,9 @@ class MainWindow(QMainWindow):
         self.composer = Composer()
         self.banner = ErrorBanner()
         self.queue_bar = QueueBar()
+        self.compose = ComposeController(
+            self.session, bridge, self.composer, self.queue_bar, self.banner, self.chat
+        )
         self.context_editor = ContextEditor(bridge)
         self.context_editor.setMinimumWidth(280)
         self.context_editor.hide()
@@ -184,11 +188,8 @@ class MainWindow(QMainWindow):
         self.banner.action_clicked.connect(
             lambda: self.dialogs.open_settings(agent_id=self._current_agent_id())
         )
-        self.composer.send.connect(self.send)
-        self.composer.stop.connect(self.stop)
-        self.queue_bar.cancel_requested.connect(self._cancel_queued)
-        self.chat.question_clicked.connect(self.send)
-        self.chat.message_action.connect(self._message_action)
+        self.compose.notice.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.compose.forked.connect(self.list.show_new)
         self.chat.version_requested.connect(
             lambda message_id: self.bridge.run(self.session.show_version(message_id))
         )
@@ -212,9 +213,9 @@ class MainWindow(QMainWindow):
         action("Ctrl+F", self.list.focus_search, t("Search"))
         action("Ctrl+,", self.dialogs.open_settings, t("Settings"))
         action("Ctrl+M", self.dialogs.open_manage, t("Manage…"))
-        action("Ctrl+Shift+C", self.copy_last_reply, t("Copy the last reply"))
+        action("Ctrl+Shift+C", self.compose.copy_last_reply, t("Copy the last reply"))
         action("Ctrl+Q", self.close, t("Quit"))
-        action("Esc", self.stop, t("Stop"))
+        action("Esc", self.compose.stop, t("Stop"))
 
     def _state(self) -> QSettings:
         """Window state lives beside the settings, so DESKTOP_CHAT_HOME moves it too."""
@@ -322,85 +323,6 @@ class MainWindow(QMainWindow):
         agent_id = self.header.agent_combo.itemData(index)
         if agent_id:
             self.bridge.run(self.session.choose_agent(agent_id))
-
-    # Sending -------------------------------------------------------------------
-
-    def send(self, text: str) -> None:
-        sending = self.session.send(text)
-        if sending is None:
-            if self.session.queued():  # a reply is being written: sent when it ends
-                self.composer.set_text("")
-                self.queue_bar.show_queue(self.session.queued())
-            return
-        conversation_id = self.session.current_id
-        self.banner.hide()
-        self.composer.set_text("")
-        self.composer.set_busy(True)
-
-        async def go() -> None:
-            try:
-                await sending
-            except BaseException:
-                if conversation_id == self.session.current_id:
-                    self.composer.set_busy(False)
-                    self.composer.set_text(text)  # give the words back: nothing lost
-                raise
-
-        self.bridge.spawn(go())
-
-    def stop(self) -> None:
-        self.bridge.run(self.session.stop())
-
-    def _cancel_queued(self, index: int) -> None:
-        """The queued message goes back into the composer, in front of what is typed."""
-        text = self.session.cancel_queued(index)
-        typed = self.composer.text()
-        self.composer.set_text(f"{text}\n\n{typed}" if typed.strip() else text)
-        self.queue_bar.show_queue(self.session.queued())
-
-    def _message_action(self, action: str, message: Message) -> None:
-        if self.session.current_id is None or message is None:
-            return
-        if action == "edit":
-            self.session.begin_edit(message)
-            self.composer.set_text(message.content)
-            self.composer.edit.setFocus()
-            self.statusBar().showMessage(
-                t("Editing: sending replaces this message and what follows")
-            )
-        elif action == "delete" and message.id is not None:
-            self.bridge.run(self.session.delete_message(message.id))
-        elif action in ("regenerate", "retry"):
-            self._regenerate()
-        elif action == "fork" and message.id is not None:
-            self.bridge.run(self.session.fork(message.id), self._open_fork)
-        elif action == "continue":
-            self.send(t("Continue"))
-
-    def _regenerate(self) -> None:
-        regenerating = self.session.regenerate()
-        if regenerating is None:
-            return
-        self.composer.set_busy(True)
-
-        async def go() -> None:
-            try:
-                await regenerating
-            except BaseException:
-                self.composer.set_busy(self.session.replying)
-                raise
-
-        self.bridge.spawn(go())
-
-    def _open_fork(self, fork: ConversationDetail) -> None:
-        self.list.show_new(fork.summary())
-        self.statusBar().showMessage(t("Forked into a new conversation"), 4000)
-
-    def copy_last_reply(self) -> None:
-        text = self.chat.last_reply_text()
-        if text:
-            QGuiApplication.clipboard().setText(text)
-            self.statusBar().showMessage(t("Last reply copied"), 2500)
 
     # Engine events -------------------------------------------------------------
 

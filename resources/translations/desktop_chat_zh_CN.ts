@@ -524,6 +524,22 @@
       <translation>在下方向 {agent} 提问。Enter 发送，Shift+Enter 换行。</translation>
     </message>
     <message>
+      <source>Forked into a new conversation</source>
+      <translation>已分叉为新对话</translation>
+    </message>
+    <message>
+      <source>Editing: sending makes a new version of this message; the old one stays</source>
+      <translation>正在编辑：发送后会生成这条消息的新版本，旧版本仍会保留</translation>
+    </message>
+    <message>
+      <source>Last reply copied</source>
+      <translation>已复制最后一条回复</translation>
+    </message>
+    <message>
+      <source>Continue</source>
+      <translation>继续</translation>
+    </message>
+    <message>
       <source>Message — Enter to send, Shift+Enter for a new line</source>
       <translation>输入消息 — Enter 发送，Shift+Enter 换行</translation>
     </message>
@@ -788,24 +804,8 @@
       <translation>退出</translation>
     </message>
     <message>
-      <source>Forked into a new conversation</source>
-      <translation>已分叉为新对话</translation>
-    </message>
-    <message>
-      <source>Editing: sending replaces this message and what follows</source>
-      <translation>编辑中：发送后将替换此消息及其后的内容</translation>
-    </message>
-    <message>
-      <source>Last reply copied</source>
-      <translation>已复制最后一条回复</translation>
-    </message>
-    <message>
       <source>Enter the key</source>
       <translation>输入密钥</translation>
-    </message>
-    <message>
-      <source>Continue</source>
-      <translation>继续</translation>
     </message>
     <message>
       <source>Made</source>

@@ -1,0 +1,122 @@
+"""What the composer and the messages' buttons ask for: send, stop, queue, edit, retry, fork.
+
+The session decides what each means; this turns the answers into what the composer,
+the queue and the banner show, so that the main window only wires it in.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QGuiApplication
+
+from desktop_chat.schemas import ConversationDetail, Message
+from desktop_chat.session import ChatSession
+from desktop_chat.ui.bridge import EngineBridge
+from desktop_chat.ui.chat_view import ChatView
+from desktop_chat.ui.composer import Composer
+from desktop_chat.ui.i18n import t
+from desktop_chat.ui.window_parts import ErrorBanner, QueueBar
+
+
+class ComposeController(QObject):
+    notice = Signal(str)  # a short confirmation for the status bar
+    forked = Signal(object)  # Conversation: a fork made here, to list and open
+
+    def __init__(
+        self,
+        session: ChatSession,
+        bridge: EngineBridge,
+        composer: Composer,
+        queue_bar: QueueBar,
+        banner: ErrorBanner,
+        chat: ChatView,
+    ) -> None:
+        super().__init__(composer)
+        self.session = session
+        self.bridge = bridge
+        self.composer = composer
+        self.queue_bar = queue_bar
+        self.banner = banner
+        self.chat = chat
+        composer.send.connect(self.send)
+        composer.stop.connect(self.stop)
+        queue_bar.cancel_requested.connect(self.cancel_queued)
+        chat.question_clicked.connect(self.send)
+        chat.message_action.connect(self.message_action)
+
+    def send(self, text: str) -> None:
+        sending = self.session.send(text)
+        if sending is None:
+            if self.session.queued():  # a reply is being written: sent when it ends
+                self.composer.set_text("")
+                self.queue_bar.show_queue(self.session.queued())
+            return
+        conversation_id = self.session.current_id
+        self.banner.hide()
+        self.composer.set_text("")
+        self.composer.set_busy(True)
+
+        async def go() -> None:
+            try:
+                await sending
+            except BaseException:
+                if conversation_id == self.session.current_id:
+                    self.composer.set_busy(False)
+                    self.composer.set_text(text)  # give the words back: nothing lost
+                raise
+
+        self.bridge.spawn(go())
+
+    def stop(self) -> None:
+        self.bridge.run(self.session.stop())
+
+    def cancel_queued(self, index: int) -> None:
+        """The queued message goes back into the composer, in front of what is typed."""
+        text = self.session.cancel_queued(index)
+        typed = self.composer.text()
+        self.composer.set_text(f"{text}\n\n{typed}" if typed.strip() else text)
+        self.queue_bar.show_queue(self.session.queued())
+
+    def message_action(self, action: str, message: Message) -> None:
+        if self.session.current_id is None or message is None:
+            return
+        if action == "edit":
+            self.session.begin_edit(message)
+            self.composer.set_text(message.content)
+            self.composer.edit.setFocus()
+            self.notice.emit(
+                t("Editing: sending makes a new version of this message; the old one stays")
+            )
+        elif action == "delete" and message.id is not None:
+            self.bridge.run(self.session.delete_message(message.id))
+        elif action in ("regenerate", "retry"):
+            self._regenerate()
+        elif action == "fork" and message.id is not None:
+            self.bridge.run(self.session.fork(message.id), self._open_fork)
+        elif action == "continue":
+            self.send(t("Continue"))
+
+    def _regenerate(self) -> None:
+        regenerating = self.session.regenerate()
+        if regenerating is None:
+            return
+        self.composer.set_busy(True)
+
+        async def go() -> None:
+            try:
+                await regenerating
+            except BaseException:
+                self.composer.set_busy(self.session.replying)
+                raise
+
+        self.bridge.spawn(go())
+
+    def _open_fork(self, fork: ConversationDetail) -> None:
+        self.forked.emit(fork.summary())
+        self.notice.emit(t("Forked into a new conversation"))
+
+    def copy_last_reply(self) -> None:
+        text = self.chat.last_reply_text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.notice.emit(t("Last reply copied"))
