@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from desktop_chat import __version__
-from desktop_chat.api import gateway, page, routes, sse
+from desktop_chat.api import gateway, page, routes, sse, versions
 from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.context import CONTEXT, ApiContext
 from desktop_chat.api.errors import Handler, error_middleware
@@ -25,8 +25,12 @@ from desktop_chat.api.models import (
     ConversationPage,
     ConversationView,
     CreateConversationRequest,
+    CurrentRequest,
+    ForkRequest,
     Health,
     ModelList,
+    RegenerateAccepted,
+    RegenerateRequest,
     SendAccepted,
     SendMessageRequest,
     StopResult,
@@ -105,6 +109,18 @@ ROUTES: tuple[RouteSpec, ...] = (
                             "integer"),
                       Param("Last-Event-ID", "header", "Resume after this event id.")),
               errors=(404, 422)),
+    RouteSpec("POST", CONVERSATION + "/regenerate", versions.regenerate, "regenerate",
+              "Answer again; the earlier answer stays as another version. Body: {} or "
+              "{\"message_id\": ...}. The new version streams on the conversation's stream.",
+              status=202, body=RegenerateRequest, response=RegenerateAccepted,
+              errors=(400, 404, 409)),
+    RouteSpec("POST", CONVERSATION + "/fork", versions.fork, "fork",
+              "A new conversation holding a copy of the current path up to a message.",
+              status=201, body=ForkRequest, response=ConversationDetail, errors=(404,)),
+    RouteSpec("PUT", CONVERSATION + "/current", versions.set_current, "set_current",
+              "Make the path through a message current (a version chosen); the stream "
+              "announces it as a `path` event.",
+              body=CurrentRequest, response=ConversationDetail, errors=(404, 409)),
     RouteSpec("POST", "/api/stream-tickets", routes.create_stream_ticket, "create_stream_ticket",
               "A single-use ticket (60 s) to open one conversation's stream with EventSource.",
               status=201, body=StreamTicketRequest, response=StreamTicket, errors=(404,)),

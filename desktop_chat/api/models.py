@@ -235,3 +235,34 @@ class OpenAIErrorResponse(BaseModel):
     """Errors of the /v1 routes, in OpenAI's shape."""
 
     error: OpenAIErrorDetail
+
+
+# Versions ------------------------------------------------------------------------------
+
+
+class RegenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: int | None = Field(
+        default=None,
+        description="The reply to answer again; the last message of the current path when "
+        "left out. The earlier answer stays, as another version.",
+    )
+
+
+class RegenerateAccepted(BaseModel):
+    stream: str = Field(description="Where the new version streams (needs a token or a ticket).")
+
+
+class ForkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: int = Field(description="The last message to copy into the new conversation.")
+
+
+class CurrentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: int = Field(
+        description="A message whose path becomes the current one (its newest continuation)."
+    )
