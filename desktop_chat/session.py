@@ -306,6 +306,16 @@ class ChatSession:
             return None
         return self.service.fork(self.current_id, message_id)
 
+    def message_stored(self, message: Message) -> bool:
+        """A message was added to the open path (sent, or a reply stored); True if shown."""
+        current = self.current
+        if current is None or current.id != message.conversation_id:
+            return False
+        if all(m.id != message.id for m in current.messages):
+            current.messages.append(message)
+            current.current_message_id = message.id
+        return True
+
     def path_changed(self, detail: ConversationDetail) -> bool:
         """The open conversation's path changed (from any client); True when it is shown."""
         if not self.is_open(detail.id):
@@ -318,10 +328,21 @@ class ChatSession:
             return None
         return self.service.regenerate(self.current_id)
 
-    def delete_message(self, message_id: int) -> Awaitable[None] | None:
+    def followed(self, message_id: int) -> bool:
+        """Whether messages of the open path follow `message_id` (deleting asks about them)."""
+        messages = self.current.messages if self.current is not None else []
+        ids = [m.id for m in messages]
+        return message_id in ids and ids.index(message_id) < len(ids) - 1
+
+    def delete_message(
+        self, message_id: int, *, with_replies: bool = False
+    ) -> Awaitable[None] | None:
+        """Delete a message; what follows it moves up, or goes too with `with_replies`."""
         if self.current_id is None:
             return None
-        return self.service.delete_message(self.current_id, message_id)
+        return self.service.delete_message(
+            self.current_id, message_id, with_replies=with_replies
+        )
 
     # Export ----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from tests.gui_support import (
     type_text,
     wait_until,
 )
+from tests.test_gui_settings import answer as answer_question
 
 
 def _texts(window) -> list[str]:
@@ -85,3 +86,25 @@ async def test_fork_from_here_opens_a_new_conversation_with_the_path_up_to_it(
             "When?",
             "May.",
         ]
+
+
+@pytest.mark.asyncio
+async def test_deleting_a_message_with_replies_asks_whether_they_go_too(
+    qapp, paths, secrets, agent, fake
+):
+    async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+        await wait_until(lambda: window.session.current is not None, what="opens")
+        for text, answer in (("A", "a"), ("B", "b"), ("C", "c")):
+            await _asked(window, fake, text, answer)
+        click(window.chat.message_widgets[2].button("Delete"))  # "B": b, C and c follow
+        await answer_question("Only this message")
+        await wait_until(lambda: _texts(window) == ["A", "a", "b", "C", "c"], what="B gone")
+
+        click(window.chat.message_widgets[2].button("Delete"))  # "b", with what follows
+        await answer_question("It and what follows")
+        await wait_until(lambda: _texts(window) == ["A", "a"], what="the rest gone")
+        stored = await core.service.get_conversation(window.session.current_id)
+        assert [m.content for m in stored.messages] == ["A", "a"]
+
+        click(window.chat.message_widgets[1].button("Delete"))  # the last: nothing to ask
+        await wait_until(lambda: _texts(window) == ["A"], what="a gone, no question asked")

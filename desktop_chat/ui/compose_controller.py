@@ -6,8 +6,9 @@ the queue and the banner show, so that the main window only wires it in.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 from desktop_chat.schemas import ConversationDetail, Message
 from desktop_chat.session import ChatSession
@@ -88,13 +89,37 @@ class ComposeController(QObject):
                 t("Editing: sending makes a new version of this message; the old one stays")
             )
         elif action == "delete" and message.id is not None:
-            self.bridge.run(self.session.delete_message(message.id))
+            self._delete(message.id)
         elif action in ("regenerate", "retry"):
             self._regenerate()
         elif action == "fork" and message.id is not None:
             self.bridge.run(self.session.fork(message.id), self._open_fork)
         elif action == "continue":
             self.send(t("Continue"))
+
+    def _delete(self, message_id: int) -> None:
+        """One message, or it and what follows: asked only when something follows it."""
+        if not self.session.followed(message_id):
+            self.bridge.run(self.session.delete_message(message_id))
+            return
+        box = QMessageBox(self.composer.window())
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(t("Delete message"))
+        box.setText(t("Messages follow this one. Delete only it, or it and what follows?"))
+        only = box.addButton(t("Only this message"), QMessageBox.ButtonRole.AcceptRole)
+        everything = box.addButton(t("It and what follows"), QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def chosen(button: QAbstractButton) -> None:
+            if button in (only, everything):
+                deleting = self.session.delete_message(
+                    message_id, with_replies=button is everything
+                )
+                self.bridge.run(deleting)
+
+        box.buttonClicked.connect(chosen)
+        box.open()  # not exec(): the event loop (and the replies streaming) go on meanwhile
 
     def _regenerate(self) -> None:
         regenerating = self.session.regenerate()

@@ -91,7 +91,6 @@ class MainWindow(QMainWindow):
     def attach(self, core: Core, bridge: EngineBridge) -> None:
         """Build the content around the opened core; call `start()` next to fill it."""
         from desktop_chat.session import ChatSession
-        from desktop_chat.ui.api_runner import ApiRunner
         from desktop_chat.ui.chat_view import ChatView
         from desktop_chat.ui.compose_controller import ComposeController
         from desktop_chat.ui.composer import Composer
@@ -105,8 +104,8 @@ class MainWindow(QMainWindow):
         self.core = core
         self.bridge = bridge
         self.session = ChatSession(core.service)
-        self.api = ApiRunner(core)
-        self.dialogs = WindowDialogs(core, bridge, self.api, self)
+        self.api = core.api
+        self.dialogs = WindowDialogs(core, bridge, self)
         self.sidebar = ConversationList()
         self.sidebar.setMinimumWidth(200)
         self.list = SidebarController(self.sidebar, self.session, bridge, self)
@@ -229,7 +228,7 @@ class MainWindow(QMainWindow):
         await self.list.load()
         await self.api.apply(self.core.settings)
         if self.api.error:
-            self.show_error(self.api.error)
+            self.show_error(say(self.api.error))
         state = self._state()
         splitter = state.value("window/splitter")
         if isinstance(splitter, QByteArray):
@@ -339,9 +338,8 @@ class MainWindow(QMainWindow):
     def _on_message_stored(self, event: MessageStored) -> None:
         message, cid = event.message, event.conversation_id
         self.session.note_change(cid)
-        if self.session.is_open(cid) and (
-            message.role == "assistant" or not self.chat.shows(message.id)
-        ):
+        shown = self.chat.shows(message.id)
+        if self.session.message_stored(message) and (message.role == "assistant" or not shown):
             self.chat.add_message(message)
 
     def _on_reply_done(self, event: ReplyDone) -> None:
