@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from desktop_chat.api.runner import ApiRunner
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
 from desktop_chat.engine.agents import AgentService
 from desktop_chat.engine.api_tokens import TokenService
@@ -17,9 +20,23 @@ from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
 from desktop_chat.store import Store, StoreError
 from desktop_chat.store.backup import apply_pending_restore
+from desktop_chat.store.database import repair_search_index
 from desktop_chat.store.errors import from_os_error
 
 log = logging.getLogger(__name__)
+
+
+def rebuild_search_index(paths: AppPaths) -> int:
+    """Rebuild a damaged search index before the database is opened; returns the messages."""
+    return repair_search_index(paths.database)
+
+
+def set_damaged_database_aside(paths: AppPaths) -> Path:
+    """Keep a damaged database file beside, renamed, so a fresh one can start."""
+    kept = paths.database.with_name(f"{paths.database.name}.damaged-{int(time.time())}")
+    paths.database.rename(kept)
+    log.warning("Damaged database kept as %s", kept)
+    return kept
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -44,11 +61,13 @@ class Core:
     agents: AgentService = field(init=False)
     tokens: TokenService = field(init=False)
     gateway: GatewayService = field(init=False)
+    api: ApiRunner = field(init=False)  # the local API, when the settings turn it on
 
     def __post_init__(self) -> None:
         self.agents = AgentService(self.service, self.secrets)
         self.tokens = TokenService(self.store)
         self.gateway = GatewayService(self.service, self.tokens)
+        self.api = ApiRunner(self.service, self.tokens, self.gateway)
 
     @classmethod
     async def open(
@@ -101,6 +120,7 @@ class Core:
         self.backups.reconfigure(settings.backup_every_hours, settings.backups_kept)
 
     async def aclose(self) -> None:
+        await self.api.stop()
         await self.gateway.aclose()
         await self.tokens.aclose()
         await self.backups.aclose()

@@ -61,7 +61,7 @@ async def test_settings_start_the_api_and_create_a_token(qapp, paths, secrets, a
         from desktop_chat.ui.settings_dialog import SettingsDialog
 
         assert window.api.url is None, "off by default"
-        dialog = SettingsDialog(core, window.bridge, window, api_runner=window.api)
+        dialog = SettingsDialog(core, window.bridge, window, with_api=True)
         dialog.show()
         tab = dialog.api_tab
         tab.enabled.setChecked(True)

@@ -18,10 +18,16 @@ from desktop_chat.store import StoreError
 from desktop_chat.store.backup import (
     Backup,
     backup_database,
+    backups_folder,
+    cancel_restore,
     has_conversations,
     list_backups,
+    pending_restore,
     prune,
+    request_restore,
 )
+
+__all__ = ["Backup", "BackupSchedule"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,23 @@ class BackupSchedule:
 
     def list(self) -> list[Backup]:
         return list_backups(self.database)
+
+    @property
+    def folder(self) -> Path:
+        return backups_folder(self.database)
+
+    # A restore replaces the database, which the window has open: it is planned here and
+    # made at the next start, before anything opens the file (app.Core.open).
+
+    async def plan_restore(self, backup: Backup) -> None:
+        await asyncio.to_thread(request_restore, self.database, backup.path)
+
+    def planned_restore(self) -> Path | None:
+        """The backup planned for the next start (one small marker file is read)."""
+        return pending_restore(self.database)
+
+    def cancel_restore(self) -> None:
+        cancel_restore(self.database)
 
     def due(self) -> bool:
         if self.every_hours <= 0:

@@ -24,21 +24,18 @@ from shiboken6 import isValid
 from desktop_chat.app import Core
 from desktop_chat.schemas import ApiToken
 from desktop_chat.settings import Settings
-from desktop_chat.ui.api_runner import ApiRunner
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.forms import Outcome, ask, in_words, plain_label
-from desktop_chat.ui.i18n import t
+from desktop_chat.ui.i18n import say, t
 from desktop_chat.ui.settings_pages import SettingsPage
 
 TOKEN_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class LocalApiTab(SettingsPage):
-    def __init__(
-        self, core: Core, bridge: EngineBridge, runner: ApiRunner, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, core: Core, bridge: EngineBridge, parent: QWidget | None = None) -> None:
         super().__init__(core, bridge, parent)
-        self.runner = runner
+        self.runner = core.api
         self.tokens = core.tokens
         self.enabled = QCheckBox(t("Run the local API while the window is open"))
         self.enabled.setObjectName("apiEnabled")
@@ -107,7 +104,7 @@ class LocalApiTab(SettingsPage):
         if self.runner.url:
             self.state.setText(t("Running at {url}").format(url=self.runner.url))
         elif self.runner.error:
-            self.state.setText(self.runner.error)
+            self.state.setText(say(self.runner.error))
         else:
             self.state.setText(t("Not running. `desktop-chat serve` runs it without the window."))
 

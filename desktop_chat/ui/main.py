@@ -18,7 +18,6 @@ import asyncio
 import gc
 import logging
 import sys
-import time
 from typing import TYPE_CHECKING
 
 import qasync
@@ -59,41 +58,34 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 async def open_core(paths: AppPaths) -> Core | None:
     """Open the database; offer to set a damaged one aside (or to rebuild a damaged search
     index) instead of failing silently."""
-    from desktop_chat.app import Core
-    from desktop_chat.store import StoreError
-    from desktop_chat.store.database import repair_search_index
+    from desktop_chat.app import Core, rebuild_search_index, set_damaged_database_aside
+    from desktop_chat.engine.failures import describe
 
     try:
         return await Core.open(paths)
-    except StoreError as exc:
-        if exc.kind == "index_damaged":
-            answer = QMessageBox.question(
-                None,
-                APP_DISPLAY_NAME,
-                exc.user_message
-                + "\n\n"
-                + t("Rebuild the search index now? Your conversations are kept as they are."),
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+    except Exception as exc:
+        failure = describe(exc)
+        if failure is None:
+            raise
+        if failure.kind == "index_damaged":
+            question = t("Rebuild the search index now? Your conversations are kept as they are.")
+            if not _agreed(failure.message, question):
                 return None
-            await asyncio.to_thread(repair_search_index, paths.database)
+            await asyncio.to_thread(rebuild_search_index, paths)
             return await Core.open(paths)
-        if exc.kind != "corrupt":
-            QMessageBox.critical(None, APP_DISPLAY_NAME, say(exc.user_message))
+        if failure.kind != "corrupt":
+            QMessageBox.critical(None, APP_DISPLAY_NAME, say(failure.message))
             return None
-        answer = QMessageBox.question(
-            None,
-            APP_DISPLAY_NAME,
-            say(exc.user_message)
-            + "\n\n"
-            + t("Keep the damaged file as a backup and start with an empty database?"),
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        question = t("Keep the damaged file as a backup and start with an empty database?")
+        if not _agreed(failure.message, question):
             return None
-        backup = paths.database.with_name(f"{paths.database.name}.damaged-{int(time.time())}")
-        paths.database.rename(backup)
-        log.warning("Damaged database kept as %s", backup)
+        set_damaged_database_aside(paths)
         return await Core.open(paths)
+
+
+def _agreed(problem: str, question: str) -> bool:
+    answer = QMessageBox.question(None, APP_DISPLAY_NAME, say(problem) + "\n\n" + question)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 async def run_window(

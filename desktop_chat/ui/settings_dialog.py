@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout
 
 from desktop_chat.app import Core
 from desktop_chat.ui.agents_tab import AgentsTab
-from desktop_chat.ui.api_runner import ApiRunner
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.settings_pages import AppearanceTab, GeneralTab
@@ -29,7 +28,7 @@ class SettingsDialog(QDialog):
         core: Core,
         bridge: EngineBridge,
         parent: QWidget | None = None,
-        api_runner: ApiRunner | None = None,
+        with_api: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
@@ -41,10 +40,10 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.agents_tab, t("Agents"))
         self.tabs.addTab(self.general_tab, t("General"))
         self.tabs.addTab(self.appearance_tab, t("Appearance"))
-        if api_runner is not None:
-            from desktop_chat.ui.api_tab import LocalApiTab  # its page imports the API stack
+        if with_api:  # the window's settings: the API runs in its loop
+            from desktop_chat.ui.api_tab import LocalApiTab
 
-            self.api_tab = LocalApiTab(core, bridge, api_runner)
+            self.api_tab = LocalApiTab(core, bridge)
             self.tabs.addTab(self.api_tab, t("Local API"))
         self.agents_tab.agents_changed.connect(self.agents_changed)
         self.general_tab.saved.connect(self.settings_changed)

@@ -11,7 +11,6 @@ from desktop_chat.ui.i18n import t
 
 if TYPE_CHECKING:
     from desktop_chat.app import Core
-    from desktop_chat.ui.api_runner import ApiRunner
     from desktop_chat.ui.bridge import EngineBridge
     from desktop_chat.ui.settings_dialog import SettingsDialog
 
@@ -21,11 +20,10 @@ class WindowDialogs(QObject):
     settings_changed = Signal()  # theme, font size or language: the window renders again
     notice = Signal(str)  # a short sentence for the status bar
 
-    def __init__(self, core: Core, bridge: EngineBridge, api: ApiRunner, window: QWidget) -> None:
+    def __init__(self, core: Core, bridge: EngineBridge, window: QWidget) -> None:
         super().__init__(window)
         self.core = core
         self.bridge = bridge
-        self.api = api
         self.window = window
         self.language = core.settings.language  # the one the window was built in
 
@@ -38,7 +36,7 @@ class WindowDialogs(QObject):
         """Settings; with `agent_id`, on that agent's key field (its key is missing)."""
         from desktop_chat.ui.settings_dialog import SettingsDialog  # loads on first use
 
-        dialog = SettingsDialog(self.core, self.bridge, self.window, api_runner=self.api)
+        dialog = SettingsDialog(self.core, self.bridge, self.window, with_api=True)
         if agent_id is not None:
             dialog.tabs.setCurrentWidget(dialog.agents_tab)
             dialog.agents_tab.show_key_of(agent_id)

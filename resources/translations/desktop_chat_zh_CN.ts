@@ -4,6 +4,10 @@
   <context>
     <name>desktop_chat</name>
     <message>
+      <source>The local API could not listen on port {port}: {reason}</source>
+      <translation>本地 API 无法在端口 {port} 上监听：{reason}</translation>
+    </message>
+    <message>
       <source>Nothing was saved: the API key has nowhere to be kept.</source>
       <translation>未保存任何内容：API 密钥无处可存。</translation>
     </message>
@@ -428,10 +432,6 @@
       <translation>删除智能体 {name}？其对话会被保留。</translation>
     </message>
     <message>
-      <source>The local API could not listen on port {port}: {reason}</source>
-      <translation>本地 API 无法在端口 {port} 上监听：{reason}</translation>
-    </message>
-    <message>
       <source>Revoke the token {name}? Programs using it lose access at once.</source>
       <translation>吊销令牌 {name}？使用它的程序将立即失去访问权限。</translation>
     </message>
@@ -522,6 +522,22 @@
     <message>
       <source>Ask {agent} anything below. Enter sends, Shift+Enter starts a new line.</source>
       <translation>在下方向 {agent} 提问。Enter 发送，Shift+Enter 换行。</translation>
+    </message>
+    <message>
+      <source>Delete message</source>
+      <translation>删除消息</translation>
+    </message>
+    <message>
+      <source>Messages follow this one. Delete only it, or it and what follows?</source>
+      <translation>这条消息之后还有其他消息。只删除这一条，还是连同之后的消息一起删除？</translation>
+    </message>
+    <message>
+      <source>Only this message</source>
+      <translation>只删这一条</translation>
+    </message>
+    <message>
+      <source>It and what follows</source>
+      <translation>连同之后的消息</translation>
     </message>
     <message>
       <source>Forked into a new conversation</source>
@@ -772,12 +788,12 @@
       <translation>仅在本次运行中保留</translation>
     </message>
     <message>
-      <source>Something unexpected went wrong. Your conversations are safe and the app keeps working; the details are in the log file.</source>
-      <translation>发生了意外错误。你的对话是安全的，应用仍可继续使用；详细信息已写入日志文件。</translation>
-    </message>
-    <message>
       <source>Keep the damaged file as a backup and start with an empty database?</source>
       <translation>将损坏的文件保留为备份，并使用空数据库重新开始？</translation>
+    </message>
+    <message>
+      <source>Something unexpected went wrong. Your conversations are safe and the app keeps working; the details are in the log file.</source>
+      <translation>发生了意外错误。你的对话是安全的，应用仍可继续使用；详细信息已写入日志文件。</translation>
     </message>
     <message>
       <source>Rebuild the search index now? Your conversations are kept as they are.</source>

@@ -28,13 +28,7 @@ from shiboken6 import isValid
 
 from desktop_chat import APP_DISPLAY_NAME
 from desktop_chat.app import Core
-from desktop_chat.store.backup import (
-    Backup,
-    backups_folder,
-    cancel_restore,
-    pending_restore,
-    request_restore,
-)
+from desktop_chat.engine.backups import Backup
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.i18n import N_, t
 
@@ -59,7 +53,7 @@ class BackupsTab(QWidget):
         self.core = core
         self.bridge = bridge
         self.backups: list[Backup] = []
-        self.folder = backups_folder(core.paths.database)
+        self.folder = core.backups.folder
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("manageBackups")
         self.table.setAccessibleName(t("Backups"))
@@ -110,7 +104,7 @@ class BackupsTab(QWidget):
 
     async def reload(self) -> None:
         backups = await asyncio.to_thread(self.core.backups.list)
-        pending = await asyncio.to_thread(pending_restore, self.core.paths.database)
+        pending = self.core.backups.planned_restore()
         if not isValid(self):
             return
         self.backups = backups
@@ -136,7 +130,7 @@ class BackupsTab(QWidget):
 
     def _update_buttons(self, pending: Path | None = None) -> None:
         if pending is None:
-            pending = pending_restore(self.core.paths.database)
+            pending = self.core.backups.planned_restore()
         self.restore_button.setEnabled(bool(self.table.selectedItems()))
         self.cancel_button.setVisible(pending is not None)
 
@@ -177,14 +171,14 @@ class BackupsTab(QWidget):
             return
 
         async def go() -> None:
-            await asyncio.to_thread(request_restore, self.core.paths.database, backup.path)
+            await self.core.backups.plan_restore(backup)
             if isValid(self):
                 await self.reload()
 
         self.bridge.spawn(go())
 
     def cancel(self) -> None:
-        cancel_restore(self.core.paths.database)
+        self.core.backups.cancel_restore()
         self.status.setText(t("The restore was cancelled."))
         self._update_buttons()
 

@@ -1,7 +1,8 @@
-"""Runs the local API inside the window's event loop when the settings ask for it.
+"""Runs the local API in the app's own event loop when the settings ask for it.
 
 The window and the API are two clients of one engine: a reply started from a script
-streams in the window, and the other way round.
+streams in the window, and the other way round. The core owns the runner (`Core.api`),
+so the window starts and stops the server without knowing how it is made.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from desktop_chat.app import Core
+from desktop_chat.engine import ConversationService
+from desktop_chat.engine.api_tokens import TokenService
+from desktop_chat.engine.gateway import GatewayService
+from desktop_chat.sentences import N_
 from desktop_chat.settings import Settings
-from desktop_chat.ui.i18n import t
 
 if TYPE_CHECKING:
     from desktop_chat.api.server import ApiServer
@@ -19,9 +22,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+PORT_REFUSED = N_("The local API could not listen on port {port}: {reason}")
+
+
 class ApiRunner:
-    def __init__(self, core: Core) -> None:
-        self.core = core
+    def __init__(
+        self, service: ConversationService, tokens: TokenService, gateway: GatewayService
+    ) -> None:
+        self.service, self.tokens, self.gateway = service, tokens, gateway
         self.server: ApiServer | None = None
         self.error: str | None = None
 
@@ -38,15 +46,12 @@ class ApiRunner:
             return
         from desktop_chat.api.server import ApiServer  # the HTTP stack loads only when used
 
-        core = self.core
-        server = ApiServer(core.service, core.tokens, core.gateway, port=wanted)
+        server = ApiServer(self.service, self.tokens, self.gateway, port=wanted)
         try:
             await server.start()
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            self.error = t("The local API could not listen on port {port}: {reason}").format(
-                port=wanted, reason=reason
-            )
+            self.error = PORT_REFUSED.format(port=wanted, reason=reason)
             log.warning("%s", self.error)
             return
         self.server, self.error = server, None
