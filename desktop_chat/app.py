@@ -13,6 +13,7 @@ from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
 from desktop_chat.engine.agents import AgentService
 from desktop_chat.engine.api_tokens import TokenService
 from desktop_chat.engine.backups import BackupSchedule
+from desktop_chat.engine.data_folder import DataFolder
 from desktop_chat.engine.gateway import GatewayService
 from desktop_chat.engine.session_keys import SessionKeyNotes
 from desktop_chat.paths import AppPaths, default_paths
@@ -22,6 +23,7 @@ from desktop_chat.store import Store, StoreError
 from desktop_chat.store.backup import apply_pending_restore
 from desktop_chat.store.database import repair_search_index
 from desktop_chat.store.errors import from_os_error
+from desktop_chat.store.relocation import apply_planned_move
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +64,14 @@ class Core:
     tokens: TokenService = field(init=False)
     gateway: GatewayService = field(init=False)
     api: ApiRunner = field(init=False)  # the local API, when the settings turn it on
+    data_folder: DataFolder = field(init=False)
 
     def __post_init__(self) -> None:
         self.agents = AgentService(self.service, self.secrets)
         self.tokens = TokenService(self.store)
         self.gateway = GatewayService(self.service, self.tokens)
         self.api = ApiRunner(self.service, self.tokens, self.gateway)
+        self.data_folder = DataFolder(self.paths)
 
     @classmethod
     async def open(
@@ -80,6 +84,8 @@ class Core:
         """Open everything; `for_reading`: the caller only reads, so a data folder that
         cannot be written (read-only, full) is opened read-only rather than refused."""
         paths = paths or default_paths()
+        if not for_reading:  # like a restore below: only before anything opens the database
+            paths = await asyncio.to_thread(apply_planned_move, paths)
         try:
             paths.ensure()
         except OSError as exc:

@@ -65,6 +65,7 @@ class Scenario:
     keepalive_after: int | None = None  # after N chunks send only keepalive_line until
     keepalive_line: str = ": keep-alive"  # stall_timeout (or stop()), then drop the connection
     keepalive_every: float = 0.05  # seconds between two keep-alive lines
+    only_for: str | None = None  # queued: taken only by a request whose last message is this
 
 
 class _Server(ThreadingHTTPServer):
@@ -132,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.split("?")[0] != "/v1/chat/completions":
             self._error(404, None, f"Invalid URL (POST {self.path})")
             return
-        scenario = fake._next_scenario()
+        scenario = fake._next_scenario(body)
         model = scenario.model or str(body.get("model", "fake-model"))
         if scenario.status != 200:
             self._scenario_error(scenario, model)
@@ -376,9 +377,19 @@ class FakeOpenAI:
 
     # -- called from handler threads ---------------------------------------------------------
 
-    def _next_scenario(self) -> Scenario:
+    def _next_scenario(self, body: dict[str, Any]) -> Scenario:
+        """The first queued scenario meant for this request, else the standing one.
+
+        `only_for` lets a test aim a scenario at one question, so that a late request of an
+        earlier step (cancelled by the client, still read by this server) cannot take it.
+        """
+        messages = body.get("messages") or [{}]
+        last = str(messages[-1].get("content", "")) if isinstance(messages[-1], dict) else ""
         with self._cond:
-            return self.queue.pop(0) if self.queue else self.scenario
+            for index, scenario in enumerate(self.queue):
+                if scenario.only_for in (None, last):
+                    return self.queue.pop(index)
+            return self.scenario
 
     def _record(self, path: str, headers: Iterable[tuple[str, str]], body: Any) -> None:
         # Header names are lower-cased so tests need not guess the client's spelling.

@@ -196,8 +196,13 @@ async def race_once(
     wanted = rng.randint(1, len(TOKENS) - 1)
     # Before "done", the first reply holds still after `wanted` tokens (or before the first),
     # so that Stop lands mid-stream for sure, never in the final write (a case tested
-    # on its own below). Later replies, and those of "done", run through.
-    held = Scenario(tokens=TOKENS, stall_after=wanted if trigger == "deltas" else 0)
+    # on its own below). Later replies, and those of "done", run through. A request the
+    # previous step cancelled may reach the server only now: it must not take `held`.
+    held = Scenario(
+        tokens=TOKENS,
+        stall_after=wanted if trigger == "deltas" else 0,
+        only_for=f"question {iteration}",  # never a late request of the step before
+    )
     fake.queue = [held] if trigger != "done" else []
     cid = (await service.create_conversation()).id
     log = EventLog(service, cid)

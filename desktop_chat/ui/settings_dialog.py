@@ -13,12 +13,13 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout
 from desktop_chat.app import Core
 from desktop_chat.ui.agents_tab import AgentsTab
 from desktop_chat.ui.bridge import EngineBridge
+from desktop_chat.ui.data_folder_tab import DataFolderTab
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.settings_pages import AppearanceTab, GeneralTab
 
 
 class SettingsDialog(QDialog):
-    """Agents, General and Appearance; tells the window what changed through its signals."""
+    """Agents, General, Appearance and Data; tells the window what changed through its signals."""
 
     agents_changed = Signal()
     settings_changed = Signal(object)  # Settings
@@ -40,6 +41,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.agents_tab, t("Agents"))
         self.tabs.addTab(self.general_tab, t("General"))
         self.tabs.addTab(self.appearance_tab, t("Appearance"))
+        self.data_tab = DataFolderTab(core, bridge)
+        self.tabs.addTab(self.data_tab, t("Data"))
         if with_api:  # the window's settings: the API runs in its loop
             from desktop_chat.ui.api_tab import LocalApiTab
 

@@ -204,6 +204,42 @@
       <translation>API 令牌</translation>
     </message>
     <message>
+      <source>Choose a full folder path, such as {example}.</source>
+      <translation>请选择完整的文件夹路径，例如 {example}。</translation>
+    </message>
+    <message>
+      <source>{target} is the data folder already.</source>
+      <translation>{target} 已经是数据文件夹。</translation>
+    </message>
+    <message>
+      <source>The new data folder cannot be inside the current one, nor hold it: {target}.</source>
+      <translation>新的数据文件夹不能位于当前文件夹之内，也不能包含它：{target}。</translation>
+    </message>
+    <message>
+      <source>{target} is not an empty folder; choose an empty or a new folder.</source>
+      <translation>{target} 不是空文件夹；请选择一个空文件夹或新文件夹。</translation>
+    </message>
+    <message>
+      <source>desktop_chat cannot write in {target}; choose a folder you can write to.</source>
+      <translation>desktop_chat 无法写入 {target}；请选择一个可写的文件夹。</translation>
+    </message>
+    <message>
+      <source>{target} has {free} MB free, and the data needs {needed} MB; free some space or choose another disk.</source>
+      <translation>{target} 只有 {free} MB 可用空间，而数据需要 {needed} MB；请释放一些空间或选择其他磁盘。</translation>
+    </message>
+    <message>
+      <source>The data folder was not moved to {target}: {reason}. Everything is still in {folder}.</source>
+      <translation>数据文件夹没有移动到 {target}：{reason}。所有数据仍在 {folder}。</translation>
+    </message>
+    <message>
+      <source>the copy did not match the original ({what})</source>
+      <translation>副本与原件不一致（{what}）</translation>
+    </message>
+    <message>
+      <source>{folder} does not look like a desktop_chat data folder; it was kept.</source>
+      <translation>{folder} 看起来不是 desktop_chat 的数据文件夹；已保留它。</translation>
+    </message>
+    <message>
       <source>Name</source>
       <translation>名称</translation>
     </message>
@@ -746,6 +782,54 @@
     <message>
       <source>Pin</source>
       <translation>置顶</translation>
+    </message>
+    <message>
+      <source>Open the folder</source>
+      <translation>打开文件夹</translation>
+    </message>
+    <message>
+      <source>Move…</source>
+      <translation>移动…</translation>
+    </message>
+    <message>
+      <source>Move the data folder</source>
+      <translation>移动数据文件夹</translation>
+    </message>
+    <message>
+      <source>Cancel the move</source>
+      <translation>取消移动</translation>
+    </message>
+    <message>
+      <source>Delete the old folder</source>
+      <translation>删除旧文件夹</translation>
+    </message>
+    <message>
+      <source>Move the data folder to…</source>
+      <translation>将数据文件夹移动到…</translation>
+    </message>
+    <message>
+      <source>Conversations, backups and the crash journal are kept in:
+{folder}
+Moving them copies everything at the next start, checks the copy, and keeps the old folder until you delete it.</source>
+      <translation>对话、备份和崩溃日志保存在：
+{folder}
+移动时会在下次启动时复制全部内容、校验副本，并保留旧文件夹，直到你将其删除。</translation>
+    </message>
+    <message>
+      <source>Keep</source>
+      <translation>保留</translation>
+    </message>
+    <message>
+      <source>Moves to {target} the next time desktop_chat starts.</source>
+      <translation>下次启动 desktop_chat 时移动到 {target}。</translation>
+    </message>
+    <message>
+      <source>Moved from {folder}; that folder is kept until you delete it.</source>
+      <translation>已从 {folder} 移出；该文件夹会一直保留，直到你将其删除。</translation>
+    </message>
+    <message>
+      <source>Delete {folder} and everything in it? The data in use is not touched.</source>
+      <translation>删除 {folder} 及其中的全部内容？正在使用的数据不受影响。</translation>
     </message>
     <message>
       <source>Connect to a model</source>
@@ -1460,6 +1544,10 @@ Backups: {folder}</source>
     <message>
       <source>Appearance</source>
       <translation>外观</translation>
+    </message>
+    <message>
+      <source>Data</source>
+      <translation>数据</translation>
     </message>
     <message>
       <source>Local API</source>
