@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import qasync
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -41,6 +41,11 @@ def new_qt_loop() -> qasync.QEventLoop:
 
 def click(widget: QWidget) -> None:
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def tick(box: QWidget) -> None:
+    """Click a check box on its box: its middle may lie past the end of its words."""
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(6, box.height() // 2))
 
 
 def type_text(widget: QWidget, text: str) -> None:

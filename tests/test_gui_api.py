@@ -6,9 +6,11 @@ import socket
 
 import aiohttp
 import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 
 from tests.fake_openai import Scenario
-from tests.gui_support import CoreOnLoop, WindowOnLoop, click, type_text, wait_until
+from tests.gui_support import CoreOnLoop, WindowOnLoop, click, tick, type_text, wait_until
 
 
 def _free_port() -> int:
@@ -64,6 +66,9 @@ async def test_settings_start_the_api_and_create_a_token(qapp, paths, secrets, a
         dialog = SettingsDialog(core, window.bridge, window, with_api=True)
         dialog.show()
         tab = dialog.api_tab
+        bar = dialog.tabs.tabBar()
+        QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(4).center())
+        assert dialog.tabs.currentWidget() is tab
         tab.enabled.setChecked(True)
         tab.port.setValue(_free_port())
         click(tab.save_button)
@@ -84,6 +89,42 @@ async def test_settings_start_the_api_and_create_a_token(qapp, paths, secrets, a
         verified = await core.tokens.verify(secret)
         assert verified is not None and verified.name == "my-editor"
         await wait_until(lambda: tab.token_list.count() == 1)
+
+        # A token for one agent, whose gateway requests are kept as conversations.
+        saved = await core.agents.save(
+            agent.model_copy(
+                update={"name": "Other", "agent_id": "other-agent", "is_default": False}
+            )
+        )
+        other = saved.agent
+        tab.refresh_tokens()
+        await wait_until(lambda: tab.agent_choice.count() == 2, what="the agents listed")
+        tick(tab.only_agents)
+        assert tab.agent_choice.isEnabled()
+        row = next(r for r in range(2) if tab.agent_choice.item(r).text() == "Other")
+        item = tab.agent_choice.item(row)
+        rect = tab.agent_choice.visualItemRect(item)
+        QTest.mouseClick(
+            tab.agent_choice.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=QPoint(rect.left() + rect.height() // 2, rect.center().y()),
+        )
+        await wait_until(lambda: item.checkState() == Qt.CheckState.Checked, what="checked")
+        tick(tab.keep_requests)
+        type_text(tab.token_name, "one-agent")
+        click(tab.create_button)
+        await wait_until(lambda: tab.token_list.count() == 2, what="the second token")
+        limited = await core.tokens.verify(tab.new_token.text())
+        assert limited is not None and limited.name == "one-agent"
+        assert limited.agents == [other.agent_id] and limited.store_conversations
+        assert limited.may_use(other.agent_id) and not limited.may_use(agent.agent_id)
+        line = next(
+            tab.token_list.item(r).text()
+            for r in range(tab.token_list.count())
+            if tab.token_list.item(r).text().startswith("one-agent")
+        )
+        assert "agents: Other" in line and "requests kept" in line
+        assert not tab.only_agents.isChecked() and not tab.keep_requests.isChecked()
 
         tab.enabled.setChecked(False)
         click(tab.save_button)

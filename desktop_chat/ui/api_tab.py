@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QWidget,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from desktop_chat.app import Core
-from desktop_chat.schemas import ApiToken
+from desktop_chat.schemas import Agent, ApiToken
 from desktop_chat.settings import Settings
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.forms import Outcome, ask, in_words, plain_label
@@ -52,6 +53,16 @@ class LocalApiTab(SettingsPage):
         self.token_name.setObjectName("apiTokenName")
         self.token_name.setPlaceholderText(t("Name of the program, e.g. my-editor"))
         self.token_name.setAccessibleName(t("Name of the new token"))
+        self.only_agents = QCheckBox(t("Only these agents, through the gateway:"))
+        self.only_agents.setObjectName("apiTokenOnlyAgents")
+        self.agent_choice = QListWidget()
+        self.agent_choice.setObjectName("apiTokenAgents")
+        self.agent_choice.setAccessibleName(t("Agents the new token may use"))
+        self.agent_choice.setMaximumHeight(90)
+        self.agent_choice.setEnabled(False)
+        self.only_agents.toggled.connect(self.agent_choice.setEnabled)
+        self.keep_requests = QCheckBox(t("Keep its gateway requests as conversations"))
+        self.keep_requests.setObjectName("apiTokenStores")
         self.create_button = QPushButton(t("Create token"))
         self.create_button.clicked.connect(self._create)
         self.revoke_button = QPushButton(t("Revoke"))
@@ -68,6 +79,7 @@ class LocalApiTab(SettingsPage):
         )
         self.copy_button.hide()
         self.token_status = plain_label("apiTokenStatus")
+        self.agent_names: dict[str, str] = {}  # agent id: name, for the token list
 
         create_row = QHBoxLayout()
         create_row.addWidget(self.token_name, 1)
@@ -81,6 +93,9 @@ class LocalApiTab(SettingsPage):
         self.form.addRow("", self.state)
         self.form.addRow(t("Tokens"), self.token_list)
         self.form.addRow("", create_row)
+        self.form.addRow("", self.only_agents)
+        self.form.addRow("", self.agent_choice)
+        self.form.addRow("", self.keep_requests)
         self.form.addRow("", shown_row)
         self.form.addRow("", self.token_status)
         self.finish_layout()
@@ -111,19 +126,49 @@ class LocalApiTab(SettingsPage):
     # Tokens ----------------------------------------------------------------------
 
     def refresh_tokens(self) -> None:
-        self.bridge.spawn(in_words(self.tokens.list()), self._show_tokens)
+        self.bridge.spawn(in_words(self._read()), self._show_tokens)
 
-    def _show_tokens(self, outcome: Outcome[list[ApiToken]]) -> None:
+    async def _read(self) -> tuple[list[Agent], list[ApiToken]]:
+        return await self.core.agents.list(), await self.tokens.list()
+
+    def _show_agents(self, agents: list[Agent]) -> None:
+        chosen = self._chosen_agents()
+        self.agent_choice.clear()
+        self.agent_names = {agent.agent_id: agent.name for agent in agents}
+        for agent in agents:
+            item = QListWidgetItem(agent.name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            checked = agent.agent_id in chosen
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            item.setData(TOKEN_NAME_ROLE, agent.agent_id)
+            self.agent_choice.addItem(item)
+
+    def _chosen_agents(self) -> list[str]:
+        items = (self.agent_choice.item(row) for row in range(self.agent_choice.count()))
+        return [i.data(TOKEN_NAME_ROLE) for i in items if i.checkState() == Qt.CheckState.Checked]
+
+    def _token_line(self, token: ApiToken) -> str:
+        used = (
+            token.last_used_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            if token.last_used_at
+            else t("never used")
+        )
+        parts = [token.name, used]
+        if token.agents is not None:
+            names = [self.agent_names.get(agent_id, agent_id) for agent_id in token.agents]
+            parts.append(t("agents: {names}").format(names=", ".join(names) or t("none")))
+        if token.store_conversations:
+            parts.append(t("requests kept"))
+        return "  ·  ".join(parts)
+
+    def _show_tokens(self, outcome: Outcome[tuple[list[Agent], list[ApiToken]]]) -> None:
         if not isValid(self.token_list):
             return  # the dialog was closed (Esc) before the tokens were read
+        agents, tokens = outcome.value or ([], [])
+        self._show_agents(agents)
         self.token_list.clear()
-        for token in outcome.value or []:
-            used = (
-                token.last_used_at.astimezone().strftime("%Y-%m-%d %H:%M")
-                if (token.last_used_at)
-                else t("never used")
-            )
-            self.token_list.addItem(f"{token.name}  ·  {used}")
+        for token in tokens:
+            self.token_list.addItem(self._token_line(token))
             self.token_list.item(self.token_list.count() - 1).setData(TOKEN_NAME_ROLE, token.name)
 
     def _create(self) -> None:
@@ -131,7 +176,9 @@ class LocalApiTab(SettingsPage):
         self.bridge.spawn(self._create_token(self.token_name.text().strip()))
 
     async def _create_token(self, name: str) -> None:
-        outcome = await in_words(self.tokens.create(name))  # a bad name is said in words
+        agents = self._chosen_agents() if self.only_agents.isChecked() else None
+        created = self.tokens.create(name, agents, self.keep_requests.isChecked())
+        outcome = await in_words(created)  # a bad name is said in words
         if outcome.value is None:
             self.token_status.setText(outcome.error or "")
             return
@@ -140,6 +187,8 @@ class LocalApiTab(SettingsPage):
         self.new_token.show()
         self.copy_button.show()
         self.token_name.clear()
+        self.only_agents.setChecked(False)
+        self.keep_requests.setChecked(False)
         self.token_status.setText(t("Copy the token now: it is not shown again."))
         self.refresh_tokens()
 
