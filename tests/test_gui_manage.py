@@ -574,6 +574,16 @@ async def test_live_tab_shows_requests_through_the_gateway(qapp, paths, secrets,
             await wait_until(lambda: tab.model.rowCount() == 0, what="the row clears")
             await wait_until(lambda: len(window.usage) == 1, what="the usage re-read")
             assert window.usage[0].agent_id == agent.agent_id
+            assert tab.error_table.rowCount() == 0
+
+            # A request that fails at once is never seen in flight; its error still shows.
+            fake.scenario = Scenario(status=401)
+            with pytest.raises(openai.APIStatusError):
+                await ask()
+            await wait_until(lambda: tab.error_table.rowCount() == 1, what="the error listed")
+            assert tab.error_table.item(0, 1).text() == "A request through the gateway"
+            assert tab.error_table.item(0, 2).text() == "Fake"
+            assert tab.errors_label.text() == "Errors in the last hour: 1"
         await sdk.close()
 
 

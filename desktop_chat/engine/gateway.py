@@ -75,6 +75,9 @@ class GatewayService:
         self._tokens = tokens
         self._calls: dict[str, GatewayCall] = {}
         self._closing = False
+        # Requests counted so far: lets the live view see the ones that came and went
+        # between two of its looks (a refused key fails in milliseconds).
+        self.ended = 0
 
     @property
     def active(self) -> list[GatewayCall]:
@@ -181,6 +184,7 @@ class GatewayService:
             await self._record(call, status, finish, error, "".join(text), keep)
         finally:
             self._calls.pop(call.id, None)  # gone from the live view once it is counted
+            self.ended += 1
 
     def _body(self, call: GatewayCall) -> dict[str, object]:
         """The agent's parameters, overridden by the request's; the agent's prompt first."""

@@ -496,6 +496,18 @@
       <translation>新令牌的名称</translation>
     </message>
     <message>
+      <source>Only these agents, through the gateway:</source>
+      <translation>通过网关只能使用这些智能体：</translation>
+    </message>
+    <message>
+      <source>Agents the new token may use</source>
+      <translation>新令牌可以使用的智能体</translation>
+    </message>
+    <message>
+      <source>Keep its gateway requests as conversations</source>
+      <translation>将它通过网关发出的请求保存为对话</translation>
+    </message>
+    <message>
       <source>Create token</source>
       <translation>创建令牌</translation>
     </message>
@@ -524,12 +536,16 @@
       <translation>令牌</translation>
     </message>
     <message>
+      <source>never used</source>
+      <translation>从未使用</translation>
+    </message>
+    <message>
       <source>Copy the token now: it is not shown again.</source>
       <translation>请立即复制令牌：它不会再次显示。</translation>
     </message>
     <message>
-      <source>never used</source>
-      <translation>从未使用</translation>
+      <source>requests kept</source>
+      <translation>保存请求</translation>
     </message>
     <message>
       <source>Revoke token</source>
@@ -542,6 +558,14 @@
     <message>
       <source>Running at {url}</source>
       <translation>正在运行：{url}</translation>
+    </message>
+    <message>
+      <source>agents: {names}</source>
+      <translation>智能体：{names}</translation>
+    </message>
+    <message>
+      <source>none</source>
+      <translation>无</translation>
     </message>
     <message>
       <source>Something unexpected went wrong; the details are in the log.</source>
@@ -1108,6 +1132,10 @@ Backups: {folder}</source>
     <message>
       <source>Request slots:</source>
       <translation>请求名额：</translation>
+    </message>
+    <message>
+      <source>A request through the gateway</source>
+      <translation>通过网关的请求</translation>
     </message>
     <message>
       <source>Through the API: {client}</source>

@@ -158,16 +158,11 @@ class LiveModel(QAbstractTableModel):
     def find(self, conversation_id: str) -> LiveReply | None:
         return next((r for r in self.rows if r.conversation_id == conversation_id), None)
 
-    def sync(self, current: list[LiveReply]) -> int:
-        """Match the engine's requests: add new ones, drop finished ones, follow queue moves.
-
-        Returns how many gateway requests ended since the last sync.
-        """
+    def sync(self, current: list[LiveReply]) -> None:
+        """Match the engine's requests: add new ones, drop finished ones, follow queue moves."""
         by_id = {r.conversation_id: r for r in current}
-        ended = 0
         for i in reversed(range(len(self.rows))):
             if self.rows[i].conversation_id not in by_id:
-                ended += self.rows[i].client is not None
                 self.beginRemoveRows(QModelIndex(), i, i)
                 del self.rows[i]
                 self.endRemoveRows()
@@ -181,7 +176,6 @@ class LiveModel(QAbstractTableModel):
                 reply.queued, reply.started = now.queued, now.started
                 reply.first_token, reply.tokens = now.first_token, now.tokens
         self.refresh()
-        return ended
 
     def remove(self, conversation_id: str) -> None:
         for i, reply in enumerate(self.rows):
@@ -214,6 +208,7 @@ class LiveTab(QWidget):
         self.title_of = title_of
         self.agent_names: dict[str, str] = {}
         self.errors: list[tuple[datetime, str, str, str, str]] = []  # at, cid, agent, kind, text
+        self._gateway_ended = gateway.ended  # gateway requests counted when last looked
 
         self.slots = QProgressBar()
         self.slots.setObjectName("liveSlots")
@@ -283,6 +278,28 @@ class LiveTab(QWidget):
         ]
         self._show_errors()
 
+    def add_gateway_failures(self, fresh: list[UsageRecord]) -> None:
+        """Failed gateway requests, read from new usage records: they send no events.
+
+        A failed reply of a conversation is already here from its event (same id, same
+        moment); any other new failure is a request of another program through the gateway.
+        """
+        shown = {cid for _at, cid, *_ in self.errors}
+        added = [
+            (
+                r.created_at,
+                GATEWAY_ROW + r.conversation_id,
+                self.agent_names.get(r.agent_id or "", ""),
+                r.error_kind or "",
+                error_words(r.error_kind) if r.error_kind else t("Failed"),
+            )
+            for r in failures_since(fresh, datetime.now(UTC) - ERROR_WINDOW)
+            if r.conversation_id not in shown
+        ]
+        if added:
+            self.errors = sorted(self.errors + added, key=lambda e: e[0], reverse=True)
+            self._show_errors()
+
     # Events and the clock -------------------------------------------------------------
 
     def on_reply_delta(self, event: ReplyDelta) -> None:
@@ -319,7 +336,9 @@ class LiveTab(QWidget):
     def tick(self) -> None:
         replies = [LiveReply.of(state) for state in self.service.active_replies]
         calls = [LiveReply.of_call(call) for call in self.gateway.active]
-        if self.model.sync(replies + calls):
+        self.model.sync(replies + calls)
+        if self.gateway.ended != self._gateway_ended:
+            self._gateway_ended = self.gateway.ended
             self.gateway_done.emit()
         self._show_occupancy()
         cutoff = datetime.now(UTC) - ERROR_WINDOW
@@ -344,7 +363,12 @@ class LiveTab(QWidget):
         self.error_table.setRowCount(len(self.errors))
         for row, (at, cid, agent, _kind, text) in enumerate(self.errors):
             stamp = at.astimezone().strftime("%H:%M:%S")
-            for column, value in enumerate((stamp, self.title_of(cid), agent, text)):
+            where = (
+                t("A request through the gateway")
+                if cid.startswith(GATEWAY_ROW)
+                else self.title_of(cid)
+            )
+            for column, value in enumerate((stamp, where, agent, text)):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)
                 self.error_table.setItem(row, column, item)

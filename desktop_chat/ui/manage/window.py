@@ -127,16 +127,19 @@ class ManageWindow(QWidget):
         if not self._alive():
             return
         if since is None:
-            records = fresh
+            new = records = fresh
         else:  # `since` is inclusive: the records at that very moment are already here
             seen = {_identity(r) for r in self.usage if r.created_at >= since}
-            records = self.usage + [r for r in fresh if _identity(r) not in seen]
+            new = [r for r in fresh if _identity(r) not in seen]
+            records = self.usage + new
         self.usage = records
         self.conversations.model.set_tokens(tokens_by_conversation(records))
         self.providers.set_health(provider_health(records))
         if not self._errors_seeded:
             self.live.seed_errors(records)
             self._errors_seeded = True
+        else:
+            self.live.add_gateway_failures(new)
         await self.statistics.set_usage(records, self.agents)
 
     def refresh(self) -> None:
