@@ -62,8 +62,13 @@ def _matching_messages(text: str) -> tuple[str, list[object]]:
             parts.append("SELECT id FROM message WHERE content LIKE ? ESCAPE '\\'")
             params.append(_like_pattern(term))
     if words:
-        parts.append("SELECT rowid FROM message_fts WHERE message_fts MATCH ?")
-        params.append(" ".join(words))
+        # The text of attached files and PDFs (V8) counts as the message's own.
+        parts.append(
+            "SELECT id FROM (SELECT rowid AS id FROM message_fts WHERE message_fts MATCH ?"
+            " UNION SELECT message_id FROM attachment WHERE id IN"
+            " (SELECT rowid FROM attachment_fts WHERE attachment_fts MATCH ?))"
+        )
+        params.extend([" ".join(words)] * 2)
     return " INTERSECT ".join(parts), params
 
 
