@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from desktop_chat.engine.errors import InputError
-from desktop_chat.schemas import Attachment
+from desktop_chat.schemas import Attachment, ChatMessage, Message
 from desktop_chat.sentences import N_
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ NO_VISION = N_(
     "reads images, or turn on Vision in its settings if its model can (`desktop-chat agents "
     "edit --vision`)."
 )
+
+FILE_GONE = N_("(The attached file {name} is no longer on this computer.)")
 
 IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 # GIFs are sent as the PNG of their first frame: servers that read images read PNG.
@@ -166,6 +169,34 @@ def file_part(attachment: Attachment, data: bytes) -> dict[str, Any]:
         url = f"data:{attachment.mime};base64,{base64.b64encode(data).decode('ascii')}"
         return {"type": "image_url", "image_url": {"url": url}}
     return {"type": "text", "text": f"Attached file {attachment.name}:\n\n{attachment.text}"}
+
+
+def request_message(message: Message, folder: Path) -> ChatMessage:
+    """A stored message as the request sends it: content parts when it carries files.
+
+    `folder` holds the files (store/files.py). A file gone from it (removed by hand) is
+    named in a text part rather than failing the whole request.
+    """
+    if not message.attachments:
+        return message.as_chat()
+    parts: list[dict[str, Any]] = []
+    if message.content:
+        parts.append({"type": "text", "text": message.content})
+    for attachment in message.attachments:
+        data = b""
+        if attachment.kind == "image":
+            try:
+                data = (folder / attachment.sha256).read_bytes()
+            except OSError:
+                parts.append({"type": "text", "text": FILE_GONE.format(name=attachment.name)})
+                continue
+        parts.append(file_part(attachment, data))
+    return ChatMessage(role=message.role, content=message.content, parts=parts)
+
+
+def kinds_in(messages: Iterable[Message]) -> list[str]:
+    """The kinds of file the messages carry (to refuse images to a model without vision)."""
+    return [a.kind for m in messages for a in m.attachments]
 
 
 def _made(name: str, mime: str, kind: str, data: bytes, text: str = "") -> NewAttachment:

@@ -12,6 +12,66 @@
       <translation>未保存任何内容：API 密钥无处可存。</translation>
     </message>
     <message>
+      <source>{name} cannot be attached: there is no such file.</source>
+      <translation>无法附加 {name}：没有这个文件。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: it is a folder. Attach the files inside it instead.</source>
+      <translation>无法附加 {name}：它是一个文件夹。请改为附加其中的文件。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: it cannot be read ({reason}).</source>
+      <translation>无法附加 {name}：无法读取它（{reason}）。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: the file is empty.</source>
+      <translation>无法附加 {name}：文件是空的。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: it is {size}, and the limit for one file is {limit} (Settings, or `attachment_max_file_mb` in the settings file).</source>
+      <translation>无法附加 {name}：它有 {size}，单个文件的上限是 {limit}（见设置，或设置文件中的 `attachment_max_file_mb`）。</translation>
+    </message>
+    <message>
+      <source>These files are {size} together, and the limit for one message is {limit}. Send them in several messages.</source>
+      <translation>这些文件合计 {size}，一条消息的上限是 {limit}。请分成几条消息发送。</translation>
+    </message>
+    <message>
+      <source>A message can carry at most {limit} files; this one has {count}.</source>
+      <translation>一条消息最多可带 {limit} 个文件；这条有 {count} 个。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: the image is damaged or not an image at all.</source>
+      <translation>无法附加 {name}：图片已损坏，或根本不是图片。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: {format} images are not supported. Use PNG, JPEG, WebP or GIF.</source>
+      <translation>无法附加 {name}：不支持 {format} 图片。请使用 PNG、JPEG、WebP 或 GIF。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: its text is not UTF-8. Save it as UTF-8 in your editor and attach it again.</source>
+      <translation>无法附加 {name}：其文本不是 UTF-8 编码。请在编辑器中另存为 UTF-8 后重新附加。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: only images (PNG, JPEG, WebP, GIF), text files and PDFs can be sent.</source>
+      <translation>无法附加 {name}：只能发送图片（PNG、JPEG、WebP、GIF）、文本文件和 PDF。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: the PDF is damaged or locked with a password.</source>
+      <translation>无法附加 {name}：PDF 已损坏或受密码保护。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: the PDF holds no text to read (a scanned document?).</source>
+      <translation>无法附加 {name}：PDF 中没有可读取的文本（可能是扫描件？）。</translation>
+    </message>
+    <message>
+      <source>{agent} does not read images, so the image was not sent. Choose an agent whose model reads images, or turn on Vision in its settings if its model can (`desktop-chat agents edit --vision`).</source>
+      <translation>{agent} 无法读取图片，因此图片没有发送。请选择一个模型能读取图片的智能体；如果它的模型可以读取图片，请在其设置中打开“视觉”（`desktop-chat agents edit --vision`）。</translation>
+    </message>
+    <message>
+      <source>(The attached file {name} is no longer on this computer.)</source>
+      <translation>（附加的文件 {name} 已不在这台电脑上。）</translation>
+    </message>
+    <message>
       <source>This agent's API key was kept for the last session only, so it is gone since desktop_chat restarted. Enter it again in Settings → Agents.</source>
       <translation>此智能体的 API 密钥仅为上次会话保留，desktop_chat 重启后已不存在。请在“设置 → 智能体”中重新输入。</translation>
     </message>

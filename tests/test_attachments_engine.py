@@ -1,0 +1,138 @@
+"""Attachments through the engine to the fake server via the real SDK: the request shape,
+vision, limits, and the crash journal."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+
+import pytest
+
+from desktop_chat.app import Core
+from desktop_chat.engine.attachments import AttachmentError, Limits, from_bytes
+from desktop_chat.engine.events import ReplyDelta
+from desktop_chat.schemas import Agent, MessageStatus
+from tests.attachment_files import pdf, png
+from tests.fake_openai import FakeOpenAI, Scenario
+from tests.helpers import EventLog, wait_until
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_image_text_and_pdf_become_content_parts(core: Core, fake: FakeOpenAI) -> None:
+    image = from_bytes("dot.png", png())
+    notes = from_bytes("notes.txt", b"line one\nline two\n")
+    report = from_bytes("report.pdf", pdf("Quarterly numbers"))
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+
+    stored = await core.service.send(
+        conv.id, "What is in these?", attachments=[image, notes, report]
+    )
+    await log.done(conv.id)
+
+    assert [a.name for a in stored.attachments] == ["dot.png", "notes.txt", "report.pdf"]
+    sent = fake.requests[-1]["body"]["messages"]
+    assert sent[0] == {"role": "system", "content": "You are terse."}
+    assert sent[1] == {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What is in these?"},
+            {
+                "type": "image_url",
+                "image_url": {"url": "data:image/png;base64," + base64.b64encode(png()).decode()},
+            },
+            {"type": "text", "text": "Attached file notes.txt:\n\nline one\nline two\n"},
+            {"type": "text", "text": "Attached file report.pdf:\n\nQuarterly numbers"},
+        ],
+    }
+
+    # The next request sends the files again, read back from the store.
+    await core.service.send(conv.id, "And now?")
+    await log.done(conv.id, count=2)
+    again = fake.requests[-1]["body"]["messages"]
+    assert again[1] == sent[1]
+    assert again[2] == {"role": "assistant", "content": "Hello, world!"}
+    assert again[3] == {"role": "user", "content": "And now?"}
+
+
+async def test_a_model_without_vision_never_receives_an_image(
+    core: Core, fake: FakeOpenAI, agent: Agent
+) -> None:
+    blind = await core.service.save_agent(
+        agent.model_copy(update={"agent_id": "blind", "name": "Blind", "vision": False})
+    )
+    conv = await core.service.create_conversation(blind.agent_id)
+
+    with pytest.raises(AttachmentError) as caught:
+        await core.service.send(conv.id, "Look", attachments=[from_bytes("dot.png", png())])
+
+    assert "Blind does not read images" in caught.value.user_message
+    assert "--vision" in caught.value.user_message
+    assert fake.requests == []
+    assert (await core.service.get_conversation(conv.id)).messages == []
+    # Text files are fine for it.
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "Read", attachments=[from_bytes("a.txt", b"text")])
+    await log.done(conv.id)
+    assert fake.requests[-1]["body"]["messages"][-1]["content"][1]["type"] == "text"
+
+
+async def test_vision_is_guessed_from_the_provider_and_stored(core: Core, agent: Agent) -> None:
+    assert agent.vision is True  # an OpenAI agent
+    local = Agent(name="Local", provider="ollama", base_url=agent.base_url, model="llava")
+    assert local.vision is False
+    saved = await core.service.save_agent(local.model_copy(update={"vision": True}))
+    assert (await core.service.get_agent(saved.agent_id)).vision is True
+
+
+async def test_message_limits_are_the_settings(core: Core, fake: FakeOpenAI) -> None:
+    core.service.config.attachments = Limits(max_files=1)
+    conv = await core.service.create_conversation()
+    files = [from_bytes("a.txt", b"a"), from_bytes("b.txt", b"b")]
+    with pytest.raises(AttachmentError, match="at most 1 files"):
+        await core.service.send(conv.id, "two", attachments=files)
+    assert fake.requests == []
+
+
+async def test_a_message_of_files_alone_is_sent_and_titled_by_them(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "", attachments=[from_bytes("plan.md", b"# Plan")])
+    await log.done(conv.id)
+    assert fake.requests[-1]["body"]["messages"][-1]["content"] == [
+        {"type": "text", "text": "Attached file plan.md:\n\n# Plan"}
+    ]
+    assert (await core.service.conversation_summary(conv.id)).title == "plan.md"
+    context = await core.service.get_context(conv.id)
+    assert len(context.history) == 2  # the message of files alone stays in the context
+
+
+async def test_the_crash_journal_covers_a_reply_to_a_message_with_files(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    fake.scenario = Scenario(tokens=["par", "tial"] + ["x"] * 50, stall_after=2)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    question = await core.service.send(
+        conv.id, "Describe", attachments=[from_bytes("dot.png", png())]
+    )
+    await log.wait_for(lambda: len(log.of(ReplyDelta)) >= 2)
+    journal = core.paths.journal / f"{conv.id}.jsonl"
+    kept = journal.with_suffix(".kept")
+    await wait_until(lambda: "tial" in journal.read_text(encoding="utf-8"), what="journal")
+    shutil.copy(journal, kept)  # as the disk held it when the process died
+    await core.service.stop(conv.id)
+    stopped = (await core.service.get_conversation(conv.id)).messages[-1]
+    await core.service.delete_message(conv.id, stopped.id)  # type: ignore[arg-type]
+    kept.rename(journal)
+
+    assert await core.service.recover() == 1
+
+    messages = (await core.service.get_conversation(conv.id)).messages
+    assert [m.id for m in messages[:1]] == [question.id]
+    assert messages[0].attachments == question.attachments
+    assert (messages[1].content, messages[1].status) == ("partial", MessageStatus.INTERRUPTED)
+    assert messages[1].parent_id == question.id
