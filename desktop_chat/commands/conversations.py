@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from desktop_chat.app import Core
 from desktop_chat.commands.common import (
@@ -19,6 +20,7 @@ from desktop_chat.commands.common import (
     CliError,
 )
 from desktop_chat.engine import EngineError
+from desktop_chat.engine.attachments import read_file
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
 from desktop_chat.schemas import MessageStatus
 from desktop_chat.store import StoreError
@@ -76,6 +78,8 @@ async def stream_reply(
 async def ask(core: Core, args: argparse.Namespace) -> int:
     service = core.service
     text = sys.stdin.read() if args.text == "-" else args.text
+    limits = service.config.attachments
+    files = [read_file(Path(name), limits) for name in args.attach]  # refused before asking
     if args.conversation:
         conversation = await service.conversation_summary(args.conversation)
     else:
@@ -84,7 +88,7 @@ async def ask(core: Core, args: argparse.Namespace) -> int:
 
     async def send() -> None:
         try:
-            await service.send(conversation.id, text)
+            await service.send(conversation.id, text, attachments=files)
         except (EngineError, StoreError):
             if not args.conversation:  # refused before anything was asked: leave nothing
                 with contextlib.suppress(StoreError):
