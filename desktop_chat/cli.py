@@ -111,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="export conversations to stdout")
     export.add_argument("ids", nargs="*", help="conversation ids (default: all)")
     export.add_argument("--format", choices=("json", "md"), default="json")
+    export.add_argument(
+        "--output",
+        type=Path,
+        help="write to this file instead of stdout (Markdown: attachments beside it)",
+    )
 
     imp = sub.add_parser("import", help="import conversations from a JSON file")
     imp.add_argument("file", type=Path)

@@ -62,6 +62,8 @@ class Attachment(BaseModel):
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     text: str = Field(default="", exclude=True)
+    # The file's bytes, filled only on the way into or out of an export file.
+    data: bytes | None = Field(default=None, exclude=True, repr=False)
 
 
 # Providers whose usual models read images: an agent of theirs gets `vision` unless told.

@@ -26,7 +26,7 @@ from desktop_chat.schemas import (
     SearchHit,
 )
 from desktop_chat.store import NotFoundError
-from desktop_chat.transfer import export_json, export_markdown
+from desktop_chat.transfer import write_export
 
 PAGE_SIZE = 200  # conversations the list asks for at a time: a few screens of it
 
@@ -348,5 +348,4 @@ class ChatSession:
 
     async def export(self, conversation_id: str, path: Path, as_json: bool) -> None:
         conversations = await self.service.export([conversation_id])
-        text = export_json(conversations) if as_json else export_markdown(conversations)
-        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        await asyncio.to_thread(write_export, path, conversations, as_json)

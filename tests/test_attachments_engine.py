@@ -4,7 +4,10 @@ vision, limits, and the crash journal."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +15,7 @@ from desktop_chat.app import Core
 from desktop_chat.engine.attachments import AttachmentError, Limits, from_bytes
 from desktop_chat.engine.events import ReplyDelta
 from desktop_chat.schemas import Agent, MessageStatus
+from desktop_chat.transfer import ImportError_, export_json, parse_import, write_export
 from tests.attachment_files import pdf, png
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.helpers import EventLog, wait_until
@@ -136,3 +140,45 @@ async def test_the_crash_journal_covers_a_reply_to_a_message_with_files(
     assert messages[0].attachments == question.attachments
     assert (messages[1].content, messages[1].status) == ("partial", MessageStatus.INTERRUPTED)
     assert messages[1].parent_id == question.id
+
+
+async def test_attachments_survive_export_and_import_byte_for_byte(
+    core: Core, tmp_path: Path
+) -> None:
+    files = [from_bytes("dot.png", png()), from_bytes("report.pdf", pdf("Budget 2027"))]
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "Files", attachments=files)
+    await log.done(conv.id)
+
+    exported = json.loads(export_json(await core.service.export([conv.id])))
+    sent = exported["conversations"][0]["messages"][0]["attachments"]
+    assert [(a["name"], a["mime"], a["size"]) for a in sent] == [
+        ("dot.png", "image/png", len(files[0].data)),
+        ("report.pdf", "application/pdf", len(files[1].data)),
+    ]
+    # Deleting the original removes its files; the import brings them back.
+    await core.service.delete_conversation(conv.id)
+    folder = core.paths.database.parent / "files"
+    assert not any(folder.iterdir())
+    [new_id] = await core.service.import_conversations(parse_import(json.dumps(exported)))
+
+    restored = (await core.service.get_conversation(new_id)).messages[0].attachments
+    for original, back in zip(files, restored, strict=True):
+        assert back.sha256 == original.meta.sha256
+        data = (folder / back.sha256).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == original.meta.sha256
+    assert restored[1].text == "Budget 2027"  # searchable again
+    assert [c.id for c in await core.service.list_conversations(query="budget")] == [new_id]
+
+    exported["conversations"][0]["messages"][0]["attachments"][0]["data"] = "AAAA"
+    with pytest.raises(ImportError_, match="does not match its sha256"):
+        parse_import(json.dumps(exported))
+
+    # Markdown links the files, written in a folder beside it.
+    target = tmp_path / "chat.md"
+    write_export(target, await core.service.export([new_id]), as_json=False)
+    text = target.read_text(encoding="utf-8")
+    image_name = f"{files[0].meta.sha256[:12]}-dot.png"
+    assert f"![dot.png](<chat_files/{image_name}>)" in text
+    assert (tmp_path / "chat_files" / image_name).read_bytes() == files[0].data

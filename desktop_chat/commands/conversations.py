@@ -24,7 +24,13 @@ from desktop_chat.engine.attachments import read_file
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
 from desktop_chat.schemas import MessageStatus
 from desktop_chat.store import StoreError
-from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
+from desktop_chat.transfer import (
+    ImportError_,
+    export_json,
+    export_markdown,
+    parse_import,
+    write_export,
+)
 
 
 async def stream_reply(
@@ -119,6 +125,9 @@ async def list_conversations(core: Core, args: argparse.Namespace) -> int:
 
 async def export(core: Core, args: argparse.Namespace) -> int:
     conversations = await core.service.export(args.ids)
+    if args.output is not None:
+        write_export(args.output, conversations, as_json=args.format != "md")
+        return EXIT_OK
     render = export_markdown if args.format == "md" else export_json
     sys.stdout.write(render(conversations) + "\n")
     return EXIT_OK

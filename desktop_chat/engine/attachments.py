@@ -194,6 +194,21 @@ def request_message(message: Message, folder: Path) -> ChatMessage:
     return ChatMessage(role=message.role, content=message.content, parts=parts)
 
 
+def with_text(attachment: Attachment) -> Attachment:
+    """An imported attachment with the text its file says (none when it cannot be read)."""
+    data = attachment.data or b""
+    try:
+        if attachment.kind == "pdf":
+            text = _pdf_text(attachment.name, data)
+        elif attachment.kind == "text":
+            text = _text(attachment.name, data)
+        else:
+            return attachment
+    except AttachmentError:
+        text = ""
+    return attachment.model_copy(update={"text": text})
+
+
 def kinds_in(messages: Iterable[Message]) -> list[str]:
     """The kinds of file the messages carry (to refuse images to a model without vision)."""
     return [a.kind for m in messages for a in m.attachments]

@@ -6,6 +6,7 @@ owns no lock and starts no reply, so it lives apart from the rules in service.py
 
 from __future__ import annotations
 
+from desktop_chat.engine.attachments import with_text
 from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.errors import NoAgentError
 from desktop_chat.engine.events import ConversationChanged, EventBus, TitleChanged
@@ -19,7 +20,7 @@ from desktop_chat.schemas import (
     SearchHit,
     new_id,
 )
-from desktop_chat.store import Store
+from desktop_chat.store import NotFoundError, Repository, Store
 from desktop_chat.store.search import search_hits
 from desktop_chat.transfer import ImportedConversation
 
@@ -141,7 +142,7 @@ class ConversationRecords:
             listed = await self.list_conversations(owner=owner)
             conversation_ids = [c.id for c in listed]
         return [
-            await self.store.run(lambda r, c=cid: r.conversations.archive(c, owner))
+            await self.store.run(lambda r, c=cid: _with_files(r, r.conversations.archive(c, owner)))
             for cid in conversation_ids
         ]
 
@@ -150,7 +151,12 @@ class ConversationRecords:
     ) -> list[str]:
         prepared = []
         for item in items:
-            messages = item.to_messages()
+            messages = [
+                m.model_copy(update={"attachments": [with_text(a) for a in m.attachments]})
+                if m.attachments
+                else m
+                for m in item.to_messages()
+            ]
             first = messages[0].created_at if messages else None
             last = messages[-1].created_at if messages else None
             conversation = Conversation(
@@ -191,3 +197,14 @@ class ConversationRecords:
         if agent is None:
             raise NoAgentError()
         return agent
+
+
+def _with_files(repository: Repository, archive: ConversationArchive) -> ConversationArchive:
+    """An archive whose attachments carry their bytes, for an export file."""
+    for message in [*archive.messages, *archive.every_message]:
+        for attachment in message.attachments:
+            try:
+                attachment.data = repository.files.read(attachment.sha256)
+            except NotFoundError:
+                attachment.data = None  # removed by hand: exported without its bytes
+    return archive

@@ -75,7 +75,7 @@ class Files:
                 sha256=meta.sha256,
                 text=meta.text,
             )
-            data = blobs.get(meta.sha256)
+            data = blobs.get(meta.sha256, meta.data)
             if data is not None:
                 self._write(meta.sha256, data)
             elif not self.path(meta.sha256).exists():
