@@ -26,7 +26,7 @@ REF = "#/components/schemas/{model}"
 @dataclass(frozen=True)
 class Param:
     name: str
-    where: str  # "query" or "header"
+    where: str  # "query", "header" or "path" (a path parameter is required)
     description: str
     type_: str = "string"
 
@@ -123,7 +123,7 @@ def build_document(routes: Sequence[RouteSpec], version: str) -> dict[str, Any]:
             {
                 "name": p.name,
                 "in": p.where,
-                "required": False,
+                "required": p.where == "path",
                 "schema": {"type": p.type_},
                 "description": p.description,
             }

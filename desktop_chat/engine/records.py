@@ -13,6 +13,7 @@ from desktop_chat.engine.events import ConversationChanged, EventBus, TitleChang
 from desktop_chat.engine.titles import snippet_title
 from desktop_chat.schemas import (
     Agent,
+    Attachment,
     Context,
     Conversation,
     ConversationArchive,
@@ -145,6 +146,20 @@ class ConversationRecords:
             await self.store.run(lambda r, c=cid: _with_files(r, r.conversations.archive(c, owner)))
             for cid in conversation_ids
         ]
+
+    async def attachment_file(
+        self, conversation_id: str, sha256: str, owner: str | None = None
+    ) -> tuple[Attachment, bytes]:
+        """A file attached in the conversation, and its bytes; NotFoundError otherwise."""
+        await self.conversation_summary(conversation_id, owner)  # anyone else's: not found
+
+        def read(r: Repository) -> tuple[Attachment, bytes]:
+            found = r.files.in_conversation(conversation_id, sha256)
+            if found is None:
+                raise NotFoundError("file", sha256)
+            return found, r.files.read(sha256)
+
+        return await self.store.run(read)
 
     async def import_conversations(
         self, items: list[ImportedConversation], owner: str = "local"

@@ -101,6 +101,19 @@ class Files:
                 )
         return found
 
+    def in_conversation(self, session_id: str, sha256: str) -> Attachment | None:
+        """The file `sha256` as a message of the conversation carries it, if one does."""
+        row = self.db.execute_sql(
+            "SELECT a.name, a.mime, a.kind, a.size, a.sha256 FROM attachment a"
+            " JOIN message m ON m.id = a.message_id JOIN conversation c"
+            " ON c.id = m.conversation_id WHERE c.session_id = ? AND a.sha256 = ? LIMIT 1",
+            (session_id, sha256),
+        ).fetchone()
+        if row is None:
+            return None
+        name, mime, kind, size, sha = row
+        return Attachment.model_construct(name=name, mime=mime, kind=kind, size=size, sha256=sha)
+
     def collect(self) -> int:
         """Remove the files no message names any more; returns how many went."""
         if not self.db.execute_sql("SELECT 1 FROM attachment_gone LIMIT 1").fetchone():
