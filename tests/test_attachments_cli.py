@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 
 from desktop_chat.schemas import Agent
+from desktop_chat.transfer import export_json
 from tests.attachment_files import png
 from tests.fake_openai import FakeOpenAI
 from tests.test_cli import add_agent, cli, conversations, with_core
@@ -83,3 +85,26 @@ def test_agents_add_and_edit_set_vision(fake: FakeOpenAI) -> None:
     assert vision() is True
     assert cli("agents", "edit", "Llava", "--model", "llava:13b").returncode == 0
     assert vision() is True  # kept when something else changes
+
+
+def test_a_backup_keeps_the_files_and_a_restore_puts_them_back(
+    home: Path, tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    add_agent(fake.base_url)
+    image = tmp_path / "dot.png"
+    image.write_bytes(png())
+    assert cli("ask", "--attach", str(image), "Look").returncode == 0
+    before = export_json(with_core(lambda core: core.service.export()))
+    made = cli("backup")
+    assert made.returncode == 0, made.stderr
+    stored = home / "data" / "files" / hashlib.sha256(png()).hexdigest()
+    assert stored.exists()
+
+    [conversation] = conversations()
+    with_core(lambda core: core.service.delete_conversation(conversation.id))
+    assert not stored.exists()  # its last message went
+    restored = cli("restore", Path(made.stdout.strip()).name)
+
+    assert restored.returncode == 0, restored.stderr
+    assert stored.read_bytes() == png()
+    assert export_json(with_core(lambda core: core.service.export())) == before
