@@ -70,6 +70,11 @@ class Attachment(BaseModel):
 VISION_PROVIDERS = frozenset({"openai"})
 
 
+def guess_vision(provider: str) -> bool:
+    """Whether an agent of `provider` reads images, until its owner says otherwise."""
+    return provider in VISION_PROVIDERS
+
+
 class AgentParams(BaseModel):
     """Sampling parameters; unknown keys are kept and passed through to the server."""
 
@@ -134,7 +139,7 @@ class Agent(BaseModel):
     @model_validator(mode="after")
     def _guess_vision(self) -> Agent:
         if self.vision is None:
-            self.vision = self.provider in VISION_PROVIDERS
+            self.vision = guess_vision(self.provider)
         return self
 
     @field_validator("base_url")

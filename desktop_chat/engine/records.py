@@ -6,6 +6,8 @@ owns no lock and starts no reply, so it lives apart from the rules in service.py
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from desktop_chat.engine.attachments import with_text
 from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.errors import NoAgentError
@@ -22,6 +24,7 @@ from desktop_chat.schemas import (
     new_id,
 )
 from desktop_chat.store import NotFoundError, Repository, Store
+from desktop_chat.store.files import files_folder
 from desktop_chat.store.search import search_hits
 from desktop_chat.transfer import ImportedConversation
 
@@ -146,6 +149,11 @@ class ConversationRecords:
             await self.store.run(lambda r, c=cid: _with_files(r, r.conversations.archive(c, owner)))
             for cid in conversation_ids
         ]
+
+    @property
+    def attachment_folder(self) -> Path:
+        """Where attached files are kept (read-only for the window: thumbnails, opening)."""
+        return files_folder(self.store.path)
 
     async def attachment_file(
         self, conversation_id: str, sha256: str, owner: str | None = None

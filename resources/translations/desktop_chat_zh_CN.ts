@@ -332,6 +332,18 @@
       <translation>默认智能体</translation>
     </message>
     <message>
+      <source>Vision: its model reads images</source>
+      <translation>视觉：其模型能读取图片</translation>
+    </message>
+    <message>
+      <source>Vision</source>
+      <translation>视觉</translation>
+    </message>
+    <message>
+      <source>Images are sent only to agents with Vision on.</source>
+      <translation>图片只会发送给打开了“视觉”的智能体。</translation>
+    </message>
+    <message>
       <source>Save</source>
       <translation>保存</translation>
     </message>
@@ -568,6 +580,14 @@
       <translation>正在运行：{url}</translation>
     </message>
     <message>
+      <source>Open {name}</source>
+      <translation>打开 {name}</translation>
+    </message>
+    <message>
+      <source>Remove {name}</source>
+      <translation>移除 {name}</translation>
+    </message>
+    <message>
       <source>Something unexpected went wrong; the details are in the log.</source>
       <translation>发生了意外错误；详细信息已写入日志。</translation>
     </message>
@@ -604,6 +624,10 @@
       <translation>已分叉为新对话</translation>
     </message>
     <message>
+      <source>Wait for the reply being written to end, then send the files.</source>
+      <translation>请等正在生成的回复结束后再发送文件。</translation>
+    </message>
+    <message>
       <source>Editing: sending makes a new version of this message; the old one stays</source>
       <translation>正在编辑：发送后会生成这条消息的新版本，旧版本仍会保留</translation>
     </message>
@@ -624,8 +648,24 @@
       <translation>消息</translation>
     </message>
     <message>
+      <source>Attach…</source>
+      <translation>附件…</translation>
+    </message>
+    <message>
+      <source>Attach files</source>
+      <translation>附加文件</translation>
+    </message>
+    <message>
+      <source>Attach images, text files or PDFs (or drop them on the window, or paste)</source>
+      <translation>附加图片、文本文件或 PDF（也可以拖放到窗口上，或粘贴）</translation>
+    </message>
+    <message>
       <source>Send</source>
       <translation>发送</translation>
+    </message>
+    <message>
+      <source>Images, text and PDF (*.png *.jpg *.jpeg *.webp *.gif *.pdf *.txt *.md *.*)</source>
+      <translation>图片、文本和 PDF (*.png *.jpg *.jpeg *.webp *.gif *.pdf *.txt *.md *.*)</translation>
     </message>
     <message>
       <source>Stop</source>

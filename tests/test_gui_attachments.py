@@ -1,0 +1,116 @@
+"""Attachments in the window: a drop on the window, a paste in the composer, the chips,
+Enter sending them, thumbnails in the chat, and the Vision checkbox."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication
+
+from tests.attachment_files import png
+from tests.gui_support import CoreOnLoop, WindowOnLoop, click, press, type_text, wait_until
+from tests.test_gui_settings import DialogOnLoop
+
+
+def _drop(window, mime: QMimeData) -> bool:
+    """Drag `mime` over the window and drop it, as the platform delivers a real drop."""
+    point = QPoint(window.width() // 2, window.height() // 2)
+    actions = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(
+        point, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(
+        QPointF(point), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(window, drop)
+    return drop.isAccepted()
+
+
+@pytest.mark.asyncio
+async def test_drop_files_on_the_window_and_send_them_with_enter(
+    qapp, paths, secrets, agent, fake, tmp_path: Path
+):
+    image, notes = tmp_path / "dot.png", tmp_path / "notes.txt"
+    image.write_bytes(png(200, 100))
+    notes.write_text("shopping list", encoding="utf-8")
+    async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+        await wait_until(lambda: window.session.current is not None, what="a conversation opens")
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(image)), QUrl.fromLocalFile(str(notes))])
+
+        assert _drop(window, mime)
+
+        tray = window.composer.tray
+        assert tray.isVisible()
+        labels = [chip.label.text() for chip in tray.chips()]
+        assert labels == [f"dot.png · {len(png(200, 100))} bytes", "notes.txt · 13 bytes"]
+        assert tray.chips()[0].findChild(type(tray.chips()[0].label), "chipThumbnail") is not None
+        click(tray.chips()[1].remove_button)  # removable
+        await wait_until(lambda: len(tray.files()) == 1, what="the chip goes")
+
+        type_text(window.composer.edit, "What is this?")
+        press(window.composer.edit, Qt.Key.Key_Return)
+        await wait_until(lambda: fake.requests, what="the request")
+        await wait_until(lambda: not window.composer.busy, what="the reply ends")
+
+        content = fake.requests[-1]["body"]["messages"][-1]["content"]
+        assert content == [
+            {"type": "text", "text": "What is this?"},
+            {
+                "type": "image_url",
+                "image_url": {
+                    "url": "data:image/png;base64," + base64.b64encode(png(200, 100)).decode()
+                },
+            },
+        ]
+        assert not tray.isVisible() and tray.files() == []
+        shown = window.chat.message_widgets[0]
+        assert shown.attachments is not None
+        [button] = shown.attachments.buttons
+        assert not button.icon().isNull()  # a thumbnail, not just a name
+
+
+@pytest.mark.asyncio
+async def test_paste_an_image_and_a_bad_file_says_why(qapp, paths, secrets, agent, fake, tmp_path):
+    async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+        await wait_until(lambda: window.session.current is not None, what="a conversation opens")
+        image = QImage(30, 20, QImage.Format.Format_RGB32)
+        image.fill(Qt.GlobalColor.green)
+        QGuiApplication.clipboard().setImage(image)
+        window.composer.edit.setFocus()
+
+        press(window.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+
+        tray = window.composer.tray
+        await wait_until(lambda: len(tray.files()) == 1, what="the pasted image")
+        pasted = tray.files()[0].meta
+        assert (pasted.name, pasted.kind, pasted.mime) == ("pasted image.png", "image", "image/png")
+        assert window.composer.text() == ""  # the image is not pasted as text
+
+        empty = tmp_path / "empty.txt"
+        empty.write_bytes(b"")
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(empty))])
+        _drop(window, mime)
+        assert window.banner.isVisible()
+        assert "empty.txt cannot be attached: the file is empty." in window.banner.label.text()
+        assert len(tray.files()) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_agent_form_sets_vision(qapp, paths, secrets, agent):
+    async with CoreOnLoop(paths, secrets, agent) as core, DialogOnLoop(core) as dialog:
+        form = dialog.agents_tab.form
+        assert form.current is not None and form.vision.isChecked()  # an OpenAI agent
+        form.vision.click()  # the box is as wide as the form: its centre is not the box
+        assert not form.vision.isChecked()
+        click(form.save_button)
+        await wait_until(lambda: form.status.text() or form.error.text(), what="the form answers")
+        assert not (await core.service.get_agent(agent.agent_id)).vision
