@@ -238,6 +238,10 @@ class ContextEntry(BaseModel):
     id: int | None = None
     role: Role
     content: str = Field(max_length=MAX_MESSAGE_CHARS)
+    # The files of the stored message, shown and counted; they stay with it whatever an
+    # edit does (read-only: a client sending them changes nothing).
+    attachments: list[Attachment] = Field(default_factory=list)
+    attachment_tokens: int = Field(default=0, ge=0, description="An estimate for the files.")
 
 
 class Context(BaseModel):

@@ -15,6 +15,7 @@ from desktop_chat.app import Core
 from desktop_chat.engine.attachments import AttachmentError, Limits, from_bytes
 from desktop_chat.engine.events import ReplyDelta
 from desktop_chat.schemas import Agent, MessageStatus
+from desktop_chat.tokens import estimate_tokens
 from desktop_chat.transfer import ImportError_, export_json, parse_import, write_export
 from tests.attachment_files import pdf, png
 from tests.fake_openai import FakeOpenAI, Scenario
@@ -182,3 +183,18 @@ async def test_attachments_survive_export_and_import_byte_for_byte(
     image_name = f"{files[0].meta.sha256[:12]}-dot.png"
     assert f"![dot.png](<chat_files/{image_name}>)" in text
     assert (tmp_path / "chat_files" / image_name).read_bytes() == files[0].data
+
+
+async def test_the_context_lists_files_with_a_token_estimate(core: Core) -> None:
+    wide = from_bytes("wide.png", png(2048, 1024))
+    notes = from_bytes("notes.txt", b"x" * 400)
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "Two files", attachments=[wide, notes])
+    await log.done(conv.id)
+
+    [question, _] = (await core.service.get_context(conv.id)).history
+    assert [a.name for a in question.attachments] == ["wide.png", "notes.txt"]
+    # OpenAI's documented count: 1536 x 768 after scaling is 3 x 2 tiles; the text as sent.
+    sent_text = "Attached file notes.txt:\n\n" + "x" * 400
+    assert question.attachment_tokens == (85 + 170 * 6) + estimate_tokens(sent_text)

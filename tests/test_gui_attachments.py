@@ -11,8 +11,11 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
+from desktop_chat.engine.attachments import from_bytes
 from tests.attachment_files import png
 from tests.gui_support import CoreOnLoop, WindowOnLoop, click, press, type_text, wait_until
+from tests.helpers import EventLog
+from tests.test_gui_context_editor import loaded, open_editor, replace_text
 from tests.test_gui_settings import DialogOnLoop
 
 
@@ -114,3 +117,30 @@ async def test_the_agent_form_sets_vision(qapp, paths, secrets, agent):
         click(form.save_button)
         await wait_until(lambda: form.status.text() or form.error.text(), what="the form answers")
         assert not (await core.service.get_agent(agent.agent_id)).vision
+
+
+@pytest.mark.asyncio
+async def test_the_context_editor_lists_files_and_keeps_them_on_apply(
+    qapp, paths, secrets, agent, fake
+):
+    async with CoreOnLoop(paths, secrets, agent) as core, open_editor(core) as editor:
+        conv = await core.service.create_conversation()
+        log = EventLog(core.service, conv.id)
+        await core.service.send(conv.id, "See", attachments=[from_bytes("n.txt", b"x" * 40)])
+        await log.done(conv.id)
+        await loaded(editor, conv.id, 3)
+
+        question = editor.entries[1]
+        assert question.files_label is not None
+        assert (
+            question.files_label.text() == "Files: n.txt · about 16 tokens"
+        )  # (22 + 40) / 4, rounded up
+        assert editor.entries[2].files_label is None
+
+        replace_text(question.edit, "See this")
+        applied: list[bool] = []
+        editor.applied.connect(lambda: applied.append(True))
+        click(editor.apply_button)
+        await wait_until(lambda: applied, what="Apply finishes")
+        [stored, _] = (await core.service.get_conversation(conv.id)).messages
+        assert (stored.content, [a.name for a in stored.attachments]) == ("See this", ["n.txt"])

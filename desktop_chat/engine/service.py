@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from desktop_chat.engine.attachments import (
     Limits,
     NewAttachment,
+    attachment_tokens,
     check_message,
     kinds_in,
     refuse_images_without_vision,
@@ -120,8 +121,15 @@ class ConversationService(ConversationRecords):
         preset = conversation.preset_messages
         if preset is None:
             preset = agent.preset_messages if agent else []
+        folder = self.attachment_folder
         history = [
-            ContextEntry(id=m.id, role=m.role, content=m.content)
+            ContextEntry(
+                id=m.id,
+                role=m.role,
+                content=m.content,
+                attachments=m.attachments,
+                attachment_tokens=sum(attachment_tokens(a, folder) for a in m.attachments),
+            )
             for m in conversation.messages
             if m.content or m.attachments
         ]

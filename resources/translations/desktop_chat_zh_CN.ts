@@ -760,6 +760,10 @@
       <translation>下移</translation>
     </message>
     <message>
+      <source>Sent with this message as they are; editing the text keeps them.</source>
+      <translation>这些文件按原样随此消息发送；编辑文字不会移除它们。</translation>
+    </message>
+    <message>
       <source>Prompt message {number}</source>
       <translation>提示词消息 {number}</translation>
     </message>
@@ -786,6 +790,10 @@
     <message>
       <source>Delete {what}</source>
       <translation>删除 {what}</translation>
+    </message>
+    <message>
+      <source>Files: {names} · about {count} tokens</source>
+      <translation>文件：{names} · 约 {count} 个令牌</translation>
     </message>
     <message>
       <source>Pinned</source>
