@@ -20,6 +20,7 @@ from desktop_chat.engine.attachments import (
 )
 from desktop_chat.schemas import Conversation, Message
 from desktop_chat.store import Store
+from desktop_chat.store.database import repair_search_index
 from tests.attachment_files import bmp, gif, jpeg, pdf, png
 
 
@@ -131,3 +132,27 @@ async def test_files_are_kept_once_owner_only_and_go_with_the_last_message(
     assert path.exists()  # the other conversation still uses it
     await store.run(lambda r: r.conversations.delete(convs[1].id))
     assert not path.exists()
+
+
+@pytest.mark.asyncio
+async def test_a_repaired_search_index_still_finds_attached_text(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.sqlite3"
+    made = from_bytes("notes.txt", b"zebra crossing manual")
+    store = await Store.open(path)
+    try:
+        conv = await store.run(lambda r: r.conversations.create(Conversation(title="t")))
+        message = Message(role="user", content="see file", attachments=[made.meta])
+        await store.run(
+            lambda r: r.messages.append(conv.id, message, blobs={made.meta.sha256: made.data})
+        )
+    finally:
+        await store.close()
+
+    assert repair_search_index(path) == 1
+
+    store = await Store.open(path)
+    try:
+        found = await store.run(lambda r: r.conversations.list(query="zebra"))
+    finally:
+        await store.close()
+    assert [c.id for c in found] == [conv.id]

@@ -198,3 +198,20 @@ async def test_the_context_lists_files_with_a_token_estimate(core: Core) -> None
     # OpenAI's documented count: 1536 x 768 after scaling is 3 x 2 tiles; the text as sent.
     sent_text = "Attached file notes.txt:\n\n" + "x" * 400
     assert question.attachment_tokens == (85 + 170 * 6) + estimate_tokens(sent_text)
+
+
+async def test_a_fork_carries_the_files_and_keeps_them_after_the_origin_goes(
+    core: Core,
+) -> None:
+    image = from_bytes("dot.png", png())
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    question = await core.service.send(conv.id, "Look", attachments=[image])
+    await log.done(conv.id)
+
+    fork = await core.service.fork(conv.id, question.id)  # type: ignore[arg-type]
+    await core.service.delete_conversation(conv.id)
+
+    assert fork.messages[0].attachments == question.attachments
+    stored = core.service.attachment_folder / image.meta.sha256
+    assert stored.read_bytes() == image.data
