@@ -51,6 +51,7 @@ async def test_drop_files_on_the_window_and_send_them_with_enter(
         assert _drop(window, mime)
 
         tray = window.composer.tray
+        await wait_until(lambda: len(tray.chips()) == 2, what="both files are read")
         assert tray.isVisible()
         labels = [chip.label.text() for chip in tray.chips()]
         assert labels == [f"dot.png · {len(png(200, 100))} bytes", "notes.txt · 13 bytes"]
@@ -102,7 +103,7 @@ async def test_paste_an_image_and_a_bad_file_says_why(qapp, paths, secrets, agen
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(empty))])
         _drop(window, mime)
-        assert window.banner.isVisible()
+        await wait_until(window.banner.isVisible, what="the refusal")
         assert "empty.txt cannot be attached: the file is empty." in window.banner.label.text()
         assert len(tray.files()) == 1
 

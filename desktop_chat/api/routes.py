@@ -160,7 +160,8 @@ async def send_message(request: web.Request, owner: str) -> web.StreamResponse:
         except (binascii.Error, ValueError):
             field = f"attachments.{index}.data"
             raise ApiError(422, f"{field}: must be base64", "invalid_input", [field]) from None
-        files.append(from_bytes(upload.name, data, limits, upload.mime))
+        # Off the loop: scaling a large image takes a while, and other clients stream.
+        files.append(await asyncio.to_thread(from_bytes, upload.name, data, limits, upload.mime))
     user = await ctx.service.send(conversation_id, body.text, owner, attachments=files)
     stream = stream_path(conversation_id)
     return model_response(SendAccepted(message=user, stream=stream), status=202)

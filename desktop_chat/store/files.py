@@ -17,8 +17,9 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from urllib.parse import unquote
 
-from peewee import SqliteDatabase
+from peewee import DatabaseError, SqliteDatabase
 
 from desktop_chat.schemas import Attachment
 from desktop_chat.store.errors import NotFoundError
@@ -34,6 +35,14 @@ _CHUNK = 500
 def files_folder(database: Path) -> Path:
     """Where the files of the database at `database` live."""
     return database.parent / FOLDER_NAME
+
+
+def database_file(db: SqliteDatabase) -> Path:
+    """The file behind `db`, also when it was opened read-only as a `file:` URI."""
+    name = str(db.database)
+    if name.startswith("file:"):
+        return Path(unquote(name.removeprefix("file:").split("?", 1)[0]))
+    return Path(name)
 
 
 class Files:
@@ -115,7 +124,18 @@ class Files:
         return Attachment.model_construct(name=name, mime=mime, kind=kind, size=size, sha256=sha)
 
     def collect(self) -> int:
-        """Remove the files no message names any more; returns how many went."""
+        """Remove the files no message names any more; returns how many went.
+
+        Never fails the operation it follows: a database opened read-only, or busy, keeps
+        the notes for a later collect.
+        """
+        try:
+            return self._collect()
+        except (DatabaseError, OSError) as exc:
+            log.info("Attached files not collected this time: %s", exc)
+            return 0
+
+    def _collect(self) -> int:
         if not self.db.execute_sql("SELECT 1 FROM attachment_gone LIMIT 1").fetchone():
             return 0
         removed = 0

@@ -7,13 +7,11 @@ one table.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from peewee import SqliteDatabase
 
 from desktop_chat.store.agents import Agents
 from desktop_chat.store.conversations import Conversations
-from desktop_chat.store.files import Files, files_folder
+from desktop_chat.store.files import Files, database_file, files_folder
 from desktop_chat.store.messages import Messages
 from desktop_chat.store.tokens import ApiTokens
 from desktop_chat.store.usage import Usage
@@ -24,7 +22,7 @@ class Repository:
         self.db = db
         self.agents = Agents(db)
         self.usage = Usage(db)
-        self.files = Files(db, files_folder(Path(db.database)))
+        self.files = Files(db, files_folder(database_file(db)))
         self.messages = Messages(db, self.usage, self.files)
         self.conversations = Conversations(db, self.messages)
         self.tokens = ApiTokens(db)

@@ -8,12 +8,14 @@ shows the file's name, size and, for an image, a thumbnail, and can be removed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from shiboken6 import isValid
 
 from desktop_chat.engine import EngineError
 from desktop_chat.engine.attachments import Limits, NewAttachment, from_bytes, read_file, size_text
@@ -89,6 +91,7 @@ class AttachmentTray(QWidget):
         # Read at each file: the settings may have changed since the window opened.
         self.limits: Callable[[], Limits] = Limits
         self._files: list[NewAttachment] = []
+        self._reading: list[asyncio.Task[None]] = []
         self._row = QHBoxLayout(self)
         self._row.setContentsMargins(0, 0, 0, 4)
         self._row.setSpacing(6)
@@ -106,7 +109,8 @@ class AttachmentTray(QWidget):
             self._add(lambda p=path: read_file(p, self.limits()))
 
     def add_image(self, image: QImage) -> None:
-        self._add(lambda: from_bytes(PASTED_NAME, png_bytes(image), self.limits()))
+        data = png_bytes(image)  # here: the image belongs to this thread
+        self._add(lambda: from_bytes(PASTED_NAME, data, self.limits()))
 
     def add_mime(self, mime: QMimeData) -> bool:
         """Take the files or the image of a drop or a paste; False when it has neither."""
@@ -143,11 +147,33 @@ class AttachmentTray(QWidget):
         self.hide()
         self.changed.emit()
 
+    @property
+    def reading(self) -> bool:
+        """Files are still being read (a large PDF's text, a large image scaled down)."""
+        return bool(self._reading)
+
     def _add(self, read: Callable[[], NewAttachment]) -> None:
+        """Read off the event loop, so a large file never freezes the window; the chip
+        shows when it is read, in the order the files came."""
+        previous = self._reading[-1] if self._reading else None
+        task = asyncio.get_event_loop().create_task(self._read(read, previous))
+        self._reading.append(task)  # a strong reference until it is done
+        task.add_done_callback(self._reading.remove)
+
+    async def _read(
+        self, read: Callable[[], NewAttachment], previous: asyncio.Task[None] | None
+    ) -> None:
         try:
-            attachment = read()
+            attachment = await asyncio.to_thread(read)
         except EngineError as exc:
-            self.refused.emit(say(exc.user_message))
+            attachment = None
+            sentence = say(exc.user_message)
+        if previous is not None:
+            await asyncio.wait([previous])
+        if not isValid(self):
+            return  # the window closed while the file was read
+        if attachment is None:
+            self.refused.emit(sentence)
             return
         if any(f.meta.sha256 == attachment.meta.sha256 for f in self._files):
             return  # the same file twice is sent once

@@ -138,6 +138,6 @@ class Composer(QWidget):
     def _submit(self) -> None:
         """Enter sends; while a reply streams the window queues the message (see session)."""
         text = self.text()
-        if not text.strip() and not self.tray.files():
-            return
+        if self.tray.reading or (not text.strip() and not self.tray.files()):
+            return  # a file still being read goes with this message: Enter again then
         self.send.emit(text)
