@@ -145,3 +145,23 @@ async def test_the_context_editor_lists_files_and_keeps_them_on_apply(
         await wait_until(lambda: applied, what="Apply finishes")
         [stored, _] = (await core.service.get_conversation(conv.id)).messages
         assert (stored.content, [a.name for a in stored.attachments]) == ("See this", ["n.txt"])
+
+
+@pytest.mark.asyncio
+async def test_the_image_side_is_a_setting_the_next_file_follows(
+    qapp, paths, secrets, agent, tmp_path
+):
+    async with CoreOnLoop(paths, secrets, agent) as core, DialogOnLoop(core) as dialog:
+        page = dialog.general_tab
+        assert (page.max_file.value(), page.image_side.value()) == (20, 2048)
+        replace_text(page.image_side, "100")
+        click(page.save_button)
+        await wait_until(lambda: core.settings.image_max_side == 100, what="applied")
+        assert core.service.config.attachments.max_image_side == 100
+        async with WindowOnLoop(core) as window:
+            image = tmp_path / "big.png"
+            image.write_bytes(png(400, 200))
+            window.composer.tray.add_paths([image])
+            await wait_until(lambda: window.composer.tray.files(), what="the file is read")
+            scaled = QImage.fromData(window.composer.tray.files()[0].data)
+            assert (scaled.width(), scaled.height()) == (100, 50)

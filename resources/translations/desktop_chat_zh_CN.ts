@@ -1618,8 +1618,32 @@ Backups: {folder}</source>
       <translation>自动标题</translation>
     </message>
     <message>
+      <source> MB</source>
+      <translation> MB</translation>
+    </message>
+    <message>
+      <source>Largest file to attach, in MB</source>
+      <translation>可附加的最大文件（MB）</translation>
+    </message>
+    <message>
+      <source> px</source>
+      <translation> 像素</translation>
+    </message>
+    <message>
+      <source>Longest side of images sent, in pixels</source>
+      <translation>发送图片的最长边（像素）</translation>
+    </message>
+    <message>
       <source>Request timeout</source>
       <translation>请求超时</translation>
+    </message>
+    <message>
+      <source>Largest file to attach</source>
+      <translation>可附加的最大文件</translation>
+    </message>
+    <message>
+      <source>Scale images down to</source>
+      <translation>图片缩小到</translation>
     </message>
     <message>
       <source>Theme</source>
