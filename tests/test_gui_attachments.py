@@ -165,3 +165,25 @@ async def test_the_image_side_is_a_setting_the_next_file_follows(
             await wait_until(lambda: window.composer.tray.files(), what="the file is read")
             scaled = QImage.fromData(window.composer.tray.files()[0].data)
             assert (scaled.width(), scaled.height()) == (100, 50)
+
+
+@pytest.mark.asyncio
+async def test_files_wait_in_the_conversation_they_were_added_in(
+    qapp, paths, secrets, agent, fake, tmp_path
+):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("private", encoding="utf-8")
+    async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+        await wait_until(lambda: window.session.current is not None, what="a conversation opens")
+        first = window.session.current_id
+        tray = window.composer.tray
+        tray.add_paths([notes])
+        await wait_until(lambda: tray.files(), what="the file is read")
+
+        window.new_conversation()
+        await wait_until(lambda: window.session.current_id != first, what="a new conversation")
+        assert tray.files() == [] and not tray.isVisible()
+
+        window.open_conversation(first)
+        await wait_until(lambda: tray.files(), what="the file is back")
+        assert [f.meta.name for f in tray.files()] == ["notes.txt"]

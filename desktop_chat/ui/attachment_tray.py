@@ -92,6 +92,8 @@ class AttachmentTray(QWidget):
         self.limits: Callable[[], Limits] = Limits
         self._files: list[NewAttachment] = []
         self._reading: list[asyncio.Task[None]] = []
+        self._owner: str | None = None  # the conversation the files are for
+        self._parked: dict[str, list[NewAttachment]] = {}  # other conversations' files
         self._row = QHBoxLayout(self)
         self._row.setContentsMargins(0, 0, 0, 4)
         self._row.setSpacing(6)
@@ -125,6 +127,18 @@ class AttachmentTray(QWidget):
         else:
             return False
         return True
+
+    def show_for(self, conversation_id: str) -> None:
+        """Files wait in the conversation they were added in, as the draft does: switching
+        away keeps them there, and switching back shows them again."""
+        if conversation_id == self._owner:
+            return
+        if self._owner is not None and self._files:
+            self._parked[self._owner] = self.files()
+        files = self._parked.pop(conversation_id, [])
+        self._owner = conversation_id
+        if files or self._files:
+            self.set_files(files)
 
     def set_files(self, files: list[NewAttachment]) -> None:
         """Show `files` instead of what is there (files given back after a failed send)."""

@@ -319,6 +319,7 @@ class MainWindow(QMainWindow):
         if fresh:
             self.banner.hide()
             self.composer.set_text(session.draft())
+            self.composer.tray.show_for(detail.id)
         if self.context_editor.isVisible():
             self.context_editor.load(detail.id)
 
