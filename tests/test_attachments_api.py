@@ -92,3 +92,26 @@ async def test_bad_uploads_are_refused_before_anything_is_sent(api: Api, fake: F
     assert corrupt.status == 400 and "cat.png cannot be attached" in corrupt.error["message"]
     assert empty.status == 422
     assert fake.requests == []
+
+
+async def test_the_gateway_never_sends_an_image_to_an_agent_without_vision(
+    api: Api, core: Core, fake: FakeOpenAI
+) -> None:
+    agent = await core.service.get_agent("Fake")
+    await core.service.save_agent(agent.model_copy(update={"vision": False}))
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    body = {
+        "model": "Fake",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "What?"}, image]}],
+    }
+
+    refused = await api.call("POST", "/v1/chat/completions", body)
+
+    assert refused.status == 400, refused.body
+    assert "Fake does not read images" in refused.body["error"]["message"]
+    assert fake.requests == []
+    # With vision, the same request goes through as the client wrote it.
+    await core.service.save_agent(agent.model_copy(update={"vision": True}))
+    answered = await api.call("POST", "/v1/chat/completions", body)
+    assert answered.status == 200, answered.body
+    assert fake.requests[-1]["body"]["messages"][-1]["content"][1] == image

@@ -65,7 +65,9 @@ _ERROR_TEXT = {
 }
 # The gateway's answers where they differ: errors of the agent's server among them.
 _GATEWAY_ERROR_TEXT = {
-    400: "The agent's server refused the request (e.g. `context_length_exceeded`).",
+    400: "The agent's server refused the request (e.g. `context_length_exceeded`), or the "
+    "request holds an image and the agent's model does not read images "
+    "(`vision_unsupported`).",
     404: "No agent of that name that this token may use (`model_not_found`), or the "
     "agent's server does not know its model.",
     422: "Bad JSON, or a field that is missing or invalid; `param` names it.",
