@@ -136,6 +136,7 @@ class AgentInfo(BaseModel):
     app_preset: AppPreset
     is_default: bool
     has_key: bool
+    vision: bool = Field(description="Whether images may be sent to it.")
 
     @classmethod
     def of(cls, agent: Agent, has_key: bool) -> AgentInfo:
@@ -150,6 +151,7 @@ class AgentInfo(BaseModel):
             app_preset=agent.app_preset,
             is_default=agent.is_default,
             has_key=has_key,
+            vision=agent.vision,
         )
 
 
