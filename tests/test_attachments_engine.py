@@ -215,3 +215,16 @@ async def test_a_fork_carries_the_files_and_keeps_them_after_the_origin_goes(
     assert fork.messages[0].attachments == question.attachments
     stored = core.service.attachment_folder / image.meta.sha256
     assert stored.read_bytes() == image.data
+
+
+async def test_a_search_hit_in_a_file_shows_the_words_around_it(core: Core) -> None:
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    report = from_bytes("report.pdf", pdf("Revenue grew in the quarter"))
+    question = await core.service.send(conv.id, "Summarise this", attachments=[report])
+    await log.done(conv.id)
+
+    [hit] = await core.service.search_hits([conv.id], "revenue")
+
+    assert hit.message_id == question.id
+    assert hit.snippet == "Revenue grew in the quarter"
