@@ -16,6 +16,8 @@ median of 5 samples taken 100 ms apart after a garbage collection and a 1 s paus
   defaults, so each new conversation also asks the server for a title.
 * long: replies into one open conversation (100 by default): every reply adds a message
   widget to the view, which must drop those far above the viewport to stay flat.
+* images: the same, each question carrying its own photo-sized JPEG (#14): the view shows
+  a thumbnail per message and every request sends all the images of the conversation.
 
 Growth is measured from a baseline taken after 10 warm-up replies (HTTP client, caches).
 
@@ -61,6 +63,23 @@ async def settled_rss() -> float:
     return statistics.median(samples)
 
 
+def photo(number: int) -> object:
+    """A distinct 640 x 480 JPEG of about 30 KB, read as the window reads a dropped file."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from desktop_chat.engine.attachments import from_bytes
+
+    image = Image.new("RGB", (640, 480), (number * 37 % 256, number * 91 % 256, 128))
+    draw = ImageDraw.Draw(image)
+    for k in range(40):
+        draw.line((k * 16, 0, 640 - k * 16, 480), fill=(k * 6, 255 - k * 6, number % 256))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return from_bytes(f"photo-{number}.jpg", out.getvalue())
+
+
 def child(variant: str, replies: int) -> dict[str, object]:
     server, base_url = start_fake_server(["Sure", ",", " here", " it", " is", "."])
     data = fresh_home("large" if variant == "rss" else "cold", base_url=base_url)
@@ -93,6 +112,7 @@ def child(variant: str, replies: int) -> dict[str, object]:
                 return window.session.current.id
 
             per_conversation = PER_CONVERSATION if variant == "growth" else replies + WARM_UP
+            photos = variant == "images"
             checkpoints: list[tuple[int, float]] = []
             started = time.perf_counter()
             target = ""
@@ -103,7 +123,11 @@ def child(variant: str, replies: int) -> dict[str, object]:
                 if i % per_conversation == 0:
                     target = await open_new()
                 done.clear()
-                await service.send(target, f"Question number {i}: tell me more.")
+                await service.send(
+                    target,
+                    f"Question number {i}: tell me more.",
+                    attachments=[photo(i)] if photos else (),
+                )
                 await done.wait()
                 await wait_async(lambda t=target: not service.in_flight(t))
                 n = i - WARM_UP + 1
@@ -158,6 +182,7 @@ def main() -> list[Row]:
         "rss": run_child("rss", 0),
         "growth": run_child("growth", args.replies),
         "long": run_child("long", args.long_replies),
+        "images": run_child("images", args.long_replies),
     }
     for v, r in runs.items():
         print(f"  {v}: " + json.dumps(r))
@@ -187,6 +212,14 @@ def main() -> list[Row]:
             args.long_replies,
             f"Memory: growth after {args.long_replies:,} replies in one open conversation",
             "every reply adds a message widget to the view, at the bottom",
+        ),
+        (
+            "images",
+            args.long_replies,
+            f"Memory: growth after {args.long_replies:,} image messages in one open "
+            "conversation",
+            "each question carries its own 640 x 480 JPEG, shown as a thumbnail and sent "
+            "again with every later question",
         ),
     ):
         r = runs[variant]

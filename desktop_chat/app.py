@@ -12,6 +12,7 @@ from desktop_chat.api.runner import ApiRunner
 from desktop_chat.engine import ConversationService, CrashJournal, EngineConfig
 from desktop_chat.engine.agents import AgentService
 from desktop_chat.engine.api_tokens import TokenService
+from desktop_chat.engine.attachments import Limits
 from desktop_chat.engine.backups import BackupSchedule
 from desktop_chat.engine.data_folder import DataFolder
 from desktop_chat.engine.gateway import GatewayService
@@ -47,6 +48,12 @@ def engine_config(settings: Settings) -> EngineConfig:
         request_timeout=settings.request_timeout,
         http_proxy=settings.http_proxy,
         auto_title=settings.auto_title,
+        attachments=Limits(
+            max_file_bytes=settings.attachment_max_file_mb * 1024 * 1024,
+            max_message_bytes=settings.attachment_max_message_mb * 1024 * 1024,
+            max_files=settings.attachment_max_files,
+            max_image_side=settings.image_max_side,
+        ),
     )
 
 

@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--temperature", type=float)
         p.add_argument("--max-tokens", type=int)
         p.add_argument("--default", action="store_true", help="make it the default agent")
+        p.add_argument(
+            "--vision",
+            action=argparse.BooleanOptionalAction,
+            help="whether its model reads images (default: guessed from the provider)",
+        )
         key = p.add_mutually_exclusive_group()
         key.add_argument("--key-env", metavar="VAR", help="read the API key from this variable")
         key.add_argument("--key-stdin", action="store_true", help="read the API key from stdin")
@@ -65,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", help="the message; '-' reads it from stdin")
     ask.add_argument("--agent", help="agent name or id (default: the default agent)")
     ask.add_argument("--conversation", help="continue this conversation id")
+    ask.add_argument(
+        "--attach",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="send a file with the message (an image, a text file or a PDF); repeatable",
+    )
 
     regenerate = sub.add_parser(
         "regenerate",
@@ -99,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="export conversations to stdout")
     export.add_argument("ids", nargs="*", help="conversation ids (default: all)")
     export.add_argument("--format", choices=("json", "md"), default="json")
+    export.add_argument(
+        "--output",
+        type=Path,
+        help="write to this file instead of stdout (Markdown: attachments beside it)",
+    )
 
     imp = sub.add_parser("import", help="import conversations from a JSON file")
     imp.add_argument("file", type=Path)

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 MAX_MESSAGE_CHARS = 1_000_000
@@ -33,6 +33,46 @@ class ChatMessage(BaseModel):
 
     role: Role
     content: str = Field(max_length=MAX_MESSAGE_CHARS)
+    # The OpenAI content parts of a message with attachments (text and image_url); sent
+    # instead of `content` when set, never stored or exported with the message itself.
+    parts: list[dict[str, Any]] | None = Field(default=None, exclude=True)
+
+    def request_form(self) -> dict[str, Any]:
+        """The message as the chat-completions request carries it."""
+        if self.parts:
+            return {"role": self.role, "content": self.parts}
+        return self.model_dump()
+
+
+AttachmentKind = Literal["image", "text", "pdf"]
+
+
+class Attachment(BaseModel):
+    """A file sent with a message, kept once in the data folder under its sha256.
+
+    `text` is what a text file or a PDF says (sent to the model and searched); images
+    have none. It is left out of the message's JSON: the file itself can be fetched.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    mime: str = Field(min_length=1, max_length=100)
+    kind: AttachmentKind
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    text: str = Field(default="", exclude=True)
+    # The file's bytes, filled only on the way into or out of an export file.
+    data: bytes | None = Field(default=None, exclude=True, repr=False)
+
+
+# Providers whose usual models read images: an agent of theirs gets `vision` unless told.
+VISION_PROVIDERS = frozenset({"openai"})
+
+
+def guess_vision(provider: str) -> bool:
+    """Whether an agent of `provider` reads images, until its owner says otherwise."""
+    return provider in VISION_PROVIDERS
 
 
 class AgentParams(BaseModel):
@@ -89,8 +129,18 @@ class Agent(BaseModel):
     app_preset: AppPreset = Field(default_factory=AppPreset)
     key_ref: str | None = Field(default=None, max_length=200)
     is_default: bool = False
+    vision: bool = Field(
+        default=None,  # type: ignore[assignment]  # guessed from the provider below
+        description="Whether its model reads images; images are never sent to one that does not.",
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+    @model_validator(mode="after")
+    def _guess_vision(self) -> Agent:
+        if self.vision is None:
+            self.vision = guess_vision(self.provider)
+        return self
 
     @field_validator("base_url")
     @classmethod
@@ -130,6 +180,7 @@ class Message(BaseModel):
     ttft_ms: float | None = None
     duration_ms: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    attachments: list[Attachment] = Field(default_factory=list)
 
     def as_chat(self) -> ChatMessage:
         return ChatMessage(role=self.role, content=self.content)
@@ -187,6 +238,10 @@ class ContextEntry(BaseModel):
     id: int | None = None
     role: Role
     content: str = Field(max_length=MAX_MESSAGE_CHARS)
+    # The files of the stored message, shown and counted; they stay with it whatever an
+    # edit does (read-only: a client sending them changes nothing).
+    attachments: list[Attachment] = Field(default_factory=list)
+    attachment_tokens: int = Field(default=0, ge=0, description="An estimate for the files.")
 
 
 class Context(BaseModel):

@@ -12,11 +12,12 @@ window runs (and whose result it renders), so nothing here waits on the event lo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_chat.engine import ConversationService
+from desktop_chat.engine.attachments import NewAttachment
 from desktop_chat.schemas import (
     Agent,
     Conversation,
@@ -26,7 +27,7 @@ from desktop_chat.schemas import (
     SearchHit,
 )
 from desktop_chat.store import NotFoundError
-from desktop_chat.transfer import export_json, export_markdown
+from desktop_chat.transfer import write_export
 
 PAGE_SIZE = 200  # conversations the list asks for at a time: a few screens of it
 
@@ -230,11 +231,14 @@ class ChatSession:
     def begin_edit(self, message: Message) -> None:
         self.editing = message
 
-    def send(self, text: str) -> Awaitable[None] | None:
-        """Send `text` (or resend it in place of the message being edited).
+    def send(
+        self, text: str, attachments: Sequence[NewAttachment] = ()
+    ) -> Awaitable[None] | None:
+        """Send `text` with `attachments` (or resend it in place of the message edited).
 
         While a reply is being written the text is queued instead (`queued()`), to be sent
-        when it ends: None then, as when no conversation is open.
+        when it ends: None then, as when no conversation is open. Files are not queued:
+        the window keeps them until the reply ends.
         """
         conversation_id = self.current_id
         if conversation_id is None:
@@ -249,7 +253,7 @@ class ChatSession:
             if editing is not None and editing.id is not None:
                 await self.service.edit_and_resend(conversation_id, editing.id, text)
             else:
-                await self.service.send(conversation_id, text)
+                await self.service.send(conversation_id, text, attachments=attachments)
             await self.service.save_draft(conversation_id, "")
 
         return go()
@@ -348,5 +352,4 @@ class ChatSession:
 
     async def export(self, conversation_id: str, path: Path, as_json: bool) -> None:
         conversations = await self.service.export([conversation_id])
-        text = export_json(conversations) if as_json else export_markdown(conversations)
-        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        await asyncio.to_thread(write_export, path, conversations, as_json)

@@ -37,6 +37,12 @@ class Settings(BaseModel):
     api_port: int = Field(default=8765, ge=1024, le=65535)
     backup_every_hours: int = Field(default=24, ge=0, le=8760)  # 0: no scheduled backups
     backups_kept: int = Field(default=7, ge=1, le=1000)
+    # Attachments: the most one file and one message may carry, and the longest side an
+    # image is scaled down to before it is kept and sent.
+    attachment_max_file_mb: int = Field(default=20, ge=1, le=1024)
+    attachment_max_message_mb: int = Field(default=50, ge=1, le=4096)
+    attachment_max_files: int = Field(default=10, ge=1, le=100)
+    image_max_side: int = Field(default=2048, ge=64, le=16384)
 
 
 def load_settings(path: Path) -> Settings:

@@ -6,19 +6,38 @@ its `id` and the `parent_id` of the message it follows, and the conversation nam
 `current_message_id`; a file without ids (older exports, other programs) is read as one
 path in file order. Import validates everything before it writes anything, so a bad
 file is rejected whole with the reason, never half-imported. Markdown holds the current
-path only: it is for reading.
+path only: it is for reading; the files attached to its messages are written in a
+folder beside it, and linked.
+
+Attachments travel in the JSON as `attachments: [{name, mime, size, sha256, data}]`, the
+file's bytes in base64; import checks each against its sha256, so a file comes back byte
+for byte or the import is refused.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
+import os
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from desktop_chat.schemas import (
     MAX_MESSAGE_CHARS,
+    Attachment,
     ChatMessage,
     ConversationArchive,
     ConversationDetail,
@@ -35,6 +54,46 @@ class ImportError_(ValueError):
     """The file cannot be imported; the message says why."""
 
 
+class ImportedAttachment(BaseModel):
+    """A file as an export carries it; `data` is checked against `sha256`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=255)
+    mime: str = Field(default="application/octet-stream", min_length=1, max_length=100)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    data: str
+
+    @model_validator(mode="after")
+    def _bytes_match(self) -> ImportedAttachment:
+        try:
+            raw = base64.b64decode(self.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"the data of {self.name} is not base64") from None
+        if hashlib.sha256(raw).hexdigest() != self.sha256:
+            raise ValueError(f"the data of {self.name} does not match its sha256")
+        return self
+
+    def to_attachment(self) -> Attachment:
+        """Its kind follows its type; the text of text files and PDFs is read again later."""
+        raw = base64.b64decode(self.data)
+        kind = (
+            "image"
+            if self.mime.startswith("image/")
+            else "pdf"
+            if self.mime == "application/pdf"
+            else "text"
+        )
+        return Attachment(
+            name=self.name,
+            mime=self.mime,
+            kind=kind,
+            size=len(raw),
+            sha256=self.sha256,
+            data=raw,
+        )
+
+
 class ImportedMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -46,6 +105,7 @@ class ImportedMessage(BaseModel):
     reasoning: str = ""
     status: MessageStatus = MessageStatus.COMPLETE
     model: str | None = None
+    attachments: list[ImportedAttachment] = Field(default_factory=list)
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -84,6 +144,7 @@ class ImportedConversation(BaseModel):
                 status=m.status,
                 model=m.model,
                 created_at=m.timestamp or now,
+                attachments=[a.to_attachment() for a in m.attachments],
             )
             for m in self.messages
         ]
@@ -124,21 +185,64 @@ def _conversation_json(conversation: ConversationArchive) -> dict[str, Any]:
                 **({"reasoning": m.reasoning} if m.reasoning else {}),
                 **({"status": m.status.value} if m.status is not MessageStatus.COMPLETE else {}),
                 **({"model": m.model} if m.model else {}),
+                **({"attachments": _attachments_json(m)} if m.attachments else {}),
             }
             for m in conversation.every_message
         ],
     }
 
 
-def export_markdown(conversations: list[ConversationDetail]) -> str:
+def _attachments_json(message: Message) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": a.name,
+            "mime": a.mime,
+            "size": a.size,
+            "sha256": a.sha256,
+            **({"data": base64.b64encode(a.data).decode("ascii")} if a.data is not None else {}),
+        }
+        for a in message.attachments
+    ]
+
+
+def attachment_file_name(attachment: Attachment) -> str:
+    """The name a Markdown export gives a file beside it: unique, and safe on any disk."""
+    safe = re.sub(r"[^\w.\- ]+", "_", attachment.name).strip(" .") or "file"
+    return f"{attachment.sha256[:12]}-{safe}"
+
+
+def export_markdown(conversations: list[ConversationDetail], files_dir: str = "files") -> str:
+    """The current path of each conversation; attachments link into `files_dir`."""
     parts = []
     for conversation in conversations:
         parts.append(f"# {conversation.title or 'Untitled conversation'}\n")
         for m in conversation.messages:
             stamp = m.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
             note = "" if m.status is MessageStatus.COMPLETE else f" ({m.status.value})"
-            parts.append(f"## {m.role.capitalize()}{note} · {stamp}\n\n{m.content}\n")
+            links = "".join(
+                f"\n{'!' if a.kind == 'image' else ''}[{a.name}]"
+                f"(<{files_dir}/{attachment_file_name(a)}>)\n"
+                for a in m.attachments
+            )
+            parts.append(f"## {m.role.capitalize()}{note} · {stamp}\n\n{m.content}\n{links}")
     return "\n".join(parts)
+
+
+def write_export(path: Path, conversations: list[ConversationArchive], as_json: bool) -> None:
+    """Write an export file; a Markdown one gets its attachments in a folder beside it."""
+    if as_json:
+        path.write_text(export_json(conversations), encoding="utf-8")
+        return
+    folder = path.with_name(f"{path.stem}_files")
+    path.write_text(export_markdown(list(conversations), folder.name), encoding="utf-8")
+    attached = [a for c in conversations for m in c.messages for a in m.attachments if a.data]
+    if attached:
+        folder.mkdir(mode=0o700, exist_ok=True)
+    for attachment in attached:
+        target = folder / attachment_file_name(attachment)
+        fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(attachment.data or b"")
 
 
 def parse_import(raw: str | bytes) -> list[ImportedConversation]:

@@ -162,6 +162,7 @@ async def test_agents_never_show_keys_and_stats_count_own_usage(api: Api, core: 
     assert agents.status == 200
     (agent,) = agents.body["items"]
     assert agent["has_key"] is True and agent["name"] == "Fake"
+    assert agent["vision"] is True  # an OpenAI agent: images may be sent to it
     text = str(agents.body)
     assert "key_ref" not in text and "agent:fake" not in text and "sk-test" not in text
 

@@ -587,6 +587,7 @@ async def test_first_release_database_is_migrated_without_loss(tmp_path: Path) -
             0.7,
         )
         assert agent.app_preset.greetings == ["Bonjour ! 你好！"]
+        assert agent.vision  # an OpenAI agent (schema 8 guesses from the provider)
         conversations = await store.run(lambda r: r.conversations.list())
         assert [c.title for c in conversations] == ["Greetings in Mandarin", "Friday plans 🍕"]
         assert conversations[0].agent_id == agent.agent_id and conversations[0].pinned
@@ -608,6 +609,7 @@ async def test_first_release_database_is_migrated_without_loss(tmp_path: Path) -
 
         await _append(store, conversations[1].id, "user", "Tiramisu afterwards")
         assert await _titles(store, "tiramisu") == ["Friday plans 🍕"]
+        assert pizza.messages[0].attachments == []  # messages from before attachments
     finally:
         await store.close()
 

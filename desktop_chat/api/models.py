@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from desktop_chat.api.events import STREAM_EVENT_NAMES
 from desktop_chat.schemas import (
@@ -64,15 +64,32 @@ class EmptyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class AttachmentUpload(BaseModel):
+    """A file sent with a message: its name, its type, and its bytes in base64."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    mime: str | None = Field(default=None, max_length=100, description="e.g. image/png")
+    data: str = Field(min_length=1, description="The file's bytes, base64-encoded.")
+
+
 class SendMessageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    # Before `text`: a message of files alone may leave the text empty.
+    attachments: list[AttachmentUpload] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Images (PNG, JPEG, WebP, GIF), text files and PDFs; the whole body "
+        "stays within the API's body limit.",
+    )
+    text: str = Field(default="", max_length=MAX_MESSAGE_CHARS, validate_default=True)
 
     @field_validator("text")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str, info: ValidationInfo) -> str:
+        if not value.strip() and not info.data.get("attachments"):
             raise ValueError("must not be blank")
         return value
 
@@ -119,6 +136,7 @@ class AgentInfo(BaseModel):
     app_preset: AppPreset
     is_default: bool
     has_key: bool
+    vision: bool = Field(description="Whether images may be sent to it.")
 
     @classmethod
     def of(cls, agent: Agent, has_key: bool) -> AgentInfo:
@@ -133,6 +151,7 @@ class AgentInfo(BaseModel):
             app_preset=agent.app_preset,
             is_default=agent.is_default,
             has_key=has_key,
+            vision=agent.vision,
         )
 
 

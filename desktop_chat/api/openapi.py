@@ -26,7 +26,7 @@ REF = "#/components/schemas/{model}"
 @dataclass(frozen=True)
 class Param:
     name: str
-    where: str  # "query" or "header"
+    where: str  # "query", "header" or "path" (a path parameter is required)
     description: str
     type_: str = "string"
 
@@ -65,7 +65,9 @@ _ERROR_TEXT = {
 }
 # The gateway's answers where they differ: errors of the agent's server among them.
 _GATEWAY_ERROR_TEXT = {
-    400: "The agent's server refused the request (e.g. `context_length_exceeded`).",
+    400: "The agent's server refused the request (e.g. `context_length_exceeded`), or the "
+    "request holds an image and the agent's model does not read images "
+    "(`vision_unsupported`).",
     404: "No agent of that name that this token may use (`model_not_found`), or the "
     "agent's server does not know its model.",
     422: "Bad JSON, or a field that is missing or invalid; `param` names it.",
@@ -123,7 +125,7 @@ def build_document(routes: Sequence[RouteSpec], version: str) -> dict[str, Any]:
             {
                 "name": p.name,
                 "in": p.where,
-                "required": False,
+                "required": p.where == "path",
                 "schema": {"type": p.type_},
                 "description": p.description,
             }

@@ -7,6 +7,8 @@ found" for a conversation someone else owns: a client cannot even learn that it 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from urllib.parse import quote
 
 from aiohttp import web
@@ -32,6 +34,7 @@ from desktop_chat.api.models import (
     StreamTicketRequest,
     UpdateConversationRequest,
 )
+from desktop_chat.engine.attachments import from_bytes
 from desktop_chat.schemas import Context
 from desktop_chat.store import NotFoundError
 
@@ -149,9 +152,35 @@ async def send_message(request: web.Request, owner: str) -> web.StreamResponse:
     ctx = context_of(request)
     conversation_id = request.match_info["id"]
     body = await read_body(request, SendMessageRequest)
-    user = await ctx.service.send(conversation_id, body.text, owner)
+    limits = ctx.service.config.attachments
+    files = []
+    for index, upload in enumerate(body.attachments):
+        try:
+            data = base64.b64decode(upload.data, validate=True)
+        except (binascii.Error, ValueError):
+            field = f"attachments.{index}.data"
+            raise ApiError(422, f"{field}: must be base64", "invalid_input", [field]) from None
+        # Off the loop: scaling a large image takes a while, and other clients stream.
+        files.append(await asyncio.to_thread(from_bytes, upload.name, data, limits, upload.mime))
+    user = await ctx.service.send(conversation_id, body.text, owner, attachments=files)
     stream = stream_path(conversation_id)
     return model_response(SendAccepted(message=user, stream=stream), status=202)
+
+
+async def attachment_file(request: web.Request, owner: str) -> web.StreamResponse:
+    """A file of one of the caller's conversations, as it was sent to the model."""
+    ctx = context_of(request)
+    attachment, data = await ctx.service.attachment_file(
+        request.match_info["id"], request.match_info["sha256"], owner
+    )
+    return web.Response(
+        body=data,
+        content_type=attachment.mime,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.name)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 async def stop_reply(request: web.Request, owner: str) -> web.StreamResponse:

@@ -65,6 +65,10 @@ def _agent_from_args(args: argparse.Namespace, base: Agent | None) -> Agent:
             ]
         if args.default:
             data["is_default"] = True
+        if args.vision is not None:
+            data["vision"] = args.vision
+        elif args.provider is not None and base is not None and args.provider != base.provider:
+            data.pop("vision", None)  # guessed again for the new provider
         return Agent.model_validate(data)
     except ValueError as exc:
         raise CliError(f"invalid agent: {validation_message(exc)}", EXIT_USAGE) from None

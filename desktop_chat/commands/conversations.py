@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from desktop_chat.app import Core
 from desktop_chat.commands.common import (
@@ -19,10 +20,17 @@ from desktop_chat.commands.common import (
     CliError,
 )
 from desktop_chat.engine import EngineError
+from desktop_chat.engine.attachments import read_file
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
 from desktop_chat.schemas import MessageStatus
 from desktop_chat.store import StoreError
-from desktop_chat.transfer import ImportError_, export_json, export_markdown, parse_import
+from desktop_chat.transfer import (
+    ImportError_,
+    export_json,
+    export_markdown,
+    parse_import,
+    write_export,
+)
 
 
 async def stream_reply(
@@ -76,6 +84,8 @@ async def stream_reply(
 async def ask(core: Core, args: argparse.Namespace) -> int:
     service = core.service
     text = sys.stdin.read() if args.text == "-" else args.text
+    limits = service.config.attachments
+    files = [read_file(Path(name), limits) for name in args.attach]  # refused before asking
     if args.conversation:
         conversation = await service.conversation_summary(args.conversation)
     else:
@@ -84,7 +94,7 @@ async def ask(core: Core, args: argparse.Namespace) -> int:
 
     async def send() -> None:
         try:
-            await service.send(conversation.id, text)
+            await service.send(conversation.id, text, attachments=files)
         except (EngineError, StoreError):
             if not args.conversation:  # refused before anything was asked: leave nothing
                 with contextlib.suppress(StoreError):
@@ -115,6 +125,9 @@ async def list_conversations(core: Core, args: argparse.Namespace) -> int:
 
 async def export(core: Core, args: argparse.Namespace) -> int:
     conversations = await core.service.export(args.ids)
+    if args.output is not None:
+        write_export(args.output, conversations, as_json=args.format != "md")
+        return EXIT_OK
     render = export_markdown if args.format == "md" else export_json
     sys.stdout.write(render(conversations) + "\n")
     return EXIT_OK

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from desktop_chat.schemas import (
+    Attachment,
     ChatMessage,
     Context,
     ContextEntry,
@@ -58,10 +59,12 @@ class DraftEntry:
     content: str
     message_id: int | None  # the stored message it shows; None for one not stored yet
     preset: bool  # in the prompt rather than the history
+    attachments: list[Attachment] = field(default_factory=list)  # shown, kept as they are
+    attachment_tokens: int = 0  # the engine's estimate for them
     tokens: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tokens = entry_tokens(self.content)
+        self.tokens = entry_tokens(self.content) + self.attachment_tokens
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,10 @@ class ContextDraft:
     def _show(self, context: Context) -> None:
         """Replace every entry with `context`; the one place entries are made in bulk."""
         self.preset = [DraftEntry(m.role, m.content, None, preset=True) for m in context.preset]
-        self.history = [DraftEntry(e.role, e.content, e.id, preset=False) for e in context.history]
+        self.history = [
+            DraftEntry(e.role, e.content, e.id, False, e.attachments, e.attachment_tokens)
+            for e in context.history
+        ]
         self._seen = {e.id: (e.role, e.content) for e in context.history if e.id is not None}
         self.loaded = True
         self.dirty = False
@@ -263,7 +269,8 @@ class ContextDraft:
     def edit(self, entry: DraftEntry, role: Role, content: str) -> None:
         if content != entry.content:
             entry.content = content
-            entry.tokens = entry_tokens(content)  # only this entry is estimated again
+            # Only this entry is estimated again.
+            entry.tokens = entry_tokens(content) + entry.attachment_tokens
         entry.role = role
         self.dirty = True
 

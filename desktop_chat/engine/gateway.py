@@ -15,8 +15,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from desktop_chat.engine.api_tokens import TokenService, owner_for
+from desktop_chat.engine.attachments import NO_VISION
 from desktop_chat.engine.events import ConversationChanged
 from desktop_chat.engine.gateway_call import GatewayCall, GatewayError, GatewayRequest
 from desktop_chat.engine.service import ConversationService
@@ -114,6 +116,8 @@ class GatewayService:
                 f"There is no model {request.model!r} for this token: the models are the "
                 "names of the agents it may use (GET /v1/models lists them).",
             )
+        if not agent.vision and _carries_image(request.messages):
+            raise GatewayError(400, "vision_unsupported", NO_VISION.format(agent=agent.name))
         call = GatewayCall(new_id(), token.name, agent, request)
         self._calls[call.id] = call
         release = self._tokens.hold(token.name, lambda: call.cancel(revoked()))
@@ -270,6 +274,17 @@ def _note(call: GatewayCall, item: Relayed, text: list[str]) -> None:
 def _usage_only(item: Relayed) -> bool:
     """The last chunk of a stream asked with include_usage: no choices, just the usage."""
     return not item.data.get("choices") and item.data.get("usage") is not None
+
+
+def _carries_image(messages: list[dict[str, Any]]) -> bool:
+    """Whether a client's messages hold an image part (never sent to a model without
+    vision, whoever asks)."""
+    return any(
+        isinstance(part, dict) and part.get("type") in ("image_url", "input_image")
+        for message in messages
+        if isinstance(message, dict) and isinstance(message.get("content"), list)
+        for part in message["content"]
+    )
 
 
 def _text(content: object) -> str | None:

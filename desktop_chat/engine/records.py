@@ -6,12 +6,16 @@ owns no lock and starts no reply, so it lives apart from the rules in service.py
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from desktop_chat.engine.attachments import with_text
 from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.errors import NoAgentError
 from desktop_chat.engine.events import ConversationChanged, EventBus, TitleChanged
 from desktop_chat.engine.titles import snippet_title
 from desktop_chat.schemas import (
     Agent,
+    Attachment,
     Context,
     Conversation,
     ConversationArchive,
@@ -19,7 +23,8 @@ from desktop_chat.schemas import (
     SearchHit,
     new_id,
 )
-from desktop_chat.store import Store
+from desktop_chat.store import NotFoundError, Repository, Store
+from desktop_chat.store.files import files_folder
 from desktop_chat.store.search import search_hits
 from desktop_chat.transfer import ImportedConversation
 
@@ -141,16 +146,40 @@ class ConversationRecords:
             listed = await self.list_conversations(owner=owner)
             conversation_ids = [c.id for c in listed]
         return [
-            await self.store.run(lambda r, c=cid: r.conversations.archive(c, owner))
+            await self.store.run(lambda r, c=cid: _with_files(r, r.conversations.archive(c, owner)))
             for cid in conversation_ids
         ]
+
+    @property
+    def attachment_folder(self) -> Path:
+        """Where attached files are kept (read-only for the window: thumbnails, opening)."""
+        return files_folder(self.store.path)
+
+    async def attachment_file(
+        self, conversation_id: str, sha256: str, owner: str | None = None
+    ) -> tuple[Attachment, bytes]:
+        """A file attached in the conversation, and its bytes; NotFoundError otherwise."""
+        await self.conversation_summary(conversation_id, owner)  # anyone else's: not found
+
+        def read(r: Repository) -> tuple[Attachment, bytes]:
+            found = r.files.in_conversation(conversation_id, sha256)
+            if found is None:
+                raise NotFoundError("file", sha256)
+            return found, r.files.read(sha256)
+
+        return await self.store.run(read)
 
     async def import_conversations(
         self, items: list[ImportedConversation], owner: str = "local"
     ) -> list[str]:
         prepared = []
         for item in items:
-            messages = item.to_messages()
+            messages = [
+                m.model_copy(update={"attachments": [with_text(a) for a in m.attachments]})
+                if m.attachments
+                else m
+                for m in item.to_messages()
+            ]
             first = messages[0].created_at if messages else None
             last = messages[-1].created_at if messages else None
             conversation = Conversation(
@@ -191,3 +220,14 @@ class ConversationRecords:
         if agent is None:
             raise NoAgentError()
         return agent
+
+
+def _with_files(repository: Repository, archive: ConversationArchive) -> ConversationArchive:
+    """An archive whose attachments carry their bytes, for an export file."""
+    for message in [*archive.messages, *archive.every_message]:
+        for attachment in message.attachments:
+            try:
+                attachment.data = repository.files.read(attachment.sha256)
+            except NotFoundError:
+                attachment.data = None  # removed by hand: exported without its bytes
+    return archive

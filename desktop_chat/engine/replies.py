@@ -14,7 +14,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from desktop_chat.engine.attachments import request_message
 from desktop_chat.engine.claims import Claim
 from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.events import (
@@ -40,6 +42,7 @@ from desktop_chat.schemas import (
 )
 from desktop_chat.sentences import N_
 from desktop_chat.store import AT_LEAF, Store, StoreError
+from desktop_chat.store.files import files_folder
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +56,14 @@ CLOSED_MID_REPLY = N_("desktop_chat closed before this reply finished.")
 TITLE_GRACE = 2.0
 
 
-def request_history(messages: list[Message]) -> list[ChatMessage]:
-    """Only role and content are sent; empty failed replies are left out."""
-    return [m.as_chat() for m in messages if m.content]
+def request_history(messages: list[Message], files: Path | None = None) -> list[ChatMessage]:
+    """Only role, content and attached files are sent; empty failed replies are left out.
+
+    `files` is the folder of attached files; without it, files are left out.
+    """
+    if files is None:
+        return [m.as_chat() for m in messages if m.content]
+    return [request_message(m, files) for m in messages if m.content or m.attachments]
 
 
 class ReplyRunner:
@@ -110,7 +118,7 @@ class ReplyRunner:
         state = ReplyState(
             conversation_id=conversation.id,
             agent=agent,
-            request=[*preset, *request_history(history)],
+            request=[*preset, *request_history(history, files_folder(self.store.path))],
             parent_id=history[-1].id if history else None,
             adds_version=adds_version,
             claim=claim,

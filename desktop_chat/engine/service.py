@@ -8,9 +8,18 @@ the reply runner (replies.py) streams and stores the answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from desktop_chat.engine.attachments import (
+    Limits,
+    NewAttachment,
+    attachment_tokens,
+    check_message,
+    kinds_in,
+    refuse_images_without_vision,
+)
 from desktop_chat.engine.claims import ReplyClaims
 from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.context_rules import rebase_history
@@ -61,6 +70,7 @@ class EngineConfig:
     request_timeout: float = 60.0
     http_proxy: str | None = None
     auto_title: bool = True
+    attachments: Limits = field(default_factory=Limits)
 
 
 class ConversationService(ConversationRecords):
@@ -111,10 +121,17 @@ class ConversationService(ConversationRecords):
         preset = conversation.preset_messages
         if preset is None:
             preset = agent.preset_messages if agent else []
+        folder = self.attachment_folder
         history = [
-            ContextEntry(id=m.id, role=m.role, content=m.content)
+            ContextEntry(
+                id=m.id,
+                role=m.role,
+                content=m.content,
+                attachments=m.attachments,
+                attachment_tokens=sum(attachment_tokens(a, folder) for a in m.attachments),
+            )
             for m in conversation.messages
-            if m.content
+            if m.content or m.attachments
         ]
         return Context(preset=preset, history=history)
 
@@ -154,22 +171,43 @@ class ConversationService(ConversationRecords):
 
     # Replies and versions ----------------------------------------------------------
 
-    async def send(self, conversation_id: str, text: str, owner: str | None = None) -> Message:
-        """Store the user's message at the end of the current path and start the reply."""
-        self._check_text(text)
+    async def send(
+        self,
+        conversation_id: str,
+        text: str,
+        owner: str | None = None,
+        attachments: Sequence[NewAttachment] = (),
+    ) -> Message:
+        """Store the user's message at the end of the current path and start the reply.
+
+        `attachments` (engine/attachments.py) go with it; an image for an agent whose
+        model does not read images is refused before anything is stored or sent.
+        """
+        if attachments:
+            check_message(list(attachments), self.config.attachments)
+            if text.strip():
+                self._check_text(text)
+        else:
+            self._check_text(text)
+        files = [a.meta for a in attachments]
         async with self._locks.hold(conversation_id), self._claims.hold(conversation_id) as claim:
             self._refuse_if_busy(conversation_id)
             conversation = await self.get_conversation(conversation_id, owner)
             agent = await self._require_agent(conversation)
+            _check_vision(agent, [*kinds_in(conversation.messages), *(f.kind for f in files)])
             leaf = conversation.current_message_id
             user = await self.store.run(
                 lambda r: r.messages.append(
-                    conversation_id, Message(role="user", content=text), parent=leaf
+                    conversation_id,
+                    Message(role="user", content=text, attachments=files),
+                    parent=leaf,
+                    blobs={a.meta.sha256: a.data for a in attachments},
                 )
             )
             self.bus.publish(MessageStored(conversation_id=conversation_id, message=user))
             if not conversation.title:
-                await set_title(self.store, self.bus, conversation_id, snippet_title(text))
+                title = snippet_title(text) or snippet_title(", ".join(f.name for f in files))
+                await set_title(self.store, self.bus, conversation_id, title)
             self.replies.start(conversation, agent, [*conversation.messages, user], claim)
         return user
 
@@ -195,6 +233,7 @@ class ConversationService(ConversationRecords):
             if question < 0 or path[question].role != "user":
                 raise InputError(NOTHING_TO_ANSWER)
             history = path[: question + 1]
+            _check_vision(agent, kinds_in(history))
             replaced = path[index] if index > question else None
             if replaced is not None and _nothing_to_keep(replaced):
                 assert replaced.id is not None  # a failed empty reply: no version worth a tab
@@ -242,10 +281,11 @@ class ConversationService(ConversationRecords):
             if edited.role != "user":
                 raise InputError(ONLY_QUESTIONS_EDITED)
             kept = conversation.messages[: ids.index(message_id)]
+            _check_vision(agent, kinds_in([*kept, edited]))
             user = await self.store.run(
                 lambda r: r.messages.append(
                     conversation_id,
-                    Message(role="user", content=text),
+                    Message(role="user", content=text, attachments=edited.attachments),
                     parent=edited.parent_id,
                 )
             )
@@ -337,6 +377,10 @@ class ConversationService(ConversationRecords):
     async def aclose(self) -> None:
         """Stop every reply (stored as interrupted), wait for the writes, close connections."""
         await self.replies.aclose()
+
+
+def _check_vision(agent: Agent, kinds: list[str]) -> None:
+    refuse_images_without_vision(agent.name, agent.vision, kinds)
 
 
 def _nothing_to_keep(reply: Message) -> bool:

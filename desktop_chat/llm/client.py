@@ -239,7 +239,7 @@ class LLMClient:
     ) -> openai.AsyncStream[Any]:
         body: dict[str, Any] = {
             "model": model,
-            "messages": [m.model_dump() for m in messages],
+            "messages": [m.request_form() for m in messages],
             "stream": True,
             **params.request_kwargs(),
         }

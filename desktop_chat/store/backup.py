@@ -24,7 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from desktop_chat.store.backup_files import keep_files, prune_files, restore_files
 from desktop_chat.store.errors import StoreError, classify, from_os_error
+from desktop_chat.store.files import FOLDER_NAME
 from desktop_chat.store.inuse import InUse
 from desktop_chat.store.migrations import LATEST
 from desktop_chat.store.repair import damage_marker
@@ -86,6 +88,7 @@ def backup_from(source: sqlite3.Connection, folder: Path, reason: str) -> Backup
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+    keep_files(target, folder.parent / FOLDER_NAME)  # backups_folder: beside the database
     log.info("Backed up the database to %s (%s)", target, reason)
     return _describe(target)
 
@@ -145,6 +148,8 @@ def prune(database: Path, reason: str, keep: int) -> list[Path]:
         with contextlib.suppress(FileNotFoundError):
             backup.path.unlink()
             removed.append(backup.path)
+    if removed:
+        prune_files([b.path for b in list_backups(database)])
     return removed
 
 
@@ -224,6 +229,7 @@ def restore(database: Path, backup: Path) -> Path | None:
         finally:
             incoming.unlink(missing_ok=True)
         damage_marker(database).unlink(missing_ok=True)
+        restore_files(database, backups_folder(database))
     except OSError as exc:
         raise from_os_error(exc, database) from exc
     finally:

@@ -56,6 +56,7 @@ def agent_from_row(row: AgentRow) -> Agent:
         app_preset=AppPreset.model_validate(json.loads(row.app_preset)),
         key_ref=row.key_ref,
         is_default=bool(row.is_default),
+        vision=bool(row.vision),
         created_at=from_db_time(row.created_at),
         updated_at=from_db_time(row.updated_at),
     )
@@ -73,6 +74,7 @@ def agent_to_fields(agent: Agent) -> dict[str, Any]:
         "app_preset": agent.app_preset.model_dump_json(),
         "key_ref": agent.key_ref,
         "is_default": agent.is_default,
+        "vision": agent.vision,
         "created_at": to_db_time(agent.created_at),
         "updated_at": to_db_time(agent.updated_at),
     }

@@ -88,7 +88,9 @@ class Store:
     def _call(self, operation: Callable[[Repository], T]) -> T:
         assert self._repo is not None
         try:
-            return operation(self._repo)
+            result = operation(self._repo)
+            self._repo.files.collect()  # the files of messages this operation deleted
+            return result
         except StoreError:
             raise
         except Exception as exc:

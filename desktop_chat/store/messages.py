@@ -9,13 +9,14 @@ replaces, so both stay (see tree.py).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from peewee import SqliteDatabase, fn
 
 from desktop_chat.schemas import ContextEntry, Message, UsageRecord
 from desktop_chat.store import convert
 from desktop_chat.store.errors import NotFoundError
+from desktop_chat.store.files import Files
 from desktop_chat.store.models import ConversationRow, MessageRow
 from desktop_chat.store.rows import conversation_row, touch
 from desktop_chat.store.tree import Tree
@@ -31,9 +32,10 @@ _CHUNK = 500  # ids per IN (...) list, well under SQLite's limit of bound parame
 
 
 class Messages:
-    def __init__(self, db: SqliteDatabase, usage: Usage) -> None:
+    def __init__(self, db: SqliteDatabase, usage: Usage, files: Files) -> None:
         self.db = db
         self._usage = usage
+        self.files = files
 
     # Reading ----------------------------------------------------------------------------
 
@@ -72,7 +74,11 @@ class Messages:
         """Every version of every message, in the order they were written (for export)."""
         conv = conversation_row(session_id)
         rows = MessageRow.select().where(MessageRow.conversation == conv.id).order_by(MessageRow.id)
-        return [convert.message_from_row(r, session_id) for r in rows]
+        found = [convert.message_from_row(r, session_id) for r in rows]
+        attached = self.files.of(m.id for m in found if m.id is not None)
+        for message in found:
+            message.attachments = attached.get(message.id, [])  # type: ignore[arg-type]
+        return found
 
     def read(self, ids: list[int], session_id: str) -> dict[int, Message]:
         """The messages `ids` by id, read as plain rows (see convert.message_from_tuple)."""
@@ -86,6 +92,8 @@ class Messages:
             )
             for row in cursor:
                 found[row[0]] = convert.message_from_tuple(row, session_id)
+        for message_id, attachments in self.files.of(ids).items():
+            found[message_id].attachments = attachments
         return found
 
     def rows(self, ids: list[int]) -> dict[int, MessageRow]:
@@ -105,12 +113,14 @@ class Messages:
         parent: int | _AtLeaf | None = AT_LEAF,
         *,
         keep_path: bool = False,
+        blobs: Mapping[str, bytes] | None = None,
     ) -> Message:
         """Write `message` below `parent` and make it the current leaf, in one transaction.
 
         With `keep_path`, it becomes current only when the current path ends at `parent`:
         a reply recovered after the conversation went on is kept as another version. The
         usage record of the request that produced it is written in the same transaction.
+        `blobs` holds the bytes of its attachments not stored yet, by sha256.
         """
         with self.db.atomic():
             conv = conversation_row(session_id)
@@ -121,23 +131,30 @@ class Messages:
                 parent = leaf
             elif parent is not None and not _belongs(parent, conv):
                 raise NotFoundError("message", str(parent))
-            row = self._insert(conv, message.model_copy(update={"parent_id": parent}))
+            row = self._insert(conv, message.model_copy(update={"parent_id": parent}), blobs)
             self._set_current(conv, leaf if keep_path and leaf != parent else row.id)
             if usage is not None:
                 self._usage.record(usage)
-        return convert.message_from_row(row, session_id)
+        stored = convert.message_from_row(row, session_id)
+        stored.attachments = list(message.attachments)
+        return stored
 
-    def _insert(self, conv: ConversationRow, message: Message) -> MessageRow:
+    def _insert(
+        self, conv: ConversationRow, message: Message, blobs: Mapping[str, bytes] | None = None
+    ) -> MessageRow:
         last = (
             MessageRow.select(fn.MAX(MessageRow.position))
             .where(MessageRow.conversation == conv.id)
             .scalar()
         )
-        return MessageRow.create(
+        row = MessageRow.create(
             conversation=conv.id,
             position=(last or 0) + 1,
             **convert.message_to_fields(message),
         )
+        if message.attachments:
+            self.files.attach(row.id, message.attachments, blobs or {})
+        return row
 
     @staticmethod
     def _set_current(conv: ConversationRow, leaf: int | None, *, active: bool = True) -> None:

@@ -175,7 +175,34 @@ V7 = [
     'ALTER TABLE "api_token" ADD COLUMN "store_conversations" INTEGER NOT NULL DEFAULT 0',
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5, V6, V7)
+# Attachments: files sent with a message, kept once each in the data folder under their
+# sha256 (store/files.py). A row per file of a message; when the last row naming a file
+# goes, a trigger notes its sha256 so the file is removed after the transaction. The text
+# of text files and PDFs has a word index of its own, searched with the messages. Agents
+# learn whether their model reads images: those of OpenAI do, others are asked to say so.
+V8 = [
+    'CREATE TABLE "attachment" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,'
+    ' "message_id" INTEGER NOT NULL, "position" INTEGER NOT NULL,'
+    ' "name" VARCHAR(255) NOT NULL, "mime" VARCHAR(255) NOT NULL, "kind" VARCHAR(255) NOT NULL,'
+    ' "size" INTEGER NOT NULL, "sha256" VARCHAR(64) NOT NULL, "text" TEXT NOT NULL,'
+    ' FOREIGN KEY ("message_id") REFERENCES "message" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "attachment_message_id_position" ON "attachment" ("message_id", "position")',
+    'CREATE INDEX "attachment_sha256" ON "attachment" ("sha256")',
+    'CREATE TABLE "attachment_gone" ("sha256" VARCHAR(64) NOT NULL PRIMARY KEY) WITHOUT ROWID',
+    "CREATE TRIGGER attachment_gone_insert AFTER DELETE ON attachment BEGIN"
+    " INSERT OR IGNORE INTO attachment_gone(sha256) VALUES (old.sha256); END",
+    "CREATE VIRTUAL TABLE attachment_fts USING fts5("
+    "text, content='attachment', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER attachment_fts_insert AFTER INSERT ON attachment BEGIN"
+    " INSERT INTO attachment_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER attachment_fts_delete AFTER DELETE ON attachment BEGIN"
+    " INSERT INTO attachment_fts(attachment_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+    " END",
+    'ALTER TABLE "agent" ADD COLUMN "vision" INTEGER NOT NULL DEFAULT 0',
+    """UPDATE "agent" SET "vision" = 1 WHERE "provider" = 'openai'""",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5, V6, V7, V8)
 LATEST = len(MIGRATIONS)
 
 

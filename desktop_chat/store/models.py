@@ -62,6 +62,7 @@ class AgentRow(BaseModel):
     app_preset = TextField(default="{}")
     key_ref = CharField(null=True)
     is_default = BooleanField(default=False)
+    vision = BooleanField(default=False)
     created_at = DateTimeField()
     updated_at = DateTimeField()
 
@@ -115,6 +116,22 @@ class MessageRow(BaseModel):
             (("id", "conversation"), False),
             (("conversation", "id", "parent"), False),
         )
+
+
+class AttachmentRow(BaseModel):
+    """A file of a message (migration V8); the file itself is in the data folder."""
+
+    message = IntegerField(column_name="message_id")
+    position = IntegerField()
+    name = CharField()
+    mime = CharField()
+    kind = CharField()
+    size = IntegerField()
+    sha256 = CharField()
+    text = TextField(default="")
+
+    class Meta:
+        table_name = "attachment"
 
 
 class UsageRow(BaseModel):

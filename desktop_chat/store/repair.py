@@ -15,14 +15,19 @@ from pathlib import Path
 from peewee import SqliteDatabase
 
 from desktop_chat.store.errors import classify, index_damaged
-from desktop_chat.store.migrations import V2, V5
+from desktop_chat.store.migrations import V2, V5, V8
 
 log = logging.getLogger(__name__)
 
-SEARCH_TABLES = ("message_fts", "message_trigram", "message_trigram_terms")
-# The statements that made the indexes, their triggers and their content: V2's and V5's,
-# as frozen there, so a rebuilt index is the one a migrated database has.
-_REBUILD = [s for s in (*V2, *V5) if "message_fts" in s or "message_trigram" in s]
+SEARCH_TABLES = ("message_fts", "message_trigram", "message_trigram_terms", "attachment_fts")
+# The statements that made the indexes, their triggers and their content: V2's, V5's and
+# V8's (the text of attached files), as frozen there, so a rebuilt index is the one a
+# migrated database has.
+_REBUILD = [
+    *(s for s in (*V2, *V5) if "message_fts" in s or "message_trigram" in s),
+    *(s for s in V8 if "attachment_fts" in s),
+    "INSERT INTO attachment_fts(attachment_fts) VALUES ('rebuild')",
+]
 
 
 def damage_marker(path: Path) -> Path:
@@ -65,7 +70,8 @@ def rebuild_search_index(db: SqliteDatabase, path: Path) -> int:
     with db.atomic():
         entries = db.execute_sql(
             "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger')"
-            " AND (name GLOB 'message_fts*' OR name GLOB 'message_trigram*')"
+            " AND (name GLOB 'message_fts*' OR name GLOB 'message_trigram*'"
+            " OR name GLOB 'attachment_fts*')"
         ).fetchall()
         tables = [name for name, _ in entries if name in SEARCH_TABLES]
         if tables:

@@ -11,6 +11,7 @@ from peewee import SqliteDatabase
 
 from desktop_chat.store.agents import Agents
 from desktop_chat.store.conversations import Conversations
+from desktop_chat.store.files import Files, database_file, files_folder
 from desktop_chat.store.messages import Messages
 from desktop_chat.store.tokens import ApiTokens
 from desktop_chat.store.usage import Usage
@@ -21,6 +22,7 @@ class Repository:
         self.db = db
         self.agents = Agents(db)
         self.usage = Usage(db)
-        self.messages = Messages(db, self.usage)
+        self.files = Files(db, files_folder(database_file(db)))
+        self.messages = Messages(db, self.usage, self.files)
         self.conversations = Conversations(db, self.messages)
         self.tokens = ApiTokens(db)

@@ -62,8 +62,13 @@ def _matching_messages(text: str) -> tuple[str, list[object]]:
             parts.append("SELECT id FROM message WHERE content LIKE ? ESCAPE '\\'")
             params.append(_like_pattern(term))
     if words:
-        parts.append("SELECT rowid FROM message_fts WHERE message_fts MATCH ?")
-        params.append(" ".join(words))
+        # The text of attached files and PDFs (V8) counts as the message's own.
+        parts.append(
+            "SELECT id FROM (SELECT rowid AS id FROM message_fts WHERE message_fts MATCH ?"
+            " UNION SELECT message_id FROM attachment WHERE id IN"
+            " (SELECT rowid FROM attachment_fts WHERE attachment_fts MATCH ?))"
+        )
+        params.extend([" ".join(words)] * 2)
     return " INTERSECT ".join(parts), params
 
 
@@ -113,7 +118,9 @@ def search_hits(db: SqliteDatabase, session_ids: list[str], query: str) -> list[
     matching, params = _matching_messages(text)
     marks = ",".join("?" * len(session_ids))
     sql = (
-        "SELECT c.session_id, m.id, m.content FROM message m"
+        "SELECT c.session_id, m.id, m.content,"
+        " (SELECT group_concat(a.text, ' ') FROM attachment a WHERE a.message_id = m.id)"
+        " FROM message m"
         " JOIN conversation c ON c.id = m.conversation_id"
         " WHERE m.id IN (SELECT MIN(id) FROM message"
         f" WHERE conversation_id IN (SELECT id FROM conversation WHERE session_id IN ({marks}))"
@@ -121,6 +128,18 @@ def search_hits(db: SqliteDatabase, session_ids: list[str], query: str) -> list[
     )
     rows = db.execute_sql(sql, [*session_ids, *params])
     return [
-        SearchHit(conversation_id=cid, message_id=mid, snippet=_snippet(content, text))
-        for cid, mid, content in rows
+        SearchHit(
+            conversation_id=cid,
+            message_id=mid,
+            snippet=_snippet(_matched_text(content, files or "", text), text),
+        )
+        for cid, mid, content, files in rows
     ]
+
+
+def _matched_text(content: str, files: str, query: str) -> str:
+    """The message's text, or its files' when only they hold what was searched (V8)."""
+    folded = content.lower()
+    if not files or any(term in folded for term in query.lower().split()):
+        return content
+    return files

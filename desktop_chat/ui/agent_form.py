@@ -34,7 +34,14 @@ from shiboken6 import isValid
 
 from desktop_chat.app import Core
 from desktop_chat.engine.agents import KeyStatus, SavedAgent
-from desktop_chat.schemas import Agent, ChatMessage, new_id, utcnow, validation_message
+from desktop_chat.schemas import (
+    Agent,
+    ChatMessage,
+    guess_vision,
+    new_id,
+    utcnow,
+    validation_message,
+)
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.forms import Outcome, ask, ask_keep_for_session, in_words, plain_label
 from desktop_chat.ui.i18n import t
@@ -93,6 +100,10 @@ class AgentForm(QWidget):
         self.is_default = QCheckBox(t("Default agent for new conversations"))
         self.is_default.setObjectName("agentDefault")
         self.is_default.setAccessibleName(t("Default agent"))
+        self.vision = QCheckBox(t("Vision: its model reads images"))
+        self.vision.setObjectName("agentVision")
+        self.vision.setAccessibleName(t("Vision"))
+        self.vision.setToolTip(t("Images are sent only to agents with Vision on."))
         self.save_button = QPushButton(t("Save"))
         self.save_button.setObjectName("saveAgentButton")
         self.save_button.setAccessibleName(t("Save agent"))
@@ -157,6 +168,7 @@ class AgentForm(QWidget):
             box = QGroupBox(title)
             box.setLayout(section)
             column.addWidget(box)
+        column.addWidget(self.vision)
         column.addWidget(self.is_default)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -200,6 +212,7 @@ class AgentForm(QWidget):
             greetings=preset.greetings,
             questions=preset.suggested_questions,
             is_default=agent.is_default,
+            vision=agent.vision,
         )
         self._refresh_key_state()
 
@@ -213,6 +226,7 @@ class AgentForm(QWidget):
             base_url=preset.base_url,
             model=preset.model,
             is_default=make_default,
+            vision=guess_vision(preset.key),
         )
         self._refresh_key_state()
         self.name.setFocus()
@@ -234,6 +248,7 @@ class AgentForm(QWidget):
         greetings: list[str] | None = None,
         questions: list[str] | None = None,
         is_default: bool = False,
+        vision: bool = False,
     ) -> None:
         self.setEnabled(True)
         self.save_button.setEnabled(True)
@@ -256,6 +271,7 @@ class AgentForm(QWidget):
         self.greetings.setPlainText("\n".join(greetings or []))
         self.questions.setPlainText("\n".join(questions or []))
         self.is_default.setChecked(is_default)
+        self.vision.setChecked(vision)
         self.error.clear()
         self.status.clear()
 
@@ -350,6 +366,7 @@ class AgentForm(QWidget):
             preset_messages=self.messages.messages(),
             app_preset=app_preset,
             is_default=self.is_default.isChecked(),
+            vision=self.vision.isChecked(),
             updated_at=utcnow(),
         )
         return Agent.model_validate(fields)

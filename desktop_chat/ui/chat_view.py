@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette, QShowEvent
@@ -70,6 +71,7 @@ class ChatView(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAccessibleName(t("Conversation"))
         self.dark = False
+        self.files: Path | None = None  # where attached files are: the window sets it
         self._container = QWidget()
         self._container.setObjectName("chatContainer")
         # The code lexers are compiled once the app has painted, before a reply needs them.
@@ -221,7 +223,7 @@ class ChatView(QScrollArea):
         is_last_reply = index == len(self._messages) - 1 and message.role == "assistant"
         label = reply_label(self.agent, message.model) if message.role == "assistant" else ""
         widget = MessageWidget(
-            message, dark=self.dark, is_last_reply=is_last_reply, role_label=label
+            message, dark=self.dark, is_last_reply=is_last_reply, role_label=label, files=self.files
         )
         self._connect(widget)
         return widget

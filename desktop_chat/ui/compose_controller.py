@@ -40,13 +40,19 @@ class ComposeController(QObject):
         self.banner = banner
         self.chat = chat
         composer.send.connect(self.send)
+        composer.tray.refused.connect(banner.show_message)
         composer.stop.connect(self.stop)
         queue_bar.cancel_requested.connect(self.cancel_queued)
         chat.question_clicked.connect(self.send)
         chat.message_action.connect(self.message_action)
 
     def send(self, text: str) -> None:
-        sending = self.session.send(text)
+        tray = self.composer.tray
+        if tray.files() and self.session.replying:
+            self.notice.emit(t("Wait for the reply being written to end, then send the files."))
+            return
+        files = tray.take()
+        sending = self.session.send(text, files)
         if sending is None:
             if self.session.queued():  # a reply is being written: sent when it ends
                 self.composer.set_text("")
@@ -64,6 +70,7 @@ class ComposeController(QObject):
                 if conversation_id == self.session.current_id:
                     self.composer.set_busy(False)
                     self.composer.set_text(text)  # give the words back: nothing lost
+                    tray.set_files(files)  # and the files
                 raise
 
         self.bridge.spawn(go())

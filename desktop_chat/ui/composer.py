@@ -1,17 +1,43 @@
-"""The message box: Enter sends, Shift+Enter breaks the line, Esc stops the reply."""
+"""The message box: Enter sends, Shift+Enter breaks the line, Esc stops the reply.
+
+Files pasted or dropped on it, or picked with the Attach button, wait in the tray above
+it and go with the next message.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from pathlib import Path
 
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_chat.ui.attachment_tray import AttachmentTray, carries_files
 from desktop_chat.ui.i18n import t
 
 
 class MessageEdit(QPlainTextEdit):
     submit = Signal()
     escape = Signal()
+    files_given = Signal(object)  # QMimeData with files or an image, pasted or dropped
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return carries_files(source) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        """A pasted or dropped image or file is attached; text is inserted as text."""
+        if carries_files(source):
+            self.files_given.emit(source)
+            return
+        super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
@@ -42,6 +68,16 @@ class Composer(QWidget):
         self.edit.setFixedHeight(84)
         self.edit.submit.connect(self._submit)
         self.edit.escape.connect(self.stop)
+        self.tray = AttachmentTray()
+        self.edit.files_given.connect(self.tray.add_mime)
+        self.attach_button = QToolButton()
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setText(t("Attach…"))
+        self.attach_button.setAccessibleName(t("Attach files"))
+        self.attach_button.setToolTip(
+            t("Attach images, text files or PDFs (or drop them on the window, or paste)")
+        )
+        self.attach_button.clicked.connect(self.pick_files)
         self.button = QPushButton(t("Send"))
         self.button.setObjectName("sendButton")
         self.button.setAccessibleName(t("Send"))
@@ -51,10 +87,12 @@ class Composer(QWidget):
         row.addWidget(self.edit, 1)
         column = QVBoxLayout()
         column.addStretch(1)
+        column.addWidget(self.attach_button)
         column.addWidget(self.button)
         row.addLayout(column)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 8, 24, 16)
+        layout.addWidget(self.tray)
         layout.addLayout(row)
         self._busy = False
 
@@ -88,9 +126,18 @@ class Composer(QWidget):
         else:
             self._submit()
 
+    def pick_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(
+            self.window(),
+            t("Attach files"),
+            "",
+            t("Images, text and PDF (*.png *.jpg *.jpeg *.webp *.gif *.pdf *.txt *.md *.*)"),
+        )
+        self.tray.add_paths([Path(name) for name in names])
+
     def _submit(self) -> None:
         """Enter sends; while a reply streams the window queues the message (see session)."""
         text = self.text()
-        if not text.strip():
-            return
+        if self.tray.reading or (not text.strip() and not self.tray.files()):
+            return  # a file still being read goes with this message: Enter again then
         self.send.emit(text)

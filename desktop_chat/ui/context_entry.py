@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
+    QLabel,
     QPlainTextEdit,
     QSizePolicy,
     QToolButton,
@@ -149,6 +150,20 @@ class EntryEditor(QFrame):
         layout.setSpacing(4)
         layout.addLayout(header)
         layout.addWidget(self.edit)
+        self.files_label: QLabel | None = None
+        if entry.attachments:
+            names = ", ".join(a.name for a in entry.attachments)
+            self.files_label = QLabel(
+                t("Files: {names} · about {count} tokens").format(
+                    names=names, count=f"{entry.attachment_tokens:,}"
+                )
+            )
+            self.files_label.setObjectName("contextFiles")
+            self.files_label.setWordWrap(True)
+            self.files_label.setToolTip(
+                t("Sent with this message as they are; editing the text keeps them.")
+            )
+            layout.addWidget(self.files_label)
 
         # Connected after the initial values are set: filling the panel is not an edit.
         self.edit.textChanged.connect(lambda: self.changed.emit(self))

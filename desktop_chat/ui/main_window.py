@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         from desktop_chat.ui.composer import Composer
         from desktop_chat.ui.context_editor import ContextEditor
         from desktop_chat.ui.conversation_sidebar import ConversationList
+        from desktop_chat.ui.file_drop import FileDrop
         from desktop_chat.ui.first_run import FirstRunPane
         from desktop_chat.ui.sidebar_controller import SidebarController
         from desktop_chat.ui.window_dialogs import WindowDialogs
@@ -118,6 +119,9 @@ class MainWindow(QMainWindow):
         self.compose = ComposeController(
             self.session, bridge, self.composer, self.queue_bar, self.banner, self.chat
         )
+        self.composer.tray.limits = lambda: core.service.config.attachments
+        self.chat.files = core.service.attachment_folder
+        self.file_drop = FileDrop(self, self.composer.tray)
         self.context_editor = ContextEditor(bridge)
         self.context_editor.setMinimumWidth(280)
         self.context_editor.hide()
@@ -315,6 +319,7 @@ class MainWindow(QMainWindow):
         if fresh:
             self.banner.hide()
             self.composer.set_text(session.draft())
+            self.composer.tray.show_for(detail.id)
         if self.context_editor.isVisible():
             self.context_editor.load(detail.id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat.schemas import Message, MessageStatus
+from desktop_chat.ui.attachment_strip import AttachmentStrip
 from desktop_chat.ui.formulas import Formulas
 from desktop_chat.ui.i18n import N_, say, t
 from desktop_chat.ui.markdown import Rendered, render_markdown
@@ -103,10 +105,13 @@ class MessageWidget(QFrame):
         dark: bool,
         is_last_reply: bool = False,
         role_label: str = "",
+        files: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.message = message
+        self.files = files  # the folder of attached files, for thumbnails
+        self.attachments: AttachmentStrip | None = None
         self.dark = dark
         self.rendered = Rendered(html="")
         self._streamed: StreamedText | None = None
@@ -168,6 +173,9 @@ class MessageWidget(QFrame):
             self.rendered = render_markdown(message.content, self.dark)
             self.body.setHtml(self.rendered.html)
         self._set_reasoning(message.reasoning)
+        if message.attachments and self.files is not None and self.attachments is None:
+            self.attachments = AttachmentStrip(message.attachments, self.files)
+            self._layout.insertWidget(1, self.attachments)  # below the header
         badge = t(STATUS_TEXT[message.status]) if message.status in STATUS_TEXT else ""
         self.status_label.setText(badge)
         self.status_label.setVisible(bool(badge))

@@ -126,10 +126,23 @@ class GeneralTab(SettingsPage):
         self.auto_title = QCheckBox(t("Name new conversations automatically"))
         self.auto_title.setObjectName("autoTitle")
         self.auto_title.setAccessibleName(t("Automatic titles"))
+        self.max_file = QSpinBox()
+        self.max_file.setObjectName("attachmentMaxFile")
+        self.max_file.setRange(1, 1024)
+        self.max_file.setSuffix(t(" MB"))
+        self.max_file.setAccessibleName(t("Largest file to attach, in MB"))
+        self.image_side = QSpinBox()
+        self.image_side.setObjectName("imageMaxSide")
+        self.image_side.setRange(64, 16384)
+        self.image_side.setSingleStep(256)
+        self.image_side.setSuffix(t(" px"))
+        self.image_side.setAccessibleName(t("Longest side of images sent, in pixels"))
         self.form.addRow(t("Maximum concurrent requests"), self.concurrency)
         self.form.addRow(t("Request timeout"), self.timeout)
         self.form.addRow(t("HTTP proxy"), self.proxy)
         self.form.addRow("", self.auto_title)
+        self.form.addRow(t("Largest file to attach"), self.max_file)
+        self.form.addRow(t("Scale images down to"), self.image_side)
         self.finish_layout()
         self.load(core.settings)
 
@@ -138,6 +151,8 @@ class GeneralTab(SettingsPage):
         self.timeout.setValue(round(settings.request_timeout))
         self.proxy.setText(settings.http_proxy or "")
         self.auto_title.setChecked(settings.auto_title)
+        self.max_file.setValue(settings.attachment_max_file_mb)
+        self.image_side.setValue(settings.image_max_side)
 
     def changes(self) -> dict[str, Any]:
         proxy = self.proxy.text().strip() or None
@@ -152,6 +167,8 @@ class GeneralTab(SettingsPage):
             "request_timeout": float(self.timeout.value()),
             "http_proxy": proxy,
             "auto_title": self.auto_title.isChecked(),
+            "attachment_max_file_mb": self.max_file.value(),
+            "image_max_side": self.image_side.value(),
         }
 
 

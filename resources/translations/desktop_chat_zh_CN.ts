@@ -12,6 +12,66 @@
       <translation>未保存任何内容：API 密钥无处可存。</translation>
     </message>
     <message>
+      <source>{name} cannot be attached: there is no such file.</source>
+      <translation>无法附加 {name}：没有这个文件。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: it is a folder. Attach the files inside it instead.</source>
+      <translation>无法附加 {name}：它是一个文件夹。请改为附加其中的文件。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: it cannot be read ({reason}).</source>
+      <translation>无法附加 {name}：无法读取它（{reason}）。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: the file is empty.</source>
+      <translation>无法附加 {name}：文件是空的。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: it is {size}, and the limit for one file is {limit} (Settings, or `attachment_max_file_mb` in the settings file).</source>
+      <translation>无法附加 {name}：它有 {size}，单个文件的上限是 {limit}（见设置，或设置文件中的 `attachment_max_file_mb`）。</translation>
+    </message>
+    <message>
+      <source>These files are {size} together, and the limit for one message is {limit}. Send them in several messages.</source>
+      <translation>这些文件合计 {size}，一条消息的上限是 {limit}。请分成几条消息发送。</translation>
+    </message>
+    <message>
+      <source>A message can carry at most {limit} files; this one has {count}.</source>
+      <translation>一条消息最多可带 {limit} 个文件；这条有 {count} 个。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: the image is damaged or not an image at all.</source>
+      <translation>无法附加 {name}：图片已损坏，或根本不是图片。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: {format} images are not supported. Use PNG, JPEG, WebP or GIF.</source>
+      <translation>无法附加 {name}：不支持 {format} 图片。请使用 PNG、JPEG、WebP 或 GIF。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: its text is not UTF-8. Save it as UTF-8 in your editor and attach it again.</source>
+      <translation>无法附加 {name}：其文本不是 UTF-8 编码。请在编辑器中另存为 UTF-8 后重新附加。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: only images (PNG, JPEG, WebP, GIF), text files and PDFs can be sent.</source>
+      <translation>无法附加 {name}：只能发送图片（PNG、JPEG、WebP、GIF）、文本文件和 PDF。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: the PDF is damaged or locked with a password.</source>
+      <translation>无法附加 {name}：PDF 已损坏或受密码保护。</translation>
+    </message>
+    <message>
+      <source>{name} cannot be attached: the PDF holds no text to read (a scanned document?).</source>
+      <translation>无法附加 {name}：PDF 中没有可读取的文本（可能是扫描件？）。</translation>
+    </message>
+    <message>
+      <source>{agent} does not read images, so the image was not sent. Choose an agent whose model reads images, or turn on Vision in its settings if its model can (`desktop-chat agents edit --vision`).</source>
+      <translation>{agent} 无法读取图片，因此图片没有发送。请选择一个模型能读取图片的智能体；如果它的模型可以读取图片，请在其设置中打开“视觉”（`desktop-chat agents edit --vision`）。</translation>
+    </message>
+    <message>
+      <source>(The attached file {name} is no longer on this computer.)</source>
+      <translation>（附加的文件 {name} 已不在这台电脑上。）</translation>
+    </message>
+    <message>
       <source>This agent's API key was kept for the last session only, so it is gone since desktop_chat restarted. Enter it again in Settings → Agents.</source>
       <translation>此智能体的 API 密钥仅为上次会话保留，desktop_chat 重启后已不存在。请在“设置 → 智能体”中重新输入。</translation>
     </message>
@@ -308,6 +368,18 @@
       <translation>默认智能体</translation>
     </message>
     <message>
+      <source>Vision: its model reads images</source>
+      <translation>视觉：其模型能读取图片</translation>
+    </message>
+    <message>
+      <source>Vision</source>
+      <translation>视觉</translation>
+    </message>
+    <message>
+      <source>Images are sent only to agents with Vision on.</source>
+      <translation>图片只会发送给打开了“视觉”的智能体。</translation>
+    </message>
+    <message>
       <source>Save</source>
       <translation>保存</translation>
     </message>
@@ -568,6 +640,14 @@
       <translation>无</translation>
     </message>
     <message>
+      <source>Open {name}</source>
+      <translation>打开 {name}</translation>
+    </message>
+    <message>
+      <source>Remove {name}</source>
+      <translation>移除 {name}</translation>
+    </message>
+    <message>
       <source>Something unexpected went wrong; the details are in the log.</source>
       <translation>发生了意外错误；详细信息已写入日志。</translation>
     </message>
@@ -604,6 +684,10 @@
       <translation>已分叉为新对话</translation>
     </message>
     <message>
+      <source>Wait for the reply being written to end, then send the files.</source>
+      <translation>请等正在生成的回复结束后再发送文件。</translation>
+    </message>
+    <message>
       <source>Editing: sending makes a new version of this message; the old one stays</source>
       <translation>正在编辑：发送后会生成这条消息的新版本，旧版本仍会保留</translation>
     </message>
@@ -624,8 +708,24 @@
       <translation>消息</translation>
     </message>
     <message>
+      <source>Attach…</source>
+      <translation>附件…</translation>
+    </message>
+    <message>
+      <source>Attach files</source>
+      <translation>附加文件</translation>
+    </message>
+    <message>
+      <source>Attach images, text files or PDFs (or drop them on the window, or paste)</source>
+      <translation>附加图片、文本文件或 PDF（也可以拖放到窗口上，或粘贴）</translation>
+    </message>
+    <message>
       <source>Send</source>
       <translation>发送</translation>
+    </message>
+    <message>
+      <source>Images, text and PDF (*.png *.jpg *.jpeg *.webp *.gif *.pdf *.txt *.md *.*)</source>
+      <translation>图片、文本和 PDF (*.png *.jpg *.jpeg *.webp *.gif *.pdf *.txt *.md *.*)</translation>
     </message>
     <message>
       <source>Stop</source>
@@ -720,6 +820,10 @@
       <translation>下移</translation>
     </message>
     <message>
+      <source>Sent with this message as they are; editing the text keeps them.</source>
+      <translation>这些文件按原样随此消息发送；编辑文字不会移除它们。</translation>
+    </message>
+    <message>
       <source>Prompt message {number}</source>
       <translation>提示词消息 {number}</translation>
     </message>
@@ -746,6 +850,10 @@
     <message>
       <source>Delete {what}</source>
       <translation>删除 {what}</translation>
+    </message>
+    <message>
+      <source>Files: {names} · about {count} tokens</source>
+      <translation>文件：{names} · 约 {count} 个令牌</translation>
     </message>
     <message>
       <source>Pinned</source>
@@ -1626,8 +1734,32 @@ Backups: {folder}</source>
       <translation>自动标题</translation>
     </message>
     <message>
+      <source> MB</source>
+      <translation> MB</translation>
+    </message>
+    <message>
+      <source>Largest file to attach, in MB</source>
+      <translation>可附加的最大文件（MB）</translation>
+    </message>
+    <message>
+      <source> px</source>
+      <translation> 像素</translation>
+    </message>
+    <message>
+      <source>Longest side of images sent, in pixels</source>
+      <translation>发送图片的最长边（像素）</translation>
+    </message>
+    <message>
       <source>Request timeout</source>
       <translation>请求超时</translation>
+    </message>
+    <message>
+      <source>Largest file to attach</source>
+      <translation>可附加的最大文件</translation>
+    </message>
+    <message>
+      <source>Scale images down to</source>
+      <translation>图片缩小到</translation>
     </message>
     <message>
       <source>Theme</source>

@@ -9,6 +9,7 @@ usage records the window reads once for all tabs, and fill in when those arrive.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
 from desktop_chat.app import Core
 from desktop_chat.engine.events import MessageStored, TitleChanged
 from desktop_chat.schemas import Agent, Conversation
-from desktop_chat.transfer import export_json, export_markdown
+from desktop_chat.transfer import write_export
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.forms import ask
 from desktop_chat.ui.i18n import N_, t
@@ -377,8 +378,7 @@ class ConversationsTab(QWidget):
 
     async def export_to(self, ids: list[str], path: Path, as_json: bool) -> None:
         conversations = await self.service.export(ids)
-        text = export_json(conversations) if as_json else export_markdown(conversations)
-        path.write_text(text, encoding="utf-8")
+        await asyncio.to_thread(write_export, path, conversations, as_json)
         self.summary.setText(t("Exported to {path}").format(path=path))
 
     def change_agent_of_selected(self) -> None:
