@@ -23,6 +23,17 @@ from desktop_chat.paths import default_paths
 EXIT_OUTPUT_CLOSED = 141
 
 
+# `desktop-chat list` without options: a screenful, not ten thousand lines to wait for.
+LIST_DEFAULT = 50
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 0, for --limit and --offset."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="desktop-chat",
@@ -80,7 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     fork.add_argument("conversation", help="the conversation id")
     fork.add_argument("--at", type=int, required=True, help="the last message id to copy")
 
-    sub.add_parser("list", help="list conversations")
+    listing = sub.add_parser(
+        "list", help=f"list conversations, the newest {LIST_DEFAULT} (--all for every one)"
+    )
+    page = listing.add_mutually_exclusive_group()
+    page.add_argument("--all", action="store_true", help="list every conversation")
+    page.add_argument(
+        "--limit", type=_count, default=LIST_DEFAULT, help=f"how many (default {LIST_DEFAULT})"
+    )
+    listing.add_argument("--offset", type=_count, default=0, help="skip this many first")
     backup = sub.add_parser(
         "backup", help="back up the conversation database now (into the data folder's backups/)"
     )
