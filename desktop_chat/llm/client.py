@@ -12,6 +12,7 @@ import openai
 
 from desktop_chat.llm.deadline import END, ContentDeadline
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception, unfinished
+from desktop_chat.llm.sse import JsonChunks
 from desktop_chat.llm.stream import Delta, Finish, Relayed, StreamItem
 from desktop_chat.llm.think import ThinkSplitter, strip_think
 from desktop_chat.redaction import redact
@@ -269,14 +270,15 @@ class LLMClient:
         hints before sending (0.3 s for a 2,000-message conversation) and builds a model of
         every chunk (0.3 ms each, most of the cost of streaming); both run on the event
         loop, where they froze the window, and neither changes what is sent or read. The
-        SDK still adds the key, maps HTTP errors and timeouts, and reads the SSE stream.
+        SDK still adds the key and maps HTTP errors and timeouts; the SSE stream is read by
+        JsonChunks (llm/sse.py), the SDK's reader without its per-event objects.
         """
         return await self._sdk.post(
             "/chat/completions",
             body=body,
             cast_to=object,
             stream=True,
-            stream_cls=openai.AsyncStream[object],
+            stream_cls=JsonChunks,
         )
 
     async def complete(self, model: str, messages: list[ChatMessage], max_tokens: int = 32) -> str:
