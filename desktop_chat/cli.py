@@ -217,12 +217,11 @@ def _preload_sdk() -> None:
     opened the core and stored the question; both sides also wait on files and SQLite,
     which lets the other run. The request takes the module as soon as it is loaded.
     """
-    import importlib
     import threading
 
-    threading.Thread(
-        target=importlib.import_module,
-        args=("desktop_chat.llm.client",),
-        name="desktop_chat-sdk-import",
-        daemon=True,
-    ).start()
+    def load() -> None:
+        from desktop_chat.llm.client import shared_tls
+
+        shared_tls()  # the certificates too: the request would load them next
+
+    threading.Thread(target=load, name="desktop_chat-sdk-import", daemon=True).start()
