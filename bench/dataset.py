@@ -398,8 +398,8 @@ def cached(kind: str) -> tuple[Path, dict]:
     database = folder / "conversations.sqlite3"
     meta_file = folder / "meta.json"
     if not meta_file.exists():
-        for stale in CACHE.glob(f"{kind}-*"):  # older schema or generator versions
-            shutil.rmtree(stale, ignore_errors=True)
+        # Other versions' folders stay: another checkout on this machine (a branch with
+        # another schema or generator) may be using them right now.
         print(f"building the '{kind}' data set (cached for later runs)…", file=sys.stderr)
         meta = build(database, conversations, messages, long)
         meta_file.write_text(json.dumps(meta), encoding="utf-8")
