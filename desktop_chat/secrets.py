@@ -43,7 +43,6 @@ KEYRING_MISSING_MESSAGE = N_(
 )
 
 
-
 def keyring_prompt_message(backend: str) -> str:
     return (
         f"The keyring {backend} asks for its password on a terminal, and desktop_chat has "

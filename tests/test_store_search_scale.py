@@ -60,9 +60,7 @@ def _expected(texts: dict[str, list[str]], order: list[str], prefix: str) -> lis
     """Conversations whose title holds the text, or a message a word starting with it."""
     word = re.compile(rf"\b{re.escape(prefix)}", re.IGNORECASE)
     return [
-        t
-        for t in order
-        if prefix.lower() in t.lower() or any(word.search(m) for m in texts[t])
+        t for t in order if prefix.lower() in t.lower() or any(word.search(m) for m in texts[t])
     ]
 
 
@@ -82,9 +80,7 @@ async def test_both_ways_list_the_same_pages_in_list_order(
         kept = set(_expected(corpus, order, term))
         expected = [t for t in expected if t in kept]
     if " " in query:  # every term in one message, or the whole text in the title
-        expected = [
-            t for t in order if any(all(w in m for w in query.split()) for m in corpus[t])
-        ]
+        expected = [t for t in order if any(all(w in m for w in query.split()) for m in corpus[t])]
     assert await _pages(store, query, 4) == expected
     assert await _pages(store, query, 100) == expected
 
@@ -95,9 +91,7 @@ async def test_two_letters_match_whole_words_three_match_prefixes(store: Store) 
     longer = await _conversation(store, "two", hours=2)
     await _append(store, longer.id, "aiohttp is a client")
 
-    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="ai"))] == [
-        "one"
-    ]
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="ai"))] == ["one"]
     assert [c.title for c in await store.run(lambda r: r.conversations.list(query="aio"))] == [
         "two"
     ]
@@ -173,3 +167,21 @@ async def test_a_search_finding_little_looks_up_its_conversations_not_the_whole_
     details = await store.run(plan)
     assert "SEARCH c USING INTEGER PRIMARY KEY" in details, details
     assert "SCAN c USING" not in details, details
+
+
+async def test_a_reopened_store_searches_afresh(tmp_path) -> None:
+    path = tmp_path / "data" / "conversations.sqlite3"
+    for attempt in range(3):  # a new connection may take the place of the closed one
+        store = await Store.open(path)
+        try:
+            if attempt == 0:
+                conversation = await _conversation(store, "one", hours=1)
+                await _append(store, conversation.id, "the database is slow")
+            found = await store.run(lambda r: r.conversations.list(query="datab"))
+            hits = await store.run(
+                lambda r, f=found: search.search_hits(r.db, [c.id for c in f], "datab")
+            )
+            assert [c.title for c in found] == ["one"]
+            assert [h.snippet for h in hits] == ["the database is slow"]
+        finally:
+            await store.close()

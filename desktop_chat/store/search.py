@@ -95,8 +95,8 @@ def fill_hits(db: SqliteDatabase, text: str) -> int:
     (search_hits) reuse it while nothing was written since.
     """
     conn = db.connection()
-    key = (text, db.execute_sql("PRAGMA data_version").fetchone()[0], conn.total_changes)
-    if _filled.get(id(conn)) == key:
+    version = db.execute_sql("PRAGMA data_version").fetchone()[0]
+    if _filled.get(id(conn)) == (conn, text, version, conn.total_changes):
         return db.execute_sql("SELECT count(*) FROM temp.search_hit").fetchone()[0]
     db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS search_hit (id INTEGER PRIMARY KEY)")
     db.execute_sql("DELETE FROM temp.search_hit")
@@ -104,13 +104,17 @@ def fill_hits(db: SqliteDatabase, text: str) -> int:
     # OR IGNORE: the trigram index's vocabulary names a message once per matching term.
     db.execute_sql(f"INSERT OR IGNORE INTO temp.search_hit (id) {messages}", params)
     count = db.execute_sql("SELECT count(*) FROM temp.search_hit").fetchone()[0]
-    _filled[id(conn)] = (text, key[1], conn.total_changes)
+    _filled.pop(id(conn), None)
+    _filled[id(conn)] = (conn, text, version, conn.total_changes)
+    while len(_filled) > 4:  # connections of stores closed since; one per store in use
+        del _filled[next(iter(_filled))]
     return count
 
 
 # The query whose hits each connection's temp.search_hit holds, with the database's
-# version and the connection's own change count when it was filled.
-_filled: dict[int, tuple[str, int, int]] = {}
+# version and the connection's own change count when it was filled. The connection is
+# held so that its id cannot pass to a new connection, whose temp table would be empty.
+_filled: dict[int, tuple[object, str, int, int]] = {}
 
 
 def matching_condition(db: SqliteDatabase, query: str) -> tuple[str, list[object]]:
@@ -118,8 +122,8 @@ def matching_condition(db: SqliteDatabase, query: str) -> tuple[str, list[object
 
     Few matching messages: mapped to their conversations through a covering index, so a
     search that finds little answers at once. Many: each conversation the list walks is
-    checked for a message among them; the walk stops at the end of the page, which many
-    matches fill quickly. The unary + keeps SQLite on the list-order index (V5).
+    checked for a message among them while the list is read in its order (the V5 index),
+    which stops at the end of the page: many matches fill it quickly.
     """
     text = query.strip()
     title = "c.title LIKE ? ESCAPE '\\'"
