@@ -284,17 +284,23 @@ class LLMClient:
         )
 
     async def complete(self, model: str, messages: list[ChatMessage], max_tokens: int = 32) -> str:
-        """A short non-streamed answer (used for titles)."""
+        """A short non-streamed answer (used for titles).
+
+        Posted and read as plain JSON, as replies are: the SDK's typed `create` would load
+        its chat resources (about 20 ms) and build a model of the answer, at the end of
+        every `desktop-chat ask` that starts a conversation.
+        """
         self._check_open()
+        body = {
+            "model": model,
+            "messages": [m.model_dump() for m in messages],
+            "max_tokens": max_tokens,
+        }
         try:
             # A whole bound: bytes trickling in (keep-alive blank lines) restart the read
             # timeout, and nobody waits for a title for long.
             async with asyncio.timeout(self.timeout):
-                result = await self._sdk.chat.completions.create(
-                    model=model,
-                    messages=[m.model_dump() for m in messages],  # type: ignore[misc]
-                    max_tokens=max_tokens,
-                )
+                result = await self._sdk.post("/chat/completions", body=body, cast_to=object)
         except (
             openai.OpenAIError,
             httpx2.HTTPError,
@@ -306,10 +312,10 @@ class LLMClient:
                 exc, base_url=self.base_url, model=model, streaming=False
             ) from None
         try:
-            choices = result.choices
+            choices = result.get("choices")
             if not choices:
                 raise LLMError(ErrorKind.MALFORMED, EMPTY_ANSWER)
-            content = choices[0].message.content
+            content = choices[0].get("message").get("content")
         except (AttributeError, TypeError, IndexError, KeyError):
             content = 0  # an answer of an unexpected shape: refused below
         if content is not None and not isinstance(content, str):
