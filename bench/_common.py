@@ -374,6 +374,25 @@ def start_fake_server(
     return process, base_url
 
 
+class CpuHog:
+    """`with CpuHog():` one other process keeps a core busy, as another program would.
+
+    A plain Python busy loop in its own process (so its own interpreter lock): on a
+    2-core machine the measured process and its helpers share the other core with it.
+    """
+
+    def __enter__(self) -> CpuHog:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "while True: pass"],
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+        )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far, from /proc (Linux)."""
     with open(f"/proc/{pid}/stat") as f:

@@ -25,9 +25,11 @@ def _has_content(window: QMainWindow) -> bool:
     chat = getattr(window, "chat", None)
     if sidebar is None or chat is None:
         return False
+    session = getattr(window, "session", None)
     return (
         sidebar.model.rowCount() > 0
-        and getattr(window, "current", None) is not None
+        and session is not None
+        and session.current is not None
         and chat.shown_count > 0
     )
 

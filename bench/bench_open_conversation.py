@@ -17,12 +17,16 @@ loop over a real Core, as the app runs.
   view has built is `ChatView.shown_range` (the view keeps widgets only near the viewport,
   so their number says nothing about progress).
 
-    python bench/bench_open_conversation.py [--runs 7] [--scroll-runs 3]
+The open is timed again in the "million" data set (10,000 conversations / 1,000,000
+messages, the same 2,000-message conversation among them), without the scroll.
+
+    python bench/bench_open_conversation.py [--runs 7] [--scroll-runs 3] [--no-million]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from _common import (
@@ -158,8 +162,18 @@ def main() -> list[Row]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--scroll-runs", type=int, default=3)
+    parser.add_argument("--no-million", action="store_true")
     args, _ = parser.parse_known_args()
-    data = fresh_home("large")
+    rows = measure("large", args.runs, args.scroll_runs)
+    if not args.no_million:
+        rows += measure("million", args.runs, 0)
+    return rows
+
+
+def measure(kind: str, runs: int, scroll_runs: int) -> list[Row]:
+    load_start = os.getloadavg()[0]
+    data = fresh_home(kind)
+    size = "" if kind == "large" else f", {data.meta['messages']:,} messages in the database"
     long_id, small_id = data.meta["long_id"], data.meta["small_id"]
     opens: list[float] = []
     loads: list[float] = []
@@ -168,32 +182,31 @@ def main() -> list[Row]:
 
     async def scenario() -> None:
         async with OpenWindow(data.home) as (core, window):
-            for _ in range(args.runs):
+            for _ in range(runs):
                 opens.append(await open_once(window, core, long_id, small_id))
                 load, show = await parts_once(window, core, long_id)
                 loads.append(load)
                 shows.append(show)
             print(f"  open: {[round(x) for x in opens]} ms")
-            for i in range(args.scroll_runs):
+            for i in range(scroll_runs):
                 result = await scroll_once(window, long_id, small_id)
                 figures = ", ".join(f"{k} {v:.1f}" for k, v in result.items())
                 print(f"  scroll run {i + 1}: {figures}")
                 scrolls.append(result)
 
     run_qasync(scenario)
-    stall = median([s["stall"] for s in scrolls])
-    complete = all(s["complete"] for s in scrolls)
-    n = args.runs
-    return [
+    load = f"load average {load_start:.2f} → {os.getloadavg()[0]:.2f}"
+    n = runs
+    opened = [
         Row(
-            "Open a 2,000-message conversation (list of 10,000): select → first paint",
+            f"Open a 2,000-message conversation (list of 10,000{size}): select → first paint",
             "≤ 150 ms",
             median(opens),
             "ms",
             percentile(opens, 95),
             check(median(opens), 150),
             n,
-            "first open of the session (Markdown cache empty)",
+            f"first open of the session (Markdown cache empty); {load}",
         ),
         Row(
             "… of which ConversationService.get_conversation (2,000 messages)",
@@ -213,6 +226,13 @@ def main() -> list[Row]:
             None,
             n,
         ),
+    ]
+    if not scrolls:
+        return opened
+    stall = median([s["stall"] for s in scrolls])
+    complete = all(s["complete"] for s in scrolls)
+    return [
+        *opened,
         Row(
             "Scroll the 2,000 messages from bottom to top: longest stall",
             "≤ 16 ms",

@@ -15,6 +15,10 @@ as they would from a network buffer). At the end, the stored reply arrives throu
 The reply is prose, headings, bullet and numbered lists and code blocks (bench/dataset.py,
 `long_reply_tokens`), about 73,000 characters. The view is 900 x 700 px, light theme.
 
+The runs are made twice: idle, then with one core kept busy by another process (a busy
+loop, bench/_common.py `CpuHog`), as on a desktop where other programs run; both stall
+figures are reported, with the load average at the start and end.
+
     python bench/bench_streaming.py [--runs 3] [--tokens 20000] [--rate 2000] [--math]
 """
 
@@ -22,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import os
 import time
 
 from _common import (
+    CpuHog,
     Row,
     check,
     finish,
@@ -153,11 +159,19 @@ def main() -> list[Row]:
     view.resize(900, 700)
     view.show()
     tokens = (math_reply_tokens if args.math else long_reply_tokens)(args.tokens)
+    load_start = os.getloadavg()[0]
     runs = []
     for i in range(args.runs):
         result = one_run(view, tokens, args.rate)
         print(f"  run {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
         runs.append(result)
+    busy = []
+    with CpuHog():
+        for i in range(args.runs):
+            result = one_run(view, tokens, args.rate)
+            print(f"  busy run {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
+            busy.append(result)
+    load = f"load average {load_start:.2f} → {os.getloadavg()[0]:.2f}"
 
     def med(key: str) -> float:
         return median([r[key] for r in runs])
@@ -198,6 +212,19 @@ def main() -> list[Row]:
             n,
             "reply delivered with add_message right after the last"
             " token; includes the final Markdown render",
+        ),
+        Row(
+            f"{label}, one core kept busy: longest event-loop stall",
+            "≤ 16 ms",
+            median([r["stall"] for r in busy]),
+            "ms",
+            None,
+            check(median([r["stall"] for r in busy]), 16),
+            len(busy),
+            f"another process busy-looping all along; worst run "
+            f"{max(r['stall'] for r in busy):.0f} ms; "
+            f"{median([r['stalls_over_16'] for r in busy]):.0f} stalls over 16 ms per run; "
+            f"latency p99 {median([r['lat_p99'] for r in busy]):.0f} ms; {load}",
         ),
     ]
 

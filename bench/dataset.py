@@ -8,6 +8,10 @@ and copied into a fresh DESKTOP_CHAT_HOME for each benchmark.
 
     python bench/dataset.py cold      # 1,000 conversations, 100,000 messages
     python bench/dataset.py large     # 10,000 conversations, 100,000 messages, one of 2,000
+    python bench/dataset.py million   # 10,000 conversations, 1,000,000 messages, one of 2,000
+
+The million is built in a few minutes (rows are generated as they are inserted, never held
+in memory all at once) and cached like the others.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +32,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-GENERATOR_VERSION = 3  # 3: parents and current paths; the long one has versions
+GENERATOR_VERSION = 4  # 4: conversations drawn before their messages (streamed inserts)
 BRANCHES = 200  # replies of the long conversation with another version
 CACHE = Path(tempfile.gettempdir()) / "desktop_chat_bench" / "cache"
 PLACEHOLDER_URL = "http://127.0.0.1:9/v1"
@@ -36,6 +41,7 @@ KINDS = {
     # name: (conversations, messages, messages in the one long conversation)
     "cold": (1_000, 100_000, 0),
     "large": (10_000, 100_000, 2_000),
+    "million": (10_000, 1_000_000, 2_000),
 }
 
 _COMMON_TEXT = """the of and to in is that for it as with was on be by this are or from at an but
@@ -289,6 +295,8 @@ def _counts(rng: random.Random, conversations: int, messages: int, long: int) ->
 
 
 def build(path: Path, conversations: int, messages: int, long: int, seed: int = 7) -> dict:
+    """Write the data set: conversations first (their current leaf is known from the
+    counts), then messages from a generator, so a million rows never sit in memory."""
     from desktop_chat.schemas import Agent
     from desktop_chat.store import open_repository
 
@@ -299,17 +307,17 @@ def build(path: Path, conversations: int, messages: int, long: int, seed: int = 
         Agent(name="Bench", base_url=PLACEHOLDER_URL, model="fake-model", is_default=True)
     )
     gen = TextGen(seed)
-    rng = gen.rng
+    rng = random.Random(seed + 1)  # conversations; `gen` draws the messages' text
     counts = _counts(rng, conversations, messages, long)
     now = datetime.now(UTC)
     conn = repo.db.connection()
-    conversation_rows = []
-    message_rows = []
-    ids: list[str] = []
-    message_id = 0
     # The long conversation is a tree: BRANCHES of its replies have an older version (a
     # regenerated answer), so opening it walks a path past other versions, as users' do.
     long_versions = set(rng.sample(range(2, long + 1, 2), BRANCHES)) if long else set()
+    conversation_rows = []
+    plans: list[tuple[int, int, datetime]] = []  # (index, count, first message's time)
+    ids: list[str] = []
+    last_id = 0
     for index, count in enumerate(counts, start=1):
         # The long conversation (index 1) is the most recent; the others spread over a year.
         age = timedelta(minutes=5) if index == 1 else timedelta(hours=rng.uniform(0.2, 24 * 400))
@@ -319,27 +327,29 @@ def build(path: Path, conversations: int, messages: int, long: int, seed: int = 
         ids.append(session_id)
         pinned = 1 if rng.random() < 0.005 else 0
         title = "Long conversation" if index == 1 and long else " ".join(gen.words(4)).title()
-        parent = None
-        extra = 0
-        for position in range(1, count + 1):
-            user = position % 2 == 1
-            stamp = _fmt(first + timedelta(minutes=2 * position))
-            versions = 2 if index == 1 and position in long_versions else 1
-            for _ in range(versions):  # the older version first: the path goes on from the newer
-                message_id += 1
-                extra += 1
-                content = gen.question() if user else gen.answer()
-                message_rows.append(
-                    (
-                        message_id,
-                        index,
-                        extra,
-                        parent,
-                        "user" if user else "assistant",
-                        content,
-                        "",
-                        "complete",
-                        None,
+        last_id += count + (len(long_versions) if index == 1 else 0)
+        plans.append((index, count, first))
+        conversation_rows.append(
+            (index, session_id, agent.id, title, "local", pinned, None, "",
+             _fmt(first), _fmt(last), last_id)
+        )  # fmt: skip
+
+    def message_rows() -> Iterator[tuple[object, ...]]:
+        message_id = 0
+        for index, count, first in plans:
+            parent = None
+            row = 0  # the position column: one per row, versions included
+            for position in range(1, count + 1):
+                user = position % 2 == 1
+                stamp = _fmt(first + timedelta(minutes=2 * position))
+                versions = 2 if index == 1 and position in long_versions else 1
+                for _ in range(versions):  # the older version first: the path goes on from it
+                    message_id += 1
+                    row += 1
+                    content = gen.question() if user else gen.answer()
+                    yield (
+                        message_id, index, row, parent, "user" if user else "assistant",
+                        content, "", "complete", None,
                         None if user else rng.randint(20, 200),
                         None if user else rng.randint(50, 800),
                         None if user else "fake-model",
@@ -347,24 +357,11 @@ def build(path: Path, conversations: int, messages: int, long: int, seed: int = 
                         None if user else rng.uniform(150, 900),
                         None if user else rng.uniform(800, 9000),
                         stamp,
-                    )
-                )
-            parent = message_id
-        conversation_rows.append(
-            (
-                index,
-                session_id,
-                agent.id,
-                title,
-                "local",
-                pinned,
-                None,
-                "",
-                _fmt(first),
-                _fmt(last),
-                parent,
-            )
-        )
+                    )  # fmt: skip
+                parent = message_id
+
+    conn.execute("PRAGMA synchronous = OFF")  # a cache: a crash mid-build only rebuilds it
+    conn.execute("PRAGMA cache_size = -200000")
     with repo.db.atomic():
         conn.executemany(
             "INSERT INTO conversation (id, session_id, agent_id, title, owner, pinned,"
@@ -376,7 +373,7 @@ def build(path: Path, conversations: int, messages: int, long: int, seed: int = 
             "INSERT INTO message (id, conversation_id, position, parent_id, role, content,"
             " reasoning, status, error, prompt_tokens, completion_tokens, model, finish_reason,"
             " ttft_ms, duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            message_rows,
+            message_rows(),
         )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.execute("ANALYZE")
@@ -401,8 +398,8 @@ def cached(kind: str) -> tuple[Path, dict]:
     database = folder / "conversations.sqlite3"
     meta_file = folder / "meta.json"
     if not meta_file.exists():
-        for stale in CACHE.glob(f"{kind}-*"):  # older schema or generator versions
-            shutil.rmtree(stale, ignore_errors=True)
+        # Other versions' folders stay: another checkout on this machine (a branch with
+        # another schema or generator) may be using them right now.
         print(f"building the '{kind}' data set (cached for later runs)…", file=sys.stderr)
         meta = build(database, conversations, messages, long)
         meta_file.write_text(json.dumps(meta), encoding="utf-8")

@@ -23,6 +23,17 @@ from desktop_chat.paths import default_paths
 EXIT_OUTPUT_CLOSED = 141
 
 
+# `desktop-chat list` without options: a screenful, not ten thousand lines to wait for.
+LIST_DEFAULT = 50
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 0, for --limit and --offset."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="desktop-chat",
@@ -92,7 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     fork.add_argument("conversation", help="the conversation id")
     fork.add_argument("--at", type=int, required=True, help="the last message id to copy")
 
-    sub.add_parser("list", help="list conversations")
+    listing = sub.add_parser(
+        "list", help=f"list conversations, the newest {LIST_DEFAULT} (--all for every one)"
+    )
+    page = listing.add_mutually_exclusive_group()
+    page.add_argument("--all", action="store_true", help="list every conversation")
+    page.add_argument(
+        "--limit", type=_count, default=LIST_DEFAULT, help=f"how many (default {LIST_DEFAULT})"
+    )
+    listing.add_argument("--offset", type=_count, default=0, help="skip this many first")
     backup = sub.add_parser(
         "backup", help="back up the conversation database now (into the data folder's backups/)"
     )
@@ -201,6 +220,25 @@ def _run(argv: list[str] | None) -> int:
         from desktop_chat.ui.main import run_gui  # Qt is imported only for the window
 
         return run_gui(paths, debug=args.debug)
+    if args.command in ("ask", "regenerate"):
+        _preload_sdk()
     from desktop_chat.commands import run_command
 
     return run_command(args)
+
+
+def _preload_sdk() -> None:
+    """Import the openai SDK in a thread now, while the engine loads and the database opens.
+
+    A reply's first byte waits for the SDK (0.3-0.6 s to import) after the command has
+    opened the core and stored the question; both sides also wait on files and SQLite,
+    which lets the other run. The request takes the module as soon as it is loaded.
+    """
+    import threading
+
+    def load() -> None:
+        from desktop_chat.llm.client import shared_tls
+
+        shared_tls()  # the certificates too: the request would load them next
+
+    threading.Thread(target=load, name="desktop_chat-sdk-import", daemon=True).start()

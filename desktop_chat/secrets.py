@@ -7,6 +7,9 @@ for this session only, or opt in to a file backend by naming it in
 `PYTHON_KEYRING_BACKEND`. A plaintext backend that keyring picked on its own is never used.
 A backend that would ask for its password where nobody can type it (keyrings.alt's
 encrypted file, without a terminal) is refused with a sentence, before it prompts.
+
+The keyring is imported and its backend detected when a key is first needed, not when
+the store is made: both take 100-250 ms, and an agent for a local server has no key.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
-from typing import Literal, TypeVar
-
-import keyring
-import keyring.errors
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from desktop_chat.redaction import redact
 from desktop_chat.sentences import N_
+
+if TYPE_CHECKING:
+    import keyring.backend
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,7 +41,6 @@ KEYRING_MISSING_MESSAGE = N_(
     "restart. To store keys in a file instead, set PYTHON_KEYRING_BACKEND to a file "
     "backend such as keyrings.alt.file.EncryptedKeyring."
 )
-
 
 
 def keyring_prompt_message(backend: str) -> str:
@@ -88,19 +91,37 @@ class SecretStore:
     def __init__(self, use_keyring: bool = True) -> None:
         self._session: dict[str, str] = {}
         self._unavailable = KEYRING_MISSING_MESSAGE
+        self._use_keyring = use_keyring
+        self._backend: keyring.backend.KeyringBackend | None = None
+        self._detected = False
+        self._detecting = threading.Lock()  # keys are read from worker threads
+
+    @property
+    def _keyring(self) -> keyring.backend.KeyringBackend | None:
+        """The trusted backend, detected on first use; None where no keyring is usable."""
+        if not self._detected:
+            with self._detecting:
+                if not self._detected:
+                    self._backend = self._detect() if self._use_keyring else None
+                    self._detected = True
+        return self._backend
+
+    def _detect(self) -> keyring.backend.KeyringBackend | None:
+        import keyring
+
         try:
-            self._keyring = keyring.get_keyring() if use_keyring else None
+            backend = keyring.get_keyring()
         except Exception as exc:  # a backend named in the environment that cannot load
             named = os.environ.get("PYTHON_KEYRING_BACKEND", "")
             log.warning("Keyring backend %s cannot be used: %s", named, exc)
             self._unavailable = keyring_broken_message(named, str(exc).rstrip("."))
-            self._keyring = None
-        if self._keyring is not None and not _backend_is_trusted(self._keyring):
+            return None
+        if not _backend_is_trusted(backend):
             log.warning(
-                "Keyring backend %s is not safe or not working; not used",
-                type(self._keyring).__name__,
+                "Keyring backend %s is not safe or not working; not used", type(backend).__name__
             )
-            self._keyring = None
+            return None
+        return backend
 
     @property
     def keyring_available(self) -> bool:
@@ -116,6 +137,8 @@ class SecretStore:
         if key_ref:
             secret = self._session.get(key_ref)
             if secret is None and self._keyring is not None:
+                import keyring.errors
+
                 backend = self._keyring
                 try:
                     secret = self._ask(lambda: backend.get_password(SERVICE, key_ref))
@@ -138,6 +161,8 @@ class SecretStore:
             return "session"
         if self._keyring is None:
             return None
+        import keyring.errors
+
         try:
             found = self._keyring.get_password(SERVICE, key_ref) is not None
         except keyring.errors.KeyringError as exc:
@@ -164,6 +189,8 @@ class SecretStore:
             return
         if self._keyring is None:
             raise KeyringUnavailableError(self._unavailable)
+        import keyring.errors
+
         backend = self._keyring
         try:
             self._ask(lambda: backend.set_password(SERVICE, key_ref, secret))
@@ -176,6 +203,8 @@ class SecretStore:
         self._session.pop(key_ref, None)
         if self._keyring is None:
             return
+        import keyring.errors
+
         backend = self._keyring
         try:
             self._ask(lambda: backend.delete_password(SERVICE, key_ref))

@@ -66,6 +66,7 @@ class Scenario:
     keepalive_line: str = ": keep-alive"  # stall_timeout (or stop()), then drop the connection
     keepalive_every: float = 0.05  # seconds between two keep-alive lines
     only_for: str | None = None  # queued: taken only by a request whose last message is this
+    answer_body: Any = None  # sent as the JSON of a 200 non-streamed answer instead of OpenAI's
 
 
 class _Server(ThreadingHTTPServer):
@@ -190,6 +191,8 @@ class _Handler(BaseHTTPRequestHandler):
             if not fake._stopping.is_set():
                 fake._count("disconnects")
             return None
+        if scenario.answer_body is not None:
+            return self._json(200, scenario.answer_body)
         message: dict[str, Any] = {"role": "assistant", "content": "".join(scenario.tokens)}
         if scenario.reasoning:
             message["reasoning_content"] = "".join(scenario.reasoning)

@@ -396,8 +396,11 @@ async def test_one_typed_letter_searches_titles_then_messages_from_the_second(
         lambda r: r.messages.append(other.id, Message(role="user", content="do we need dill?"))
     )
     assert [c.id for c in await core.service.list_conversations(query="d")] == [titled.id]
-    found = {c.id for c in await core.service.list_conversations(query="di")}
-    assert found == {titled.id, other.id}
+    found = {c.id for c in await core.service.list_conversations(query="do")}
+    assert found == {other.id}, "two letters: a whole word in a message"
+    assert {c.id for c in await core.service.list_conversations(query="di")} == {titled.id}
+    found = {c.id for c in await core.service.list_conversations(query="dil")}
+    assert found == {other.id}, "three letters: the start of a word"
 
 
 async def test_full_collections_wait_while_any_reply_streams(core: Core, fake: FakeOpenAI) -> None:

@@ -132,6 +132,32 @@ async def test_complete_returns_a_short_non_streamed_answer(
     assert body.get("stream") in (None, False) and body["max_tokens"] == 8
 
 
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"choices": []}, "empty"),
+        ({"object": "chat.completion"}, "empty"),
+        ({"choices": [{"message": {"content": 7}}]}, "not text"),
+        ({"choices": [{"message": None}]}, "not text"),
+        ({"choices": ["a title"]}, "not text"),
+        ({"choices": [{"message": {"role": "assistant"}}]}, ""),
+        ({"choices": [{"message": {"content": "<think>hm</think>Plain"}}]}, "Plain"),
+        ([1, 2], "not text"),
+    ],
+)
+async def test_complete_refuses_answers_of_an_unexpected_shape_in_words(
+    fake: FakeOpenAI, client: LLMClient, answer: object, expected: str
+) -> None:
+    fake.scenario = Scenario(answer_body=answer)
+    if expected in ("empty", "not text"):
+        with pytest.raises(LLMError) as caught:
+            await client.complete(MODEL, QUESTION)
+        assert caught.value.kind is ErrorKind.MALFORMED
+        assert expected in caught.value.user_message.lower()
+    else:
+        assert await client.complete(MODEL, QUESTION) == expected
+
+
 # Errors from the server -----------------------------------------------------------------
 
 

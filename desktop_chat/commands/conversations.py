@@ -22,7 +22,7 @@ from desktop_chat.commands.common import (
 from desktop_chat.engine import EngineError
 from desktop_chat.engine.attachments import read_file
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
-from desktop_chat.schemas import MessageStatus
+from desktop_chat.schemas import Conversation, MessageStatus
 from desktop_chat.store import StoreError
 from desktop_chat.transfer import (
     ImportError_,
@@ -116,11 +116,49 @@ async def fork(core: Core, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# Conversations read at a time by `list`: the first lines print at once, and memory
+# stays flat whatever the number of conversations.
+LIST_BATCH = 200
+
+
 async def list_conversations(core: Core, args: argparse.Namespace) -> int:
-    for c in await core.service.list_conversations():
-        stamp = c.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        print(f"{c.id}\t{stamp}\t{c.message_count}\t{c.title or '(untitled)'}")
+    """Print conversations newest first, a batch at a time, as they are read.
+
+    Without --all, a page (--limit after --offset, the newest 50 by default), then a line
+    on stderr saying how to see the rest when there is more.
+    """
+    wanted = None if args.all else args.limit
+    printed, more = 0, False
+    after: Conversation | None = None
+    offset = args.offset
+    while wanted is None or printed < wanted:
+        batch = LIST_BATCH if wanted is None else min(LIST_BATCH, wanted - printed)
+        # One past the page tells whether there is more, without counting everything.
+        found = await core.service.list_conversations(
+            limit=batch + 1, offset=offset if after is None else 0, after=after
+        )
+        page, more = found[:batch], len(found) > batch
+        sys.stdout.write("".join(_list_line(c) for c in page))
+        sys.stdout.flush()
+        printed += len(page)
+        if not more or not page:
+            break
+        after = page[-1]
+    else:
+        if more:
+            print(LIST_MORE.format(shown=printed, next=args.offset + printed), file=sys.stderr)
     return EXIT_OK
+
+
+LIST_MORE = (
+    "desktop-chat: {shown} conversations shown, there are more: "
+    "`desktop-chat list --offset {next}` shows the next ones, `--all` every one."
+)
+
+
+def _list_line(c: Conversation) -> str:
+    stamp = c.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    return f"{c.id}\t{stamp}\t{c.message_count}\t{c.title or '(untitled)'}\n"
 
 
 async def export(core: Core, args: argparse.Namespace) -> int:

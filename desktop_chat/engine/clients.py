@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import sys
 from typing import TYPE_CHECKING
 
@@ -54,7 +53,7 @@ class ClientPool:
         window for the half second the import takes.
         """
         if "desktop_chat.llm.client" not in sys.modules:
-            await asyncio.to_thread(importlib.import_module, "desktop_chat.llm.client")
+            await asyncio.to_thread(_load_sdk)
 
     async def reconfigure(self, timeout: float, proxy: str | None) -> None:
         if (timeout, proxy) != (self.timeout, self.proxy):
@@ -65,6 +64,12 @@ class ClientPool:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+def _load_sdk() -> None:
+    from desktop_chat.llm.client import shared_tls  # the SDK loads with it
+
+    shared_tls()  # and the system's certificates, which every client shares
 
 
 def _new_client(base_url: str, api_key: str | None, timeout: float, proxy: str | None) -> LLMClient:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +14,7 @@ import openai
 
 from desktop_chat.llm.deadline import END, ContentDeadline
 from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception, unfinished
+from desktop_chat.llm.sse import JsonChunks
 from desktop_chat.llm.stream import Delta, Finish, Relayed, StreamItem
 from desktop_chat.llm.think import ThinkSplitter, strip_think
 from desktop_chat.redaction import redact
@@ -96,7 +99,7 @@ class LLMClient:
             # Servers echo rejected keys in their error text; errors and logs must mask it
             # even when the key did not come through the SecretStore.
             redact.add(api_key)
-        http_client = httpx2.AsyncClient(proxy=proxy) if proxy else None
+        http_client = openai.DefaultAsyncHttpxClient(verify=shared_tls(), proxy=proxy)
         self._sdk = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or NO_KEY_PLACEHOLDER,
@@ -269,28 +272,35 @@ class LLMClient:
         hints before sending (0.3 s for a 2,000-message conversation) and builds a model of
         every chunk (0.3 ms each, most of the cost of streaming); both run on the event
         loop, where they froze the window, and neither changes what is sent or read. The
-        SDK still adds the key, maps HTTP errors and timeouts, and reads the SSE stream.
+        SDK still adds the key and maps HTTP errors and timeouts; the SSE stream is read by
+        JsonChunks (llm/sse.py), the SDK's reader without its per-event objects.
         """
         return await self._sdk.post(
             "/chat/completions",
             body=body,
             cast_to=object,
             stream=True,
-            stream_cls=openai.AsyncStream[object],
+            stream_cls=JsonChunks,
         )
 
     async def complete(self, model: str, messages: list[ChatMessage], max_tokens: int = 32) -> str:
-        """A short non-streamed answer (used for titles)."""
+        """A short non-streamed answer (used for titles).
+
+        Posted and read as plain JSON, as replies are: the SDK's typed `create` would load
+        its chat resources (about 20 ms) and build a model of the answer, at the end of
+        every `desktop-chat ask` that starts a conversation.
+        """
         self._check_open()
+        body = {
+            "model": model,
+            "messages": [m.model_dump() for m in messages],
+            "max_tokens": max_tokens,
+        }
         try:
             # A whole bound: bytes trickling in (keep-alive blank lines) restart the read
             # timeout, and nobody waits for a title for long.
             async with asyncio.timeout(self.timeout):
-                result = await self._sdk.chat.completions.create(
-                    model=model,
-                    messages=[m.model_dump() for m in messages],  # type: ignore[misc]
-                    max_tokens=max_tokens,
-                )
+                result = await self._sdk.post("/chat/completions", body=body, cast_to=object)
         except (
             openai.OpenAIError,
             httpx2.HTTPError,
@@ -302,10 +312,10 @@ class LLMClient:
                 exc, base_url=self.base_url, model=model, streaming=False
             ) from None
         try:
-            choices = result.choices
+            choices = result.get("choices")
             if not choices:
                 raise LLMError(ErrorKind.MALFORMED, EMPTY_ANSWER)
-            content = choices[0].message.content
+            content = choices[0].get("message").get("content")
         except (AttributeError, TypeError, IndexError, KeyError):
             content = 0  # an answer of an unexpected shape: refused below
         if content is not None and not isinstance(content, str):
@@ -327,6 +337,25 @@ class LLMClient:
     async def aclose(self) -> None:
         self._closed = True
         await self._sdk.close()
+
+
+_tls: ssl.SSLContext | None = None
+_tls_lock = threading.Lock()
+
+
+def shared_tls() -> ssl.SSLContext:
+    """The verifying TLS context every client shares, made on first use.
+
+    Made per client it loaded the system's certificates each time (20-45 ms on the way to
+    a reply's first byte); made once, it can be made ahead, in the thread that imports the
+    SDK, where loading the certificates runs beside the interpreter (OpenSSL lets go of
+    its lock meanwhile). The same settings as httpx2's default, environment included.
+    """
+    global _tls
+    with _tls_lock:
+        if _tls is None:
+            _tls = httpx2.create_ssl_context()
+        return _tls
 
 
 def _split_think(item: Delta, split: tuple[str, str]) -> Delta:

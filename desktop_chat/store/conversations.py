@@ -19,7 +19,7 @@ from desktop_chat.store.errors import NotFoundError
 from desktop_chat.store.messages import Messages
 from desktop_chat.store.models import AgentRow, ConversationRow, MessageRow
 from desktop_chat.store.rows import conversation_row
-from desktop_chat.store.search import matching_conversations
+from desktop_chat.store.search import matching_condition
 
 _UNSET = object()
 
@@ -74,10 +74,10 @@ class Conversations:
             where.append("c.owner = ?")
             params.append(owner)
         if query and query.strip():
-            matching, matching_params = matching_conversations(query)
-            # The unary + keeps SQLite on the list-order index (V5), stopping at the end
-            # of the page, rather than looking up and sorting every match.
-            where.append(f"+c.id IN ({matching})")
+            # On the list-order index (V5), stopping at the end of the page, rather than
+            # looking up and sorting every match.
+            matching, matching_params = matching_condition(self.db, query)
+            where.append(matching)
             params.extend(matching_params)
         if after is not None:
             where.append("(c.pinned, c.updated_at, c.session_id) < (?, ?, ?)")

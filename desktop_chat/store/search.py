@@ -1,8 +1,11 @@
 """Search over titles and message text: the SQL that finds matching conversations.
 
 The word index (FTS5, migration V2) answers words of spaced scripts by prefix, the
-trigram index (V5) answers Chinese and Japanese by substring; the list query in
-conversations.py narrows itself to the ids these sub-selects return.
+trigram index (V5) answers Chinese and Japanese by substring. The matching messages' ids
+are gathered once per keystroke into a temporary table; the list query in
+conversations.py then either maps a few of them to their conversations, or, when there
+are many, walks the list in its order and stops at the end of the page (a conversation
+matches as soon as one of its messages is in the table).
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ _UNSPACED_SCRIPT = re.compile(
 )
 # Above every character: `term < prefix + _LAST` holds for every term starting with prefix.
 _LAST = "\U0010ffff"
+# A word of spaced scripts this short is looked for whole, not as a prefix: "da" begins
+# more than a quarter of a million words in a million messages, and reading them all
+# costs more than a keystroke may; "AI", "Go" or "UI" are still found.
+WHOLE_WORD_BELOW = 3
+# Matching messages up to which they are mapped to their conversations; with more, the
+# list is walked in its order instead, each conversation checked against them.
+SPARSE_HITS = 2_000
 
 
 def _like_pattern(text: str) -> str:
@@ -29,11 +39,15 @@ def _like_pattern(text: str) -> str:
 
 
 def fts_query(text: str) -> str | None:
-    """Turn what a person typed into a safe FTS5 prefix query (every word must match)."""
+    """Turn what a person typed into a safe FTS5 query: every word must match, by prefix
+    from WHOLE_WORD_BELOW characters on, whole below that."""
     words = re.findall(r"\w+", text, flags=re.UNICODE)
     if not words:
         return None
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return " ".join(
+        '"' + w.replace('"', '""') + '"' + ("*" if len(w) >= WHOLE_WORD_BELOW else "")
+        for w in words
+    )
 
 
 def _matching_messages(text: str) -> tuple[str, list[object]]:
@@ -72,23 +86,68 @@ def _matching_messages(text: str) -> tuple[str, list[object]]:
     return " INTERSECT ".join(parts), params
 
 
-def matching_conversations(query: str) -> tuple[str, list[object]]:
-    """A sub-select of the ids of conversations whose title or messages match."""
+def _titles_only(text: str) -> bool:
+    """One typed letter matches nearly every message: titles answer at once, and the
+    messages are searched from the second keystroke on (an emoji or a CJK character is a
+    word of its own and is searched at once)."""
+    return len(text) < 2 and text.isascii()
+
+
+def fill_hits(db: SqliteDatabase, text: str) -> int:
+    """Gather the ids of the messages matching `text` into temp.search_hit; how many.
+
+    Kept until the next search on this connection: the snippets of the page just listed
+    (search_hits) reuse it while nothing was written since.
+    """
+    conn = db.connection()
+    version = db.execute_sql("PRAGMA data_version").fetchone()[0]
+    if _filled.get(id(conn)) == (conn, text, version, conn.total_changes):
+        return db.execute_sql("SELECT count(*) FROM temp.search_hit").fetchone()[0]
+    db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS search_hit (id INTEGER PRIMARY KEY)")
+    db.execute_sql("DELETE FROM temp.search_hit")
+    messages, params = _matching_messages(text)
+    # OR IGNORE: the trigram index's vocabulary names a message once per matching term.
+    db.execute_sql(f"INSERT OR IGNORE INTO temp.search_hit (id) {messages}", params)
+    count = db.execute_sql("SELECT count(*) FROM temp.search_hit").fetchone()[0]
+    _filled.pop(id(conn), None)
+    _filled[id(conn)] = (conn, text, version, conn.total_changes)
+    while len(_filled) > 4:  # connections of stores closed since; one per store in use
+        del _filled[next(iter(_filled))]
+    return count
+
+
+# The query whose hits each connection's temp.search_hit holds, with the database's
+# version and the connection's own change count when it was filled. The connection is
+# held so that its id cannot pass to a new connection, whose temp table would be empty.
+_filled: dict[int, tuple[object, str, int, int]] = {}
+
+
+def matching_condition(db: SqliteDatabase, query: str) -> tuple[str, list[object]]:
+    """A condition on `c` (a conversation row) that holds when its title or messages match.
+
+    Few matching messages: mapped to their conversations through a covering index, so a
+    search that finds little answers at once. Many: each conversation the list walks is
+    checked for a message among them while the list is read in its order (the V5 index),
+    which stops at the end of the page: many matches fill it quickly.
+    """
     text = query.strip()
-    titles = "SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'"
+    title = "c.title LIKE ? ESCAPE '\\'"
     params: list[object] = [_like_pattern(text)]
-    if len(text) < 2 and text.isascii():
-        # One typed letter matches nearly every message: titles answer at once, and
-        # the messages are searched from the second keystroke on (an emoji or a CJK
-        # character is a word of its own and is searched at once).
-        return titles, params
-    messages, message_params = _matching_messages(text)
-    # INDEXED BY: the covering index maps message ids to conversations without
-    # reading the messages themselves (SQLite would pick the table's own rowid).
+    if _titles_only(text):
+        return title, params
+    if fill_hits(db, text) > SPARSE_HITS:
+        return (
+            f"({title} OR EXISTS (SELECT 1 FROM message m WHERE m.conversation_id = c.id"
+            " AND EXISTS (SELECT 1 FROM temp.search_hit h WHERE h.id = m.id)))",
+            params,
+        )
+    # INDEXED BY: the covering index maps message ids to conversations without reading
+    # the messages themselves (SQLite would pick the table's own rowid).
     return (
-        f"{titles} UNION ALL SELECT conversation_id FROM message"
-        f" INDEXED BY message_id_conversation_id WHERE id IN ({messages})",
-        [*params, *message_params],
+        "c.id IN (SELECT id FROM conversation WHERE title LIKE ? ESCAPE '\\'"
+        " UNION ALL SELECT conversation_id FROM message INDEXED BY message_id_conversation_id"
+        " WHERE id IN (SELECT id FROM temp.search_hit))",
+        params,
     )
 
 
@@ -113,20 +172,23 @@ def search_hits(db: SqliteDatabase, session_ids: list[str], query: str) -> list[
     matched by title alone have no hit.
     """
     text = query.strip()
-    if not session_ids or (len(text) < 2 and text.isascii()):
+    if not session_ids or _titles_only(text):
         return []
-    matching, params = _matching_messages(text)
+    fill_hits(db, text)
     marks = ",".join("?" * len(session_ids))
+    # Each listed conversation's messages are checked against the hits (EXISTS, not IN:
+    # SQLite would otherwise walk every hit, a quarter of a million for a common word).
     sql = (
         "SELECT c.session_id, m.id, m.content,"
         " (SELECT group_concat(a.text, ' ') FROM attachment a WHERE a.message_id = m.id)"
         " FROM message m"
         " JOIN conversation c ON c.id = m.conversation_id"
-        " WHERE m.id IN (SELECT MIN(id) FROM message"
-        f" WHERE conversation_id IN (SELECT id FROM conversation WHERE session_id IN ({marks}))"
-        f" AND id IN ({matching}) GROUP BY conversation_id)"
+        " WHERE m.id IN (SELECT MIN(f.id) FROM message f"
+        f" WHERE f.conversation_id IN (SELECT id FROM conversation WHERE session_id IN ({marks}))"
+        " AND EXISTS (SELECT 1 FROM temp.search_hit h WHERE h.id = f.id)"
+        " GROUP BY f.conversation_id)"
     )
-    rows = db.execute_sql(sql, [*session_ids, *params])
+    rows = db.execute_sql(sql, session_ids)
     return [
         SearchHit(
             conversation_id=cid,

@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat.schemas import Agent, Message
-from desktop_chat.ui.chat_parts import AfterFirstPaint, FlowRow
+from desktop_chat.ui.chat_parts import FlowRow
 from desktop_chat.ui.i18n import t
-from desktop_chat.ui.markdown import warm_up_in_background
 from desktop_chat.ui.message_widget import MessageWidget
 
 # Enough messages to fill a tall window at first paint; the rest are built once shown.
@@ -74,8 +73,6 @@ class ChatView(QScrollArea):
         self.files: Path | None = None  # where attached files are: the window sets it
         self._container = QWidget()
         self._container.setObjectName("chatContainer")
-        # The code lexers are compiled once the app has painted, before a reply needs them.
-        AfterFirstPaint(self._container, warm_up_in_background)
         self._layout = QVBoxLayout(self._container)
         self._layout.setContentsMargins(24, 16, 24, 16)
         self._layout.setSpacing(10)

@@ -112,13 +112,20 @@ async def run_window(
         return 0
     opened = await open_window(core, window)
     core.backups.start()
-    # What start-up made (modules, widgets, the list, the SDK's types) lives as long as
-    # the window; taken out of the collector's view, full collections stop walking it:
+    # What start-up made (modules, widgets, the list, then the SDK's types) lives as long
+    # as the window; taken out of the collector's view, full collections stop walking it:
     # with a long list they paused the window for 30-100 ms.
     gc.freeze()
+    freeze_after_warm_up = asyncio.ensure_future(_freeze_after(opened.warmed))
     await closed.wait()
+    freeze_after_warm_up.cancel()
     await opened.aclose(close_core=True)
     return 0
+
+
+async def _freeze_after(warmed: asyncio.Event) -> None:
+    await warmed.wait()
+    gc.freeze()
 
 
 class PoliteExceptHook:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.attached = False
         self.ready = False  # the content is built and the last conversation is shown
         self._closing = False
+        self._after_content: list[Callable[[], object]] = []
+        self._content_painted = False
 
     async def first_paint(self, timeout: float = 1.0) -> None:
         """Wait until the frame is on screen, so the work that follows does not delay it.
@@ -241,6 +243,7 @@ class MainWindow(QMainWindow):
         last = state.value("window/conversation", "", type=str)
         if not self.session.agents:
             self.center.setCurrentWidget(self.first_run)
+            self._content_shown(self.first_run)
         elif last and await self.list.list_one(last):
             self.sidebar.select(last)
         else:
@@ -294,6 +297,30 @@ class MainWindow(QMainWindow):
         # Shown in the same step as the session takes it: no event falls in between.
         self._show_open(await loading, fresh)
 
+    def when_content_painted(self, callback: Callable[[], object]) -> None:
+        """Call `callback` once, after the list and the first conversation opened (or the
+        first-run pane) have been painted: background work started earlier would hold the
+        interpreter while the window builds what the person is waiting to see."""
+        if self._content_painted:
+            QTimer.singleShot(0, callback)
+        else:
+            self._after_content.append(callback)
+
+    def _content_shown(self, page: QWidget) -> None:
+        """`page` now shows what the window opened on: run the waiting callbacks once it
+        has painted."""
+        if self._after_content and not self._content_painted:
+            from desktop_chat.ui.chat_parts import AfterFirstPaint
+
+            callbacks, self._after_content = self._after_content, []
+
+            def run() -> None:
+                self._content_painted = True
+                for callback in callbacks:
+                    callback()
+
+            AfterFirstPaint(page, run)
+
     def _show_open(self, detail: ConversationDetail | None, fresh: bool) -> None:
         """Render the conversation just read; `fresh` when it was just opened, not re-read."""
         if detail is None:
@@ -322,6 +349,7 @@ class MainWindow(QMainWindow):
             self.composer.tray.show_for(detail.id)
         if self.context_editor.isVisible():
             self.context_editor.load(detail.id)
+        self._content_shown(self.chat.viewport())
 
     def _agent_chosen(self, index: int) -> None:
         agent_id = self.header.agent_combo.itemData(index)

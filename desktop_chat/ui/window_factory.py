@@ -10,7 +10,8 @@ it in the reverse order; see `OpenedWindow.aclose`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
@@ -30,6 +31,22 @@ class OpenedWindow:
     window: MainWindow
     bridge: EngineBridge
     collector: FullCollectionsWaitForReplies
+
+    warmed: asyncio.Event = field(default_factory=asyncio.Event)  # set once warm_up ran
+
+    def warm_up(self) -> None:
+        """Load the SDK and compile the code lexers in the background; `warmed` when done."""
+        from desktop_chat.ui.markdown import warm_up_in_background
+
+        warm_up_in_background()
+
+        async def load() -> None:
+            try:
+                await self.core.service.warm_up()
+            finally:
+                self.warmed.set()
+
+        self.bridge.spawn(load())
 
     async def aclose(self, close_core: bool = False) -> None:
         """Close the window and stop what serves it.
@@ -64,7 +81,10 @@ async def open_window(core: Core, frame: MainWindow | None = None) -> OpenedWind
     bridge = EngineBridge(core.service)
     collector = FullCollectionsWaitForReplies(core.service)
     frame.attach(core, bridge)
+    opened = OpenedWindow(core, frame, bridge, collector)
+    # The SDK and the code lexers load in threads while the person reads: the first send
+    # and the first code block need them. Not sooner: they would hold the interpreter
+    # while the list and the conversation are built (about a third of the time to them).
+    frame.when_content_painted(lambda: opened.warm_up())
     await frame.start()
-    # The SDK loads in a thread while the person reads; the first send needs it.
-    await core.service.warm_up()
-    return OpenedWindow(core, frame, bridge, collector)
+    return opened

@@ -1,0 +1,187 @@
+"""Search that stops at a page: few matches mapped to conversations, many walked in list
+order, both giving the same pages; short words whole; snippets that follow the writes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+
+from desktop_chat.schemas import ContextEntry, Conversation, Message
+from desktop_chat.store import Store, search
+
+pytestmark = pytest.mark.asyncio
+
+START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+WORDS = ["database", "databases", "datum", "index", "query", "cache", "today"]
+
+
+async def _conversation(store: Store, title: str, hours: float) -> Conversation:
+    stamp = START + timedelta(hours=hours)
+    conversation = Conversation(title=title, created_at=stamp, updated_at=stamp)
+    return await store.run(lambda r: r.conversations.create(conversation))
+
+
+async def _append(store: Store, cid: str, content: str) -> Message:
+    message = Message(role="user", content=content)
+    return await store.run(lambda r: r.messages.append(cid, message))
+
+
+async def _pages(store: Store, query: str, size: int) -> list[str]:
+    """Every page of a search, each asked for after the last row of the one before."""
+    titles: list[str] = []
+    after = None
+    while page := await store.run(
+        lambda r, a=after: r.conversations.list(query=query, limit=size, after=a)
+    ):
+        titles += [c.title for c in page]
+        after = page[-1]
+    return titles
+
+
+@pytest_asyncio.fixture
+async def corpus(store: Store) -> dict[str, list[str]]:
+    """Thirty conversations, their messages drawn from WORDS; the text of each, by title."""
+    texts: dict[str, list[str]] = {}
+    for i in range(30):
+        title = f"c{i:02}" + (" datum title" if i == 11 else "")
+        conversation = await _conversation(store, title, hours=(i * 7) % 30)
+        texts[title] = []
+        for j in range(i % 4):
+            text = f"{WORDS[(i + j) % len(WORDS)]} and {WORDS[(i * j) % len(WORDS)]}"
+            await _append(store, conversation.id, text)
+            texts[title].append(text)
+    return texts
+
+
+def _expected(texts: dict[str, list[str]], order: list[str], prefix: str) -> list[str]:
+    """Conversations whose title holds the text, or a message a word starting with it."""
+    word = re.compile(rf"\b{re.escape(prefix)}", re.IGNORECASE)
+    return [
+        t for t in order if prefix.lower() in t.lower() or any(word.search(m) for m in texts[t])
+    ]
+
+
+@pytest.mark.parametrize("sparse_hits", [0, 10**9], ids=["walk-the-list", "map-the-matches"])
+@pytest.mark.parametrize("query", ["datab", "datu", "today", "data", "zzz", "query cache"])
+async def test_both_ways_list_the_same_pages_in_list_order(
+    store: Store,
+    corpus: dict[str, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    sparse_hits: int,
+    query: str,
+) -> None:
+    monkeypatch.setattr(search, "SPARSE_HITS", sparse_hits)
+    order = [c.title for c in await store.run(lambda r: r.conversations.list())]
+    expected = order
+    for term in query.split():
+        kept = set(_expected(corpus, order, term))
+        expected = [t for t in expected if t in kept]
+    if " " in query:  # every term in one message, or the whole text in the title
+        expected = [t for t in order if any(all(w in m for w in query.split()) for m in corpus[t])]
+    assert await _pages(store, query, 4) == expected
+    assert await _pages(store, query, 100) == expected
+
+
+async def test_two_letters_match_whole_words_three_match_prefixes(store: Store) -> None:
+    short = await _conversation(store, "one", hours=1)
+    await _append(store, short.id, "AI is everywhere")
+    longer = await _conversation(store, "two", hours=2)
+    await _append(store, longer.id, "aiohttp is a client")
+
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="ai"))] == ["one"]
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="aio"))] == [
+        "two"
+    ]
+
+
+async def test_a_word_in_thousands_of_messages_lists_a_page_and_its_snippets(
+    store: Store,
+) -> None:
+    made = [await _conversation(store, f"c{i}", hours=i) for i in range(5)]
+    conversation_ids = await store.run(
+        lambda r: [
+            row[0]
+            for row in r.db.execute_sql(
+                "SELECT id FROM conversation ORDER BY updated_at"
+            ).fetchall()
+        ]
+    )
+
+    def insert(r) -> None:  # more matches than SPARSE_HITS, the FTS triggers firing
+        rows = [
+            (conversation_ids[n % 4], n, "user", f"note {n} about the database", "", "complete")
+            for n in range(search.SPARSE_HITS + 50)
+        ]
+        with r.db.atomic():
+            r.db.connection().executemany(
+                "INSERT INTO message (conversation_id, position, role, content, reasoning,"
+                " status, created_at) VALUES (?, ?, ?, ?, ?, ?, '2024-03-01 09:00:00')",
+                rows,
+            )
+
+    await store.run(insert)
+    found = await store.run(lambda r: r.conversations.list(query="databa", limit=3))
+    assert [c.title for c in found] == ["c3", "c2", "c1"], "c4 has no such message"
+    hits = await store.run(lambda r: search.search_hits(r.db, [c.id for c in found], "databa"))
+    assert {h.conversation_id: h.snippet for h in hits} == {
+        made[3].id: "note 3 about the database",
+        made[2].id: "note 2 about the database",
+        made[1].id: "note 1 about the database",
+    }
+
+
+async def test_snippets_follow_a_write_made_after_the_list(store: Store) -> None:
+    conversation = await _conversation(store, "one", hours=1)
+    first = await _append(store, conversation.id, "nothing to see")
+    second = await _append(store, conversation.id, "another database")
+    found = await store.run(lambda r: r.conversations.list(query="datab"))
+    edited = [
+        ContextEntry(id=first.id, role="user", content="the database first"),
+        ContextEntry(id=second.id, role="user", content="another database"),
+    ]
+    await store.run(lambda r: r.messages.replace_history(conversation.id, edited))
+
+    hits = await store.run(lambda r: search.search_hits(r.db, [c.id for c in found], "datab"))
+    assert [(h.message_id, h.snippet) for h in hits] == [(first.id, "the database first")]
+
+
+async def test_a_search_finding_little_looks_up_its_conversations_not_the_whole_list(
+    store: Store,
+) -> None:
+    conversation = await _conversation(store, "one", hours=1)
+    await _append(store, conversation.id, "a rare word: zymurgy")
+
+    def plan(r) -> str:
+        condition, params = search.matching_condition(r.db, "zymurgy")
+        rows = r.db.execute_sql(
+            "EXPLAIN QUERY PLAN SELECT c.id FROM conversation c WHERE "
+            + condition
+            + " ORDER BY c.pinned DESC, c.updated_at DESC, c.session_id DESC LIMIT 200",
+            params,
+        ).fetchall()
+        return " ".join(row[-1] for row in rows)
+
+    details = await store.run(plan)
+    assert "SEARCH c USING INTEGER PRIMARY KEY" in details, details
+    assert "SCAN c USING" not in details, details
+
+
+async def test_a_reopened_store_searches_afresh(tmp_path) -> None:
+    path = tmp_path / "data" / "conversations.sqlite3"
+    for attempt in range(3):  # a new connection may take the place of the closed one
+        store = await Store.open(path)
+        try:
+            if attempt == 0:
+                conversation = await _conversation(store, "one", hours=1)
+                await _append(store, conversation.id, "the database is slow")
+            found = await store.run(lambda r: r.conversations.list(query="datab"))
+            hits = await store.run(
+                lambda r, f=found: search.search_hits(r.db, [c.id for c in f], "datab")
+            )
+            assert [c.title for c in found] == ["one"]
+            assert [h.snippet for h in hits] == ["the database is slow"]
+        finally:
+            await store.close()
