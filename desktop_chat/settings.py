@@ -37,6 +37,9 @@ class Settings(BaseModel):
     api_port: int = Field(default=8765, ge=1024, le=65535)
     backup_every_hours: int = Field(default=24, ge=0, le=8760)  # 0: no scheduled backups
     backups_kept: int = Field(default=7, ge=1, le=1000)
+    tool_rounds: int = Field(default=10, ge=1, le=100)  # tool rounds per reply at most
+    tool_timeout: float = Field(default=60.0, gt=0, le=3600)  # seconds per tool call
+    tools_always_allowed: list[str] = Field(default_factory=list)  # "server/tool" keys
 
 
 def load_settings(path: Path) -> Settings:

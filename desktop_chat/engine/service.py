@@ -52,6 +52,7 @@ from desktop_chat.secrets import SecretStore
 from desktop_chat.store import NotFoundError, Store
 
 if TYPE_CHECKING:
+    from desktop_chat.engine.tools import ToolService
     from desktop_chat.llm.client import LLMClient
 
 
@@ -72,6 +73,7 @@ class ConversationService(ConversationRecords):
         config: EngineConfig | None = None,
         bus: EventBus | None = None,
         session_keys: SessionKeyNotes | None = None,
+        tools: ToolService | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
@@ -86,8 +88,14 @@ class ConversationService(ConversationRecords):
             self.config.request_timeout,
             self.config.http_proxy,
         )
+        self.tools = tools
         self.replies = ReplyRunner(
-            store, self.bus, journal, self.upstream, auto_title=lambda: self.config.auto_title
+            store,
+            self.bus,
+            journal,
+            self.upstream,
+            auto_title=lambda: self.config.auto_title,
+            tools=tools,
         )
         self.usage = UsageService(store)
         self._locks = LockTable()
@@ -114,7 +122,7 @@ class ConversationService(ConversationRecords):
         history = [
             ContextEntry(id=m.id, role=m.role, content=m.content)
             for m in conversation.messages
-            if m.content
+            if m.content or m.tool_calls
         ]
         return Context(preset=preset, history=history)
 
@@ -336,7 +344,11 @@ class ConversationService(ConversationRecords):
 
     async def aclose(self) -> None:
         """Stop every reply (stored as interrupted), wait for the writes, close connections."""
+        if self.tools is not None:
+            self.tools.approvals.aclose()  # a call waiting for approval is refused
         await self.replies.aclose()
+        if self.tools is not None:
+            await self.tools.aclose()
 
 
 def _nothing_to_keep(reply: Message) -> bool:

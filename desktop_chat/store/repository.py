@@ -11,6 +11,7 @@ from peewee import SqliteDatabase
 
 from desktop_chat.store.agents import Agents
 from desktop_chat.store.conversations import Conversations
+from desktop_chat.store.mcp_servers import McpServers
 from desktop_chat.store.messages import Messages
 from desktop_chat.store.tokens import ApiTokens
 from desktop_chat.store.usage import Usage
@@ -24,3 +25,4 @@ class Repository:
         self.messages = Messages(db, self.usage)
         self.conversations = Conversations(db, self.messages)
         self.tokens = ApiTokens(db)
+        self.mcp_servers = McpServers(db)

@@ -44,6 +44,22 @@
       <translation>desktop_chat 正在关闭。</translation>
     </message>
     <message>
+      <source>The MCP server {server} could not be started: {reason}</source>
+      <translation>MCP 服务器 {server} 无法启动：{reason}</translation>
+    </message>
+    <message>
+      <source>The MCP server {server} stopped while running {tool}; it is started again on the next call.</source>
+      <translation>MCP 服务器 {server} 在运行 {tool} 时停止了；下次调用时会重新启动。</translation>
+    </message>
+    <message>
+      <source>The tool {tool} took longer than {seconds} seconds and was stopped.</source>
+      <translation>工具 {tool} 运行超过 {seconds} 秒，已被停止。</translation>
+    </message>
+    <message>
+      <source>The tool {tool} failed: {reason}</source>
+      <translation>工具 {tool} 失败：{reason}</translation>
+    </message>
+    <message>
       <source>Something went wrong while writing the reply; the details are in the log.</source>
       <translation>生成回复时出错；详细信息已写入日志。</translation>
     </message>
@@ -54,6 +70,38 @@
     <message>
       <source>desktop_chat closed before this reply finished.</source>
       <translation>desktop_chat 在此回复完成前关闭了。</translation>
+    </message>
+    <message>
+      <source>The model asked for tools more than {rounds} times in one reply, the most allowed; its last calls were not run. Send a message to let it go on, or raise the limit in Settings.</source>
+      <translation>模型在一次回复中调用工具超过了允许的 {rounds} 次；最后的调用没有运行。发送一条消息让它继续，或在设置中提高上限。</translation>
+    </message>
+    <message>
+      <source>There is no tool named {tool}; call one of the tools offered.</source>
+      <translation>没有名为 {tool} 的工具；请调用提供的工具之一。</translation>
+    </message>
+    <message>
+      <source>The arguments of {tool} are not a JSON object ({problem}); call it again with valid JSON.</source>
+      <translation>{tool} 的参数不是 JSON 对象（{problem}）；请用有效的 JSON 重新调用。</translation>
+    </message>
+    <message>
+      <source>The user did not allow this call of {tool}; it was not run.</source>
+      <translation>用户未允许这次对 {tool} 的调用；它没有运行。</translation>
+    </message>
+    <message>
+      <source>The reply was stopped before this call of {tool} finished.</source>
+      <translation>回复在这次对 {tool} 的调用完成前被停止了。</translation>
+    </message>
+    <message>
+      <source>[cut: {count} more characters]</source>
+      <translation>[已截断：还有 {count} 个字符]</translation>
+    </message>
+    <message>
+      <source>This file is not an MCP servers file: it needs an mcpServers object whose entries each have a command or a url. {problem}</source>
+      <translation>此文件不是 MCP 服务器文件：它需要一个 mcpServers 对象，其中每一项都有 command 或 url。{problem}</translation>
+    </message>
+    <message>
+      <source>The MCP server {server} is turned off.</source>
+      <translation>MCP 服务器 {server} 已关闭。</translation>
     </message>
     <message>
       <source>The connection to {where} was closed; try again.</source>

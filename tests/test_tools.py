@@ -1,0 +1,350 @@
+"""Tool calls end to end: a real MCP server (the SDK's, over stdio) and an upstream that
+streams `tool_calls`, through the engine, the store and the crash journal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop_chat.app import Core
+from desktop_chat.engine.approvals import ApprovalRequest, Decision
+from desktop_chat.engine.events import (
+    ReplyFailed,
+    ToolApprovalRequested,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from desktop_chat.engine.tool_rounds import paired
+from desktop_chat.engine.tools import parse_import, tool_name
+from desktop_chat.schemas import McpServer, Message, MessageStatus, ToolCall, ToolFunction
+from tests.fake_openai import FakeOpenAI, Scenario
+from tests.helpers import EventLog
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stdio_server(name: str = "calc", **extra: object) -> McpServer:
+    return McpServer(
+        name=name,
+        command=sys.executable,
+        args=["-m", "tests.mcp_test_server"],
+        cwd=str(ROOT),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def call(call_id: str, name: str, arguments: str) -> dict[str, str]:
+    return {"id": call_id, "name": name, "arguments": arguments}
+
+
+async def allow(decision: Decision = Decision.ONCE) -> object:
+    async def approver(request: ApprovalRequest) -> Decision:
+        return decision
+
+    return approver
+
+
+async def with_server(core: Core, approver: object | None = None) -> None:
+    await core.tools.save_server(stdio_server())
+    core.tools.approvals.approver = approver  # type: ignore[assignment]
+
+
+async def ask(core: Core, text: str = "What is 2 + 3?") -> tuple[str, EventLog]:
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, text)
+    await log.done(conv.id, timeout=30)
+    return conv.id, log
+
+
+@pytest.mark.asyncio
+async def test_a_call_is_run_and_its_result_sent_back(core: Core, fake: FakeOpenAI) -> None:
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(tokens=["Let me add."], tool_calls=[call("c1", "calc__add", '{"a": 2, "b": 3}')]),
+        Scenario(tokens=["It is 5."]),
+    ]
+    cid, log = await ask(core)
+
+    first, second = [r["body"] for r in fake.requests if r["path"].endswith("/completions")]
+    names = [t["function"]["name"] for t in first["tools"]]
+    assert "calc__add" in names and "calc__echo" in names
+    add = next(t for t in first["tools"] if t["function"]["name"] == "calc__add")
+    assert add["function"]["parameters"]["properties"]["a"]["type"] == "integer"
+    assert second["messages"][-2:] == [
+        {
+            "role": "assistant",
+            "content": "Let me add.",
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "calc__add", "arguments": '{"a": 2, "b": 3}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "5", "tool_call_id": "c1"},
+    ]
+    detail = await core.service.get_conversation(cid)
+    assert [(m.role, m.content) for m in detail.messages] == [
+        ("user", "What is 2 + 3?"),
+        ("assistant", "Let me add."),
+        ("tool", "5"),
+        ("assistant", "It is 5."),
+    ]
+    assert detail.messages[1].tool_calls[0].function.name == "calc__add"
+    assert detail.messages[2].tool_call_id == "c1"
+    started, finished = log.of(ToolCallStarted), log.of(ToolCallFinished)
+    assert [(e.server, e.tool) for e in started] == [("calc", "add")]
+    assert finished[0].result == "5" and not finished[0].is_error
+    assert finished[0].message_id == detail.messages[2].id
+    assert not list(core.paths.journal.glob("*.jsonl"))
+
+
+@pytest.mark.asyncio
+async def test_two_calls_in_one_turn_and_history_keeps_the_pairing(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(
+            tokens=[],
+            tool_calls=[
+                call("a1", "calc__add", '{"a": 1, "b": 1}'),
+                call("a2", "calc__echo", '{"text": "hi there"}'),
+            ],
+            tool_call_pieces=5,
+        ),
+        Scenario(tokens=["Done."]),
+        Scenario(tokens=["Again."]),
+    ]
+    cid, _ = await ask(core)
+    log = EventLog(core.service, cid)
+    await core.service.send(cid, "and now?")
+    await log.done(cid, timeout=30)
+
+    third = [r["body"] for r in fake.requests if r["path"].endswith("/completions")][2]
+    roles = [(m["role"], m.get("tool_call_id")) for m in third["messages"]]
+    assert roles == [
+        ("system", None),
+        ("user", None),
+        ("assistant", None),
+        ("tool", "a1"),
+        ("tool", "a2"),
+        ("assistant", None),
+        ("user", None),
+    ]
+    assert [c["id"] for c in third["messages"][2]["tool_calls"]] == ["a1", "a2"]
+    assert third["messages"][3]["content"] == "2"
+    assert third["messages"][4]["content"] == "hi there"
+
+
+@pytest.mark.asyncio
+async def test_a_denied_call_tells_the_model(core: Core, fake: FakeOpenAI) -> None:
+    await with_server(core, await allow(Decision.DENY))
+    fake.queue = [
+        Scenario(tokens=[], tool_calls=[call("c1", "calc__add", '{"a": 2, "b": 3}')]),
+        Scenario(tokens=["Okay."]),
+    ]
+    _cid, log = await ask(core)
+    second = [r["body"] for r in fake.requests if r["path"].endswith("/completions")][1]
+    result = second["messages"][-1]
+    assert result["role"] == "tool" and "did not allow" in result["content"]
+    assert log.of(ToolCallFinished)[0].is_error
+
+
+@pytest.mark.asyncio
+async def test_approval_waits_for_an_answer_and_always_is_remembered(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    await with_server(core)
+    fake.queue = [
+        Scenario(tokens=[], tool_calls=[call("c1", "calc__add", '{"a": 2, "b": 3}')]),
+        Scenario(tokens=["Five."]),
+        Scenario(tokens=[], tool_calls=[call("c2", "calc__add", '{"a": 1, "b": 3}')]),
+        Scenario(tokens=["Four."]),
+    ]
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "add")
+    await log.wait_for(lambda: bool(log.of(ToolApprovalRequested)), timeout=30)
+    asked = log.of(ToolApprovalRequested)[0]
+    assert (asked.server, asked.tool, json.loads(asked.arguments)) == (
+        "calc",
+        "add",
+        {"a": 2, "b": 3},
+    )
+    assert core.tools.approvals.answer(asked.call_id, Decision.ALWAYS)
+    await log.done(conv.id, timeout=30)
+    assert "calc/add" in core.settings.tools_always_allowed
+
+    await core.service.send(conv.id, "again")
+    await log.done(conv.id, count=2, timeout=30)
+    assert len(log.of(ToolApprovalRequested)) == 1, "asked again despite always"
+    assert log.of(ToolCallFinished)[1].result == "4"
+
+
+@pytest.mark.asyncio
+async def test_malformed_arguments_and_unknown_tools_are_errors_the_model_sees(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(
+            tokens=[],
+            tool_calls=[call("m1", "calc__add", '{"a": 2, "b"'), call("m2", "nope__x", "{}")],
+        ),
+        Scenario(tokens=["Sorry."]),
+    ]
+    _, _log = await ask(core)
+    second = [r["body"] for r in fake.requests if r["path"].endswith("/completions")][1]
+    results = [m["content"] for m in second["messages"] if m["role"] == "tool"]
+    assert "not a JSON object" in results[0]
+    assert "no tool named nope__x" in results[1]
+
+
+@pytest.mark.asyncio
+async def test_a_crashed_server_is_a_clear_error_and_starts_again(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(tokens=[], tool_calls=[call("k1", "calc__crash", "{}")]),
+        Scenario(tokens=[], tool_calls=[call("k2", "calc__add", '{"a": 1, "b": 2}')]),
+        Scenario(tokens=["Recovered."]),
+    ]
+    _, log = await ask(core)
+    crashed, after = log.of(ToolCallFinished)
+    assert crashed.is_error and "stopped while running crash" in crashed.result
+    assert not after.is_error and after.result == "3"
+
+
+@pytest.mark.asyncio
+async def test_a_slow_call_times_out(core: Core, fake: FakeOpenAI) -> None:
+    await with_server(core, await allow())
+    core.tools.call_timeout = 0.5
+    fake.queue = [
+        Scenario(tokens=[], tool_calls=[call("s1", "calc__slow", '{"seconds": 5}')]),
+        Scenario(tokens=["Too slow."]),
+    ]
+    _, log = await ask(core)
+    finished = log.of(ToolCallFinished)[0]
+    assert finished.is_error and "longer than 0.5 seconds" in finished.result
+
+
+@pytest.mark.asyncio
+async def test_rounds_are_capped_with_a_clear_message(core: Core, fake: FakeOpenAI) -> None:
+    await with_server(core, await allow())
+    core.tools.max_rounds = 2
+    fake.scenario = Scenario(tokens=[], tool_calls=[call("r", "calc__add", '{"a": 1, "b": 1}')])
+    cid, log = await ask(core)
+    failed = log.of(ReplyFailed)
+    assert failed and failed[0].kind == "tool_rounds" and "more than 2 times" in failed[0].message
+    assert len(log.of(ToolCallFinished)) == 2
+    detail = await core.service.get_conversation(cid)
+    assert detail.messages[-1].status is MessageStatus.FAILED
+    assert detail.messages[-1].tool_calls  # the calls not run are kept, not sent again
+    fake.scenario = Scenario(tokens=["ok"])
+    await core.service.send(cid, "go on")
+    await log.done(cid, count=2, timeout=30)
+    last = [r["body"] for r in fake.requests if r["path"].endswith("/completions")][-1]
+    tool_ids = [m.get("tool_call_id") for m in last["messages"] if m["role"] == "tool"]
+    called = [c["id"] for m in last["messages"] for c in m.get("tool_calls") or []]
+    assert sorted(tool_ids) == sorted(called)
+
+
+@pytest.mark.asyncio
+async def test_stop_mid_call_keeps_what_was_done(core: Core, fake: FakeOpenAI) -> None:
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(
+            tokens=[],
+            tool_calls=[
+                call("d1", "calc__add", '{"a": 1, "b": 1}'),
+                call("d2", "calc__slow", '{"seconds": 30}'),
+            ],
+        )
+    ]
+    conv = await core.service.create_conversation()
+    log = EventLog(core.service, conv.id)
+    await core.service.send(conv.id, "go")
+    await log.wait_for(lambda: len(log.of(ToolCallStarted)) == 2, timeout=30)
+    assert await core.service.stop(conv.id)
+    done = await log.done(conv.id)
+    assert done.status == "stopped"
+    detail = await core.service.get_conversation(conv.id)
+    assert [(m.role, m.status) for m in detail.messages] == [
+        ("user", MessageStatus.COMPLETE),
+        ("assistant", MessageStatus.COMPLETE),
+        ("tool", MessageStatus.COMPLETE),
+        ("tool", MessageStatus.STOPPED),
+    ]
+    assert "stopped before" in detail.messages[-1].content
+
+
+@pytest.mark.asyncio
+async def test_agents_choose_their_servers(core: Core, fake: FakeOpenAI) -> None:
+    await with_server(core, await allow())
+    agent = (await core.service.list_agents())[0]
+    await core.service.save_agent(agent.model_copy(update={"tools": "none"}))
+    fake.queue = [Scenario(tokens=["plain"])]
+    await ask(core)
+    assert "tools" not in fake.requests[-1]["body"]
+    await core.service.save_agent(agent.model_copy(update={"tools": ["other"]}))
+    fake.queue = [Scenario(tokens=["plain"])]
+    await ask(core)
+    assert "tools" not in fake.requests[-1]["body"]
+    assert (await core.service.get_agent(agent.agent_id)).tools == ["other"]
+
+
+@pytest.mark.asyncio
+async def test_headers_go_to_the_keyring_and_import_reads_mcp_servers(core: Core) -> None:
+    raw = json.dumps(
+        {
+            "mcpServers": {
+                "files": {"command": "npx", "args": ["-y", "srv"], "env": {"A": "1"}},
+                "remote": {"url": "https://mcp.example.com/mcp", "headers": {"X-Key": "s3cret"}},
+            }
+        }
+    )
+    saved = await core.tools.import_servers(raw)
+    assert [s.name for s in saved] == ["files", "remote"]
+    remote = await core.tools.get_server("remote")
+    assert remote.transport == "http" and remote.secret_headers == ["X-Key"]
+    assert core.secrets.get_own("mcp-header:remote:X-Key") == "s3cret"
+    db = (core.paths.database).read_bytes()
+    assert b"s3cret" not in db
+    await core.tools.remove_server("remote")
+    assert core.secrets.get_own("mcp-header:remote:X-Key") is None
+    with pytest.raises(Exception, match="not an MCP servers file"):
+        parse_import('{"servers": {}}')
+
+
+def test_tool_names_are_valid_and_unique() -> None:
+    taken: set[str] = set()
+    first = tool_name("my server", "read.file", taken)
+    taken.add(first)
+    assert first == "my_server__read_file"
+    assert tool_name("my server", "read.file", taken) == "my_server__read_file_2"
+    assert len(tool_name("s" * 50, "t" * 50, set())) == 64
+
+
+def test_history_drops_calls_without_results() -> None:
+    calls = [ToolCall(id=i, function=ToolFunction(name="t")) for i in ("x", "y")]
+    history = [
+        Message(role="user", content="q"),
+        Message(role="assistant", content="", tool_calls=calls),
+        Message(role="tool", content="r", tool_call_id="x"),
+        Message(role="tool", content="stray", tool_call_id="z"),
+        Message(role="assistant", content="", tool_calls=[calls[1]]),
+    ]
+    kept = paired(history)
+    assert [(m.role, m.tool_call_id) for m in kept] == [
+        ("user", None),
+        ("assistant", None),
+        ("tool", "x"),
+    ]
+    assert [c.id for c in kept[1].tool_calls or []] == ["x"]
