@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--temperature", type=float)
         p.add_argument("--max-tokens", type=int)
         p.add_argument("--default", action="store_true", help="make it the default agent")
+        p.add_argument(
+            "--tools",
+            metavar="all|none|SERVER,...",
+            help="the MCP servers whose tools it may call (default: all)",
+        )
         key = p.add_mutually_exclusive_group()
         key.add_argument("--key-env", metavar="VAR", help="read the API key from this variable")
         key.add_argument("--key-stdin", action="store_true", help="read the API key from stdin")
@@ -65,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", help="the message; '-' reads it from stdin")
     ask.add_argument("--agent", help="agent name or id (default: the default agent)")
     ask.add_argument("--conversation", help="continue this conversation id")
+    ask.add_argument(
+        "--allow-tools",
+        action="store_true",
+        help="let every tool call run without asking (default: ask on a terminal, else refuse)",
+    )
 
     regenerate = sub.add_parser(
         "regenerate",
@@ -81,6 +91,25 @@ def _parser() -> argparse.ArgumentParser:
     fork.add_argument("--at", type=int, required=True, help="the last message id to copy")
 
     sub.add_parser("list", help="list conversations")
+    mcp = sub.add_parser("mcp", help="add, list, import or remove MCP servers (tools)")
+    actions = mcp.add_subparsers(dest="action", required=True)
+    add = actions.add_parser(
+        "add",
+        help="add a server: NAME -- COMMAND [ARGS...] or NAME --url URL",
+        usage="desktop-chat mcp add NAME [OPTIONS] (-- COMMAND [ARGS...] | --url URL)",
+    )
+    add.add_argument("name")
+    add.add_argument("--url", help="a streamable HTTP server's address")
+    add.add_argument(
+        "--header", action="append", default=[], metavar="K=V", help="kept in the keyring"
+    )
+    add.add_argument("--env", action="append", default=[], metavar="K=V")
+    add.add_argument("--cwd", help="the folder the command runs in")
+    add.add_argument("--disabled", action="store_true", help="add it turned off")
+    add.set_defaults(server_command=[])  # what follows `--` (see _split_server_command)
+    actions.add_parser("list", help="list the servers and their tools (starts them)")
+    actions.add_parser("remove", help="remove a server and its header values").add_argument("name")
+    actions.add_parser("import", help="import an mcpServers JSON file").add_argument("file")
     backup = sub.add_parser(
         "backup", help="back up the conversation database now (into the data folder's backups/)"
     )
@@ -163,8 +192,21 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _split_server_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """`mcp add NAME [OPTIONS] -- COMMAND [ARGS...]`: the server's command is kept whole,
+    its own options included, out of argparse's reach."""
+    if "--" in argv:
+        cut = argv.index("--")
+        if "mcp" in argv[:cut]:
+            return argv[:cut], argv[cut + 1 :]
+    return argv, []
+
+
 def _run(argv: list[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    head, server_command = _split_server_command(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(head)
+    if server_command:
+        args.server_command = server_command
     if args.self_test:  # before any user folder is created or the log file is opened
         from desktop_chat.selftest import self_test
 

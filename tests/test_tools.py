@@ -348,3 +348,26 @@ def test_history_drops_calls_without_results() -> None:
         ("tool", "x"),
     ]
     assert [c.id for c in kept[1].tool_calls or []] == ["x"]
+
+
+@pytest.mark.asyncio
+async def test_export_and_import_carry_tool_calls(core: Core, fake: FakeOpenAI) -> None:
+    from desktop_chat.transfer import export_json
+    from desktop_chat.transfer import parse_import as parse_conversations
+
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(tokens=[], tool_calls=[call("e1", "calc__add", '{"a": 2, "b": 2}')]),
+        Scenario(tokens=["Four."]),
+    ]
+    cid, _ = await ask(core)
+    raw = export_json(await core.service.export([cid]))
+    created = await core.service.import_conversations(parse_conversations(raw))
+    copy = await core.service.get_conversation(created[0])
+    assert [(m.role, m.tool_call_id) for m in copy.messages] == [
+        ("user", None),
+        ("assistant", None),
+        ("tool", "e1"),
+        ("assistant", None),
+    ]
+    assert copy.messages[1].tool_calls[0].function.arguments == '{"a": 2, "b": 2}'

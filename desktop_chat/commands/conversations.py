@@ -18,6 +18,7 @@ from desktop_chat.commands.common import (
     EXIT_USAGE,
     CliError,
 )
+from desktop_chat.commands.tools import cli_approver, show_tool_event
 from desktop_chat.engine import EngineError
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
 from desktop_chat.schemas import MessageStatus
@@ -55,6 +56,8 @@ async def stream_reply(
             print(f"\ndesktop-chat: {event.message}", file=sys.stderr)
         elif isinstance(event, ReplyDone) and not done.done():
             done.set_result(event.status)
+        else:
+            show_tool_event(event)
 
     unsubscribe = service.bus.subscribe(on_event, conversation_id)
     with contextlib.suppress(NotImplementedError):
@@ -75,6 +78,7 @@ async def stream_reply(
 
 async def ask(core: Core, args: argparse.Namespace) -> int:
     service = core.service
+    core.tools.approvals.approver = cli_approver(args.allow_tools)
     text = sys.stdin.read() if args.text == "-" else args.text
     if args.conversation:
         conversation = await service.conversation_summary(args.conversation)
@@ -97,6 +101,7 @@ async def ask(core: Core, args: argparse.Namespace) -> int:
 async def regenerate(core: Core, args: argparse.Namespace) -> int:
     """Answer the last question again; the earlier answer stays as another version."""
     cid = args.conversation
+    core.tools.approvals.approver = cli_approver(allow_all=False)
     return await stream_reply(core, cid, lambda: core.service.regenerate(cid, None, args.message))
 
 
