@@ -266,3 +266,17 @@ class CurrentRequest(BaseModel):
     message_id: int = Field(
         description="A message whose path becomes the current one (its newest continuation)."
     )
+
+
+class ToolDecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["once", "always", "deny"] = Field(
+        description="Run the call once, run this tool always from now on (kept in the "
+        "settings), or refuse it (the model is told it was refused)."
+    )
+
+
+class ToolDecisionResult(BaseModel):
+    call_id: str
+    decision: str
