@@ -3,6 +3,7 @@ streams `tool_calls`, through the engine, the store and the crash journal."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -371,3 +372,44 @@ async def test_export_and_import_carry_tool_calls(core: Core, fake: FakeOpenAI) 
         ("assistant", None),
     ]
     assert copy.messages[1].tool_calls[0].function.arguments == '{"a": 2, "b": 2}'
+
+
+@pytest.mark.asyncio
+async def test_a_streamable_http_server_with_a_secret_header(core: Core, fake: FakeOpenAI) -> None:
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.mcp_test_server", "--http", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        server = McpServer(
+            name="web",
+            transport="http",
+            url=f"http://127.0.0.1:{port}/mcp",
+            headers={"Authorization": "Bearer web-token-1"},
+        )
+        await core.tools.save_server(server)
+        core.tools.approvals.approver = await allow()  # type: ignore[assignment]
+        for _ in range(100):  # until the server listens
+            try:
+                await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        fake.queue = [
+            Scenario(tokens=[], tool_calls=[call("w1", "web__echo", '{"text": "over http"}')]),
+            Scenario(tokens=["Echoed."]),
+        ]
+        _, log = await ask(core)
+        finished = log.of(ToolCallFinished)[0]
+        assert (finished.server, finished.result, finished.is_error) == ("web", "over http", False)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
