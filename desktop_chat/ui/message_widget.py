@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_chat.schemas import Message, MessageStatus
+from desktop_chat.schemas import Message, MessageStatus, ToolCall
 from desktop_chat.ui.formulas import Formulas
 from desktop_chat.ui.i18n import N_, say, t
 from desktop_chat.ui.markdown import Rendered, render_markdown
 from desktop_chat.ui.streamed_text import StreamedText
+from desktop_chat.ui.tool_block import ToolCallBlock, tool_title
 from desktop_chat.ui.version_switcher import VersionSwitcher
 
 
@@ -86,7 +87,7 @@ ACTION_NAMES = (
     N_("Delete"),
 )
 ACTION_TIPS = {"Fork": N_("Fork from here: a new conversation with the messages up to this one")}
-ROLE_NAMES = (N_("User"), N_("Assistant"), N_("System"))
+ROLE_NAMES = (N_("User"), N_("Assistant"), N_("System"), N_("Tool"))
 
 
 class MessageWidget(QFrame):
@@ -103,10 +104,13 @@ class MessageWidget(QFrame):
         dark: bool,
         is_last_reply: bool = False,
         role_label: str = "",
+        tool_call: ToolCall | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.message = message
+        self._tool_call = tool_call  # the call a tool message answers
+        self.tool_block: ToolCallBlock | None = None
         self.dark = dark
         self.rendered = Rendered(html="")
         self._streamed: StreamedText | None = None
@@ -168,6 +172,8 @@ class MessageWidget(QFrame):
             self.rendered = render_markdown(message.content, self.dark)
             self.body.setHtml(self.rendered.html)
         self._set_reasoning(message.reasoning)
+        if message.role == "tool":
+            self._show_tool(message)
         badge = t(STATUS_TEXT[message.status]) if message.status in STATUS_TEXT else ""
         self.status_label.setText(badge)
         self.status_label.setVisible(bool(badge))
@@ -178,6 +184,17 @@ class MessageWidget(QFrame):
             meta.append(f"{message.completion_tokens} tokens")
         self.role_label.setToolTip(" · ".join(m for m in meta if m))
         self._build_actions(message, is_last_reply)
+
+    def _show_tool(self, message: Message) -> None:
+        """A tool's result, folded in a block under the call's name and arguments."""
+        if self.tool_block is None:
+            call = self._tool_call
+            server, tool = tool_title(call.function.name if call else "")
+            self.tool_block = ToolCallBlock(server, tool, call.function.arguments if call else "")
+            self._layout.insertWidget(1, self.tool_block)
+            self.body.hide()
+        failed = message.status is not MessageStatus.COMPLETE
+        self.tool_block.finish(message.content, failed, message.duration_ms)
 
     def show_markdown(self, text: str) -> None:
         """Text that is not a stored message (a greeting)."""

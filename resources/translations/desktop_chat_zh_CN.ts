@@ -1398,6 +1398,10 @@ Backups: {folder}</source>
       <translation>从此处分叉：用到这条为止的消息新建一个对话</translation>
     </message>
     <message>
+      <source>Tool</source>
+      <translation>工具</translation>
+    </message>
+    <message>
       <source>Writing…</source>
       <translation>生成中…</translation>
     </message>
@@ -1616,6 +1620,46 @@ Backups: {folder}</source>
     <message>
       <source>No conversation matches “{query}”. Try fewer or other words.</source>
       <translation>没有与“{query}”匹配的对话。试试更少或其他的词。</translation>
+    </message>
+    <message>
+      <source>running…</source>
+      <translation>运行中…</translation>
+    </message>
+    <message>
+      <source>[{count} more characters not shown]</source>
+      <translation>[还有 {count} 个字符未显示]</translation>
+    </message>
+    <message>
+      <source>Arguments</source>
+      <translation>参数</translation>
+    </message>
+    <message>
+      <source>Run once</source>
+      <translation>运行一次</translation>
+    </message>
+    <message>
+      <source>Always run this tool</source>
+      <translation>总是运行此工具</translation>
+    </message>
+    <message>
+      <source>Deny</source>
+      <translation>拒绝</translation>
+    </message>
+    <message>
+      <source>error · {took}</source>
+      <translation>出错 · {took}</translation>
+    </message>
+    <message>
+      <source>done · {took}</source>
+      <translation>完成 · {took}</translation>
+    </message>
+    <message>
+      <source>Tool {name} · {state}</source>
+      <translation>工具 {name} · {state}</translation>
+    </message>
+    <message>
+      <source>Let the MCP server {server} run its tool {tool} with these arguments?</source>
+      <translation>允许 MCP 服务器 {server} 用以下参数运行其工具 {tool} 吗？</translation>
     </message>
     <message>
       <source>Previous version (Alt+Left)</source>
