@@ -83,3 +83,67 @@ async def test_a_denied_call_shows_as_an_error_block(qapp, paths, secrets, agent
         assert block is not None and "error" in block.title
         assert block.details.textFormat() == Qt.TextFormat.PlainText
         assert "<b>not markup</b>" in block.details.text()
+
+
+@pytest.mark.asyncio
+async def test_settings_add_test_turn_off_and_import_servers(
+    qapp, paths, secrets, memory_keyring, agent, fake
+):
+    from desktop_chat.settings import load_settings
+    from tests.test_gui_settings import DialogOnLoop, replace_text, stored_bytes
+
+    async with CoreOnLoop(paths, secrets, agent) as core, DialogOnLoop(core) as dialog:
+        tab = dialog.tools_tab
+        dialog.tabs.setCurrentWidget(tab)
+        replace_text(tab.name, "calc")
+        replace_text(tab.command, f"{sys.executable} -m tests.mcp_test_server")
+        replace_text(tab.cwd, str(ROOT))
+        tab.env.setPlainText("TEST_MCP_GREETING=hello")
+        click(tab.buttons["save"])
+        await wait_until(lambda: tab.server_list.count() == 1, what="the server is listed")
+        click(tab.buttons["test"])
+        await wait_until(lambda: "Tools:" in tab.test_result.text(), timeout=30, what="tools")
+        assert "add" in tab.test_result.text() and "echo" in tab.test_result.text()
+        stored = await core.tools.get_server("calc")
+        assert stored.args == ["-m", "tests.mcp_test_server"] and stored.env == {
+            "TEST_MCP_GREETING": "hello"
+        }
+
+        tab.enabled.setChecked(False)  # off
+        click(tab.buttons["save"])
+        await wait_until(lambda: "(off)" in tab.server_list.item(0).text(), what="turned off")
+        assert not (await core.tools.get_server("calc")).enabled
+
+        tab.transport.setCurrentIndex(tab.transport.findData("http"))
+        replace_text(tab.name, "remote")
+        replace_text(tab.url, "https://mcp.example.com/mcp")
+        tab.headers.setPlainText("Authorization: Bearer secret-header-9")
+        click(tab.buttons["save"])
+        await wait_until(lambda: tab.server_list.count() == 2, what="the second server")
+        remote = await core.tools.get_server("remote")
+        assert remote.secret_headers == ["Authorization"]
+        assert b"secret-header-9" not in stored_bytes(core)
+
+        tab.import_text('{"mcpServers": {"files": {"command": "true", "args": ["x"]}}}')
+        await wait_until(lambda: tab.server_list.count() == 3, what="the imported server")
+
+        tab.rounds.setValue(3)
+        click(tab.save_button)
+        await wait_until(lambda: core.settings.tool_rounds == 3, what="the limit saved")
+        assert load_settings(core.paths.settings_file).tool_rounds == 3
+        assert core.tools.max_rounds == 3
+
+
+@pytest.mark.asyncio
+async def test_the_agent_form_chooses_tools(qapp, paths, secrets, memory_keyring, agent, fake):
+    from tests.test_gui_settings import DialogOnLoop, replace_text
+
+    async with CoreOnLoop(paths, secrets, agent) as core, DialogOnLoop(core) as dialog:
+        form = dialog.agents_tab.form
+        await wait_until(lambda: form.current is not None, what="the agent is loaded")
+        assert form.tools.text() == "all"
+        replace_text(form.tools, "calc, files")
+        click(form.save_button)
+        await wait_until(lambda: form.status.text() != "", what="the agent is saved")
+        saved = await core.service.get_agent(agent.agent_id)
+        assert saved.tools == ["calc", "files"]

@@ -40,6 +40,11 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.agents_tab, t("Agents"))
         self.tabs.addTab(self.general_tab, t("General"))
         self.tabs.addTab(self.appearance_tab, t("Appearance"))
+        from desktop_chat.ui.mcp_tab import McpServersTab
+
+        self.tools_tab = McpServersTab(core, bridge)
+        self.tabs.addTab(self.tools_tab, t("Tools"))
+        self.tools_tab.saved.connect(self.settings_changed)
         if with_api:  # the window's settings: the API runs in its loop
             from desktop_chat.ui.api_tab import LocalApiTab
 

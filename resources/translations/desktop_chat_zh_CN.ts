@@ -304,6 +304,14 @@
       <translation>最大令牌数</translation>
     </message>
     <message>
+      <source>Tools</source>
+      <translation>工具</translation>
+    </message>
+    <message>
+      <source>all, none, or MCP server names separated by commas</source>
+      <translation>all（全部）、none（无），或以逗号分隔的 MCP 服务器名称</translation>
+    </message>
+    <message>
       <source>Greetings, one per line</source>
       <translation>开场白，每行一条</translation>
     </message>
@@ -1370,6 +1378,114 @@ Backups: {folder}</source>
       <translation>代码</translation>
     </message>
     <message>
+      <source>Tool rounds per reply at most</source>
+      <translation>每次回复最多的工具调用轮数</translation>
+    </message>
+    <message>
+      <source> s</source>
+      <translation> 秒</translation>
+    </message>
+    <message>
+      <source>Seconds a tool call may take</source>
+      <translation>一次工具调用最长的秒数</translation>
+    </message>
+    <message>
+      <source>MCP servers</source>
+      <translation>MCP 服务器</translation>
+    </message>
+    <message>
+      <source>Program (stdio)</source>
+      <translation>程序（stdio）</translation>
+    </message>
+    <message>
+      <source>Address (streamable HTTP)</source>
+      <translation>地址（流式 HTTP）</translation>
+    </message>
+    <message>
+      <source>One KEY=value per line</source>
+      <translation>每行一个 KEY=value</translation>
+    </message>
+    <message>
+      <source>One Name: value per line; kept in the keyring. Empty keeps those stored.</source>
+      <translation>每行一个 名称: 值；保存在密钥环中。留空则保留已保存的值。</translation>
+    </message>
+    <message>
+      <source>Turned on</source>
+      <translation>已启用</translation>
+    </message>
+    <message>
+      <source>Kind</source>
+      <translation>类型</translation>
+    </message>
+    <message>
+      <source>Command</source>
+      <translation>命令</translation>
+    </message>
+    <message>
+      <source>Working folder</source>
+      <translation>工作文件夹</translation>
+    </message>
+    <message>
+      <source>Environment</source>
+      <translation>环境变量</translation>
+    </message>
+    <message>
+      <source>URL</source>
+      <translation>URL</translation>
+    </message>
+    <message>
+      <source>Headers</source>
+      <translation>请求头</translation>
+    </message>
+    <message>
+      <source>none</source>
+      <translation>无</translation>
+    </message>
+    <message>
+      <source>Import MCP servers</source>
+      <translation>导入 MCP 服务器</translation>
+    </message>
+    <message>
+      <source>New server</source>
+      <translation>新建服务器</translation>
+    </message>
+    <message>
+      <source>Save server</source>
+      <translation>保存服务器</translation>
+    </message>
+    <message>
+      <source>Test: list its tools</source>
+      <translation>测试：列出其工具</translation>
+    </message>
+    <message>
+      <source>Remove server</source>
+      <translation>删除服务器</translation>
+    </message>
+    <message>
+      <source>Import JSON…</source>
+      <translation>导入 JSON…</translation>
+    </message>
+    <message>
+      <source>(off)</source>
+      <translation>（已关闭）</translation>
+    </message>
+    <message>
+      <source>kept in the keyring</source>
+      <translation>保存在密钥环中</translation>
+    </message>
+    <message>
+      <source>Starting {server}…</source>
+      <translation>正在启动 {server}…</translation>
+    </message>
+    <message>
+      <source>Tools: {names}</source>
+      <translation>工具：{names}</translation>
+    </message>
+    <message>
+      <source>Imported: {names}</source>
+      <translation>已导入：{names}</translation>
+    </message>
+    <message>
       <source>Stopped</source>
       <translation>已停止</translation>
     </message>
@@ -1536,10 +1652,6 @@ Backups: {folder}</source>
     <message>
       <source>Maximum concurrent requests</source>
       <translation>最大并发请求数</translation>
-    </message>
-    <message>
-      <source> s</source>
-      <translation> 秒</translation>
     </message>
     <message>
       <source>Request timeout in seconds</source>
