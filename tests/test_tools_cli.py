@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop_chat.engine.tool_rounds import CLOSED_MID_CALL
 from desktop_chat.schemas import MessageStatus
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.test_cli import (
@@ -127,14 +128,16 @@ def test_kill_9_mid_loop_keeps_the_finished_rounds(fake: FakeOpenAI) -> None:
     finally:
         if process.poll() is None:
             process.kill()
-    (stored,) = conversations()
+    (stored,) = conversations()  # opening it again recovers the call that was running
     assert [(m.role, m.content, m.status) for m in stored.messages] == [
         ("user", "go", MessageStatus.COMPLETE),
         ("assistant", "First.", MessageStatus.COMPLETE),
         ("tool", "3", MessageStatus.COMPLETE),
         ("assistant", "", MessageStatus.COMPLETE),
+        ("tool", CLOSED_MID_CALL, MessageStatus.INTERRUPTED),
     ]
-    assert stored.messages[-1].tool_calls is not None
+    assert [c.id for c in stored.messages[3].tool_calls or []] == ["k2"]
+    assert stored.messages[4].tool_call_id == "k2"
 
     fake.queue = [Scenario(tokens=["Back."])]
     again = cli("ask", "--conversation", stored.id, "--allow-tools", "still there?", timeout=60)
@@ -145,6 +148,8 @@ def test_kill_9_mid_loop_keeps_the_finished_rounds(fake: FakeOpenAI) -> None:
         ("user", None),
         ("assistant", None),
         ("tool", "k1"),
+        ("assistant", None),
+        ("tool", "k2"),
         ("user", None),
     ]
 

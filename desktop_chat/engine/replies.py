@@ -30,7 +30,7 @@ from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.notices import publish_path, set_title
 from desktop_chat.engine.reply import ReplyState
 from desktop_chat.engine.titles import clean_title, title_request
-from desktop_chat.engine.tool_rounds import CallAssembler, ToolRounds, paired
+from desktop_chat.engine.tool_rounds import CallAssembler, ToolRounds, paired, recovered_call
 from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError
 from desktop_chat.schemas import (
     Agent,
@@ -82,7 +82,7 @@ class ReplyRunner:
     ) -> None:
         self.store = store
         self.tools = tools
-        self._rounds = ToolRounds(store, bus, tools) if tools is not None else None
+        self._rounds = ToolRounds(store, bus, tools, journal) if tools is not None else None
         self.bus = bus
         self.journal = journal
         self.upstream = upstream
@@ -397,6 +397,8 @@ class ReplyRunner:
                 model=orphan.model,
                 **_recovered_ending(orphan.ending),
             )
+            if orphan.tool_call_id is not None:  # a call that was running: its answer
+                message = recovered_call(orphan.tool_call_id)
             parent = AT_LEAF if orphan.parent_id is None else orphan.parent_id
             try:
                 await self.store.run(

@@ -31,6 +31,7 @@ from desktop_chat.sentences import N_
 from desktop_chat.store import Store
 
 if TYPE_CHECKING:
+    from desktop_chat.engine.journal import CrashJournal
     from desktop_chat.engine.reply import ReplyState
     from desktop_chat.engine.tools import ToolService
 
@@ -44,6 +45,7 @@ BAD_ARGUMENTS = N_(
 )
 DENIED = N_("The user did not allow this call of {tool}; it was not run.")
 STOPPED_CALL = N_("The reply was stopped before this call of {tool} finished.")
+CLOSED_MID_CALL = N_("desktop_chat closed before this tool call finished.")
 CUT_RESULT = N_("[cut: {count} more characters]")
 
 
@@ -104,11 +106,24 @@ def parse_arguments(raw: str) -> dict[str, Any]:
     return value
 
 
+def recovered_call(call_id: str) -> Message:
+    """The answer to a call that was running when the process died (from its journal)."""
+    return Message(
+        role="tool",
+        content=CLOSED_MID_CALL,
+        tool_call_id=call_id,
+        status=MessageStatus.INTERRUPTED,
+    )
+
+
 class ToolRounds:
-    def __init__(self, store: Store, bus: EventBus, tools: ToolService) -> None:
+    def __init__(
+        self, store: Store, bus: EventBus, tools: ToolService, journal: CrashJournal
+    ) -> None:
         self.store = store
         self.bus = bus
         self.tools = tools
+        self.journal = journal
 
     async def run(self, state: ReplyState, calls: list[ToolCall]) -> None:
         """Run each call in order, storing each result below the message before it.
@@ -121,8 +136,20 @@ class ToolRounds:
             while pending:
                 call = pending[0]
                 started = time.monotonic()
-                text, is_error = await self._one(state, call)
-                await self._keep(state, call, text, is_error, started)
+                # While it runs, a journal file stands for the call: after a crash, the
+                # next start answers it as interrupted, keeping calls and answers paired.
+                entry = self.journal.open(
+                    state.conversation_id,
+                    state.agent.model,
+                    state.agent.agent_id,
+                    state.parent_id,
+                    tool_call_id=call.id,
+                )
+                try:
+                    text, is_error = await self._one(state, call)
+                    await self._keep(state, call, text, is_error, started)
+                finally:
+                    entry.discard()
                 pending.pop(0)
         except asyncio.CancelledError:
             for call in pending:

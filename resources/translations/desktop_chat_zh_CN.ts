@@ -92,6 +92,10 @@
       <translation>回复在这次对 {tool} 的调用完成前被停止了。</translation>
     </message>
     <message>
+      <source>desktop_chat closed before this tool call finished.</source>
+      <translation>desktop_chat 在此工具调用完成前关闭了。</translation>
+    </message>
+    <message>
       <source>[cut: {count} more characters]</source>
       <translation>[已截断：还有 {count} 个字符]</translation>
     </message>
