@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -147,3 +148,42 @@ async def test_the_agent_form_chooses_tools(qapp, paths, secrets, memory_keyring
         await wait_until(lambda: form.status.text() != "", what="the agent is saved")
         saved = await core.service.get_agent(agent.agent_id)
         assert saved.tools == ["calc", "files"]
+
+
+@pytest.mark.asyncio
+async def test_a_finished_block_and_a_waiting_prompt_side_by_side(
+    qapp, paths, secrets, agent, fake
+):
+    """Set DESKTOP_CHAT_TOOLS_SCREENSHOT=docs/screenshots/tools.png to refresh the README's."""
+    import os
+
+    fake.queue = [
+        _calls(("s1", "calc__add", '{"a": 1200, "b": 34}')),
+        Scenario(tokens=["1200 + 34 = **1234**. Let me echo it too."],
+                 tool_calls=[{"id": "s2", "name": "calc__echo", "arguments": '{"text": "1234"}'}]),
+        Scenario(tokens=["Done."]),
+    ]  # fmt: skip
+    async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
+        await _with_server(core)
+        window.resize(1000, 720)
+        await wait_until(lambda: window.session.current is not None)
+        type_text(window.composer.edit, "What is 1200 + 34?")
+        press(window.composer.edit, Qt.Key.Key_Return)
+        panel = window.tool_panel
+        await wait_until(lambda: "s1" in panel.prompts, timeout=30, what="the first prompt")
+        click(panel.prompts["s1"].buttons[Decision.ONCE])
+        await wait_until(lambda: "s2" in panel.prompts, timeout=30, what="the second prompt")
+        await wait_until(
+            lambda: any(w.tool_block for w in window.chat.message_widgets), what="the block"
+        )
+        block = next(w.tool_block for w in window.chat.message_widgets if w.tool_block)
+        click(block.toggle)
+        await wait_until(lambda: block.details.isVisible(), what="unfolded")
+        assert panel.prompts["s2"].isVisible()
+        target = os.environ.get("DESKTOP_CHAT_TOOLS_SCREENSHOT")
+        if target:
+            window.chat.scroll_to_bottom()
+            await asyncio.sleep(0.3)  # a screenshot, not a synchronisation: paint settles
+            window.grab().save(target)
+        click(panel.prompts["s2"].buttons[Decision.DENY])
+        await wait_until(lambda: not window.composer.busy, timeout=30, what="the reply ends")
