@@ -66,8 +66,19 @@ class Core:
     tools: ToolService = field(init=False)  # MCP servers, their tools, approvals
 
     def __post_init__(self) -> None:
+        if self.service.tools is None:  # the core offers tools to every reply it runs
+            self.service.use_tools(
+                ToolService(
+                    self.store,
+                    self.secrets,
+                    log_folder=self.paths.logs,
+                    call_timeout=self.settings.tool_timeout,
+                    max_rounds=self.settings.tool_rounds,
+                )
+            )
         assert self.service.tools is not None
         self.tools = self.service.tools
+        self.tools.approvals.always = set(self.settings.tools_always_allowed)
         self.tools.approvals.on_always = self._remember_always
         self.agents = AgentService(self.service, self.secrets)
         self.tokens = TokenService(self.store)
@@ -97,21 +108,12 @@ class Core:
                 log.warning("Restored the conversations from %s", restored)
         store = await Store.open(paths.database, for_reading=for_reading)
         secrets = secrets or SecretStore()
-        tools = ToolService(
-            store,
-            secrets,
-            log_folder=paths.logs,
-            call_timeout=settings.tool_timeout,
-            max_rounds=settings.tool_rounds,
-        )
-        tools.approvals.always = set(settings.tools_always_allowed)
         service = ConversationService(
             store,
             secrets,
             CrashJournal(paths.journal),
             engine_config(settings),
             session_keys=SessionKeyNotes(paths.session_keys),
-            tools=tools,
         )
         if not store.read_only:
             try:

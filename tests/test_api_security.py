@@ -41,7 +41,7 @@ async def call(api: Api, method: str, path: str, body: Any = None, **kwargs: Any
 
 
 def route_path(path: str, cid: str) -> str:
-    return path.replace("{id}", cid).replace("{filename}", "app.js")
+    return path.replace("{id}", cid).replace("{filename}", "app.js").replace("{call_id}", "call-1")
 
 
 # Tokens and owners ----------------------------------------------------------------------

@@ -81,16 +81,22 @@ class ReplyRunner:
         tools: ToolService | None = None,
     ) -> None:
         self.store = store
-        self.tools = tools
-        self._rounds = ToolRounds(store, bus, tools, journal) if tools is not None else None
         self.bus = bus
         self.journal = journal
         self.upstream = upstream
+        self.tools: ToolService | None = None
+        self._rounds: ToolRounds | None = None
+        if tools is not None:
+            self.use_tools(tools)
         self._auto_title_on = auto_title  # read when a first reply ends: settings change
         self.closing = False
         self._replies: dict[str, ReplyState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._titles: set[asyncio.Task[None]] = set()
+
+    def use_tools(self, tools: ToolService) -> None:
+        self.tools = tools
+        self._rounds = ToolRounds(self.store, self.bus, tools, self.journal)
 
     def in_flight(self, conversation_id: str) -> ReplyState | None:
         return self._replies.get(conversation_id)

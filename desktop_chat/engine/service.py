@@ -292,6 +292,11 @@ class ConversationService(ConversationRecords):
         self._changed(created)
         return created
 
+    def use_tools(self, tools: ToolService) -> None:
+        """Offer MCP servers' tools to the replies started from now on."""
+        self.tools = tools
+        self.replies.use_tools(tools)
+
     def in_flight(self, conversation_id: str) -> ReplyState | None:
         return self.replies.in_flight(conversation_id)
 
