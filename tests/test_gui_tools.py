@@ -187,3 +187,44 @@ async def test_a_finished_block_and_a_waiting_prompt_side_by_side(
             window.grab().save(target)
         click(panel.prompts["s2"].buttons[Decision.DENY])
         await wait_until(lambda: not window.composer.busy, timeout=30, what="the reply ends")
+
+
+@pytest.mark.asyncio
+async def test_the_context_editor_shows_tool_results_and_keeps_them(
+    qapp, paths, secrets, agent, fake
+):
+    from tests.helpers import EventLog
+    from tests.test_gui_context_editor import loaded, open_editor, shown
+
+    fake.queue = [
+        _calls(("c1", "calc__add", '{"a": 2, "b": 2}')),
+        Scenario(tokens=["Four."]),
+        Scenario(tokens=["Ok."]),
+    ]
+    async with CoreOnLoop(paths, secrets, agent) as core:
+        await _with_server(core)
+        core.tools.approvals.approver = _once
+        conversation = await core.service.create_conversation()
+        log = EventLog(core.service, conversation.id)
+        await core.service.send(conversation.id, "2+2?")
+        await log.done(conversation.id, timeout=30)
+        async with open_editor(core) as editor:
+            await loaded(editor, conversation.id, 5)
+            assert [role for role, _ in shown(editor)] == [
+                "system",
+                "user",
+                "assistant",
+                "tool",
+                "assistant",
+            ]
+            assert editor.entries[3].role_box.currentText() == "Tool"
+        await core.service.send(conversation.id, "and then?")
+        await log.done(conversation.id, count=2, timeout=30)
+        sent = [r["body"] for r in fake.requests if r["body"] and r["body"].get("stream")][-1]
+        assert [m["role"] for m in sent["messages"]] == [
+            "system", "user", "assistant", "tool", "assistant", "user"
+        ]  # fmt: skip
+
+
+async def _once(request: object) -> Decision:
+    return Decision.ONCE

@@ -413,3 +413,27 @@ async def test_a_streamable_http_server_with_a_secret_header(core: Core, fake: F
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.asyncio
+async def test_regenerate_answers_the_question_again_after_tool_rounds(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(tokens=[], tool_calls=[call("v1", "calc__add", '{"a": 1, "b": 1}')]),
+        Scenario(tokens=["Two."]),
+        Scenario(tokens=["Still two."]),
+    ]
+    cid, log = await ask(core, "1 + 1?")
+    await core.service.regenerate(cid)
+    await log.done(cid, count=2, timeout=30)
+    detail = await core.service.get_conversation(cid)
+    assert [(m.role, m.content) for m in detail.messages] == [
+        ("user", "1 + 1?"),
+        ("assistant", "Still two."),
+    ]
+    first_answer = detail.messages[1]
+    assert len(detail.versions[first_answer.id]) == 2  # the tool round stays, as a version
+    context = await core.service.get_context(cid)
+    assert [e.role for e in context.history] == ["user", "assistant"]

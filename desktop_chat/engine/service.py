@@ -199,11 +199,13 @@ class ConversationService(ConversationRecords):
             if target is None or target not in ids:
                 raise InputError(NOTHING_TO_ANSWER)
             index = ids.index(target)
-            question = index if path[index].role == "user" else index - 1
+            question = index  # the question it answers: before the reply's tool rounds too
+            while question >= 0 and path[question].role in ("assistant", "tool"):
+                question -= 1
             if question < 0 or path[question].role != "user":
                 raise InputError(NOTHING_TO_ANSWER)
             history = path[: question + 1]
-            replaced = path[index] if index > question else None
+            replaced = path[question + 1] if index > question else None
             if replaced is not None and _nothing_to_keep(replaced):
                 assert replaced.id is not None  # a failed empty reply: no version worth a tab
                 await self.store.run(lambda r: r.messages.delete(conversation_id, replaced.id))

@@ -712,6 +712,10 @@
       <translation>用户</translation>
     </message>
     <message>
+      <source>Tool</source>
+      <translation>工具</translation>
+    </message>
+    <message>
       <source>Move up</source>
       <translation>上移</translation>
     </message>
@@ -1516,10 +1520,6 @@ Backups: {folder}</source>
     <message>
       <source>Fork from here: a new conversation with the messages up to this one</source>
       <translation>从此处分叉：用到这条为止的消息新建一个对话</translation>
-    </message>
-    <message>
-      <source>Tool</source>
-      <translation>工具</translation>
     </message>
     <message>
       <source>Writing…</source>
