@@ -437,3 +437,23 @@ async def test_regenerate_answers_the_question_again_after_tool_rounds(
     assert len(detail.versions[first_answer.id]) == 2  # the tool round stays, as a version
     context = await core.service.get_context(cid)
     assert [e.role for e in context.history] == ["user", "assistant"]
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_cannot_start_says_why_and_is_left_out(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    from desktop_chat.engine.mcp_servers import McpError
+
+    broken = McpServer(name="broken", command=str(ROOT / "no-such-program"))
+    await core.tools.save_server(broken)
+    with pytest.raises(McpError, match="The MCP server broken could not be started"):
+        await core.tools.tools_of(broken)
+    fake.queue = [Scenario(tokens=["No tools today."])]
+    await ask(core)
+    assert "tools" not in fake.requests[-1]["body"]
+
+    await with_server(core, await allow())
+    tools = await core.tools.restart("calc")
+    assert "add" in [t.name for t in tools]
+    assert core.tools.runtime.running("calc")

@@ -161,3 +161,46 @@ def test_agents_choose_tools_on_the_command_line(fake: FakeOpenAI) -> None:
     assert with_core(lambda core: core.service.get_agent("Picky")).tools == ["calc", "files"]
     assert cli("agents", "edit", "Picky", "--tools", "none").returncode == 0
     assert with_core(lambda core: core.service.get_agent("Picky")).tools == "none"
+
+
+def test_on_a_terminal_each_call_is_asked_about(fake: FakeOpenAI) -> None:
+    import pty
+    import select
+    import subprocess
+    import time
+
+    add_agent(fake.base_url)
+    add_server()
+    fake.queue = [
+        Scenario(tokens=[], tool_calls=[call("t1", "calc__add", '{"a": 2, "b": 40}')]),
+        Scenario(tokens=["Forty-two."]),
+    ]
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop_chat", "ask", "add them"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        cwd=REPO,
+        env=cli_env(),
+    )
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"[N]o:" not in seen:
+            assert time.monotonic() < deadline, f"never asked: {seen!r}"
+            ready, _, _ = select.select([leader], [], [], 1)
+            if ready:
+                seen += os.read(leader, 4096)
+        assert b"Run calc/add" in seen
+        os.write(leader, b"y\n")
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    assert process.returncode == 0
+    assert out.decode().strip() == "Forty-two."
+    sent = last_stream(fake)[-1]
+    assert sent["role"] == "tool" and sent["content"] == "42"
