@@ -37,6 +37,11 @@ def stdio_server(name: str = "calc", **extra: object) -> McpServer:
     )
 
 
+def bodies(fake: FakeOpenAI) -> list[dict]:
+    """The chat requests the fake received, in order."""
+    return [r["body"] for r in fake.requests if r["path"].endswith("/completions")]
+
+
 def call(call_id: str, name: str, arguments: str) -> dict[str, str]:
     return {"id": call_id, "name": name, "arguments": arguments}
 
@@ -70,7 +75,7 @@ async def test_a_call_is_run_and_its_result_sent_back(core: Core, fake: FakeOpen
     ]
     cid, log = await ask(core)
 
-    first, second = [r["body"] for r in fake.requests if r["path"].endswith("/completions")]
+    first, second = bodies(fake)
     names = [t["function"]["name"] for t in first["tools"]]
     assert "calc__add" in names and "calc__echo" in names
     add = next(t for t in first["tools"] if t["function"]["name"] == "calc__add")
@@ -127,7 +132,7 @@ async def test_two_calls_in_one_turn_and_history_keeps_the_pairing(
     await core.service.send(cid, "and now?")
     await log.done(cid, timeout=30)
 
-    third = [r["body"] for r in fake.requests if r["path"].endswith("/completions")][2]
+    third = bodies(fake)[2]
     roles = [(m["role"], m.get("tool_call_id")) for m in third["messages"]]
     assert roles == [
         ("system", None),
@@ -151,7 +156,7 @@ async def test_a_denied_call_tells_the_model(core: Core, fake: FakeOpenAI) -> No
         Scenario(tokens=["Okay."]),
     ]
     _cid, log = await ask(core)
-    second = [r["body"] for r in fake.requests if r["path"].endswith("/completions")][1]
+    second = bodies(fake)[1]
     result = second["messages"][-1]
     assert result["role"] == "tool" and "did not allow" in result["content"]
     assert log.of(ToolCallFinished)[0].is_error
@@ -201,7 +206,7 @@ async def test_malformed_arguments_and_unknown_tools_are_errors_the_model_sees(
         Scenario(tokens=["Sorry."]),
     ]
     _, _log = await ask(core)
-    second = [r["body"] for r in fake.requests if r["path"].endswith("/completions")][1]
+    second = bodies(fake)[1]
     results = [m["content"] for m in second["messages"] if m["role"] == "tool"]
     assert "not a JSON object" in results[0]
     assert "no tool named nope__x" in results[1]
@@ -251,7 +256,7 @@ async def test_rounds_are_capped_with_a_clear_message(core: Core, fake: FakeOpen
     fake.scenario = Scenario(tokens=["ok"])
     await core.service.send(cid, "go on")
     await log.done(cid, count=2, timeout=30)
-    last = [r["body"] for r in fake.requests if r["path"].endswith("/completions")][-1]
+    last = bodies(fake)[-1]
     tool_ids = [m.get("tool_call_id") for m in last["messages"] if m["role"] == "tool"]
     called = [c["id"] for m in last["messages"] for c in m.get("tool_calls") or []]
     assert sorted(tool_ids) == sorted(called)
