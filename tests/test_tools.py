@@ -462,3 +462,23 @@ async def test_a_server_that_cannot_start_says_why_and_is_left_out(
     tools = await core.tools.restart("calc")
     assert "add" in [t.name for t in tools]
     assert core.tools.runtime.running("calc")
+
+
+@pytest.mark.asyncio
+async def test_a_huge_result_is_cut_where_it_is_kept_and_shown(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    from desktop_chat.engine.tool_rounds import MAX_RESULT_CHARS, SHOWN_CHARS
+
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(tokens=[], tool_calls=[call("b1", "calc__big", '{"size": 150000}')]),
+        Scenario(tokens=["Long."]),
+    ]
+    cid, log = await ask(core)
+    stored = (await core.service.get_conversation(cid)).messages[2]
+    assert stored.content.startswith("y" * MAX_RESULT_CHARS)
+    assert stored.content.endswith("[cut: 50,000 more characters]")
+    assert bodies(fake)[1]["messages"][-1]["content"] == stored.content
+    shown = log.of(ToolCallFinished)[0].result
+    assert shown.startswith("y" * SHOWN_CHARS) and len(shown) < SHOWN_CHARS + 100
