@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,20 @@ class ToolResult:
 
     text: str
     is_error: bool = False
+
+
+SDK_MODULES = ("mcp.client.session", "mcp.client.stdio", "mcp.client.streamable_http")
+
+
+def _import_sdk() -> None:
+    for name in SDK_MODULES:
+        importlib.import_module(name)
+
+
+async def load_sdk() -> None:
+    """Import the SDK in a worker thread: on the event loop its 0.9 s would freeze the window."""
+    if any(name not in sys.modules for name in SDK_MODULES):
+        await asyncio.to_thread(_import_sdk)
 
 
 def _reason(exc: BaseException) -> str:
@@ -232,6 +248,7 @@ class McpRuntime:
             if current is not None:
                 await current.stop()
                 self._connections.pop(server.name, None)
+            await load_sdk()
             started = time.monotonic()
             fresh = McpConnection(server, headers, self._server_log())
             await fresh.start()
