@@ -51,6 +51,8 @@ async def test_a_call_is_approved_over_http_and_streamed(api: Api, fake: FakeOpe
             "tool": "add",
             "arguments": '{"a": 4, "b": 5}',
         }
+        late = (await api.call("GET", f"/api/conversations/{cid}")).body["reply"]
+        assert late["tool_approvals"] == [asked.data]  # a client that came late sees it
         path = f"/api/conversations/{cid}/tool-calls/h1"
         wrong = await api.call("POST", path, {"decision": "maybe"})
         assert wrong.status == 422
