@@ -22,7 +22,7 @@ from desktop_chat.engine.tool_rounds import paired
 from desktop_chat.engine.tools import parse_import, tool_name
 from desktop_chat.schemas import McpServer, Message, MessageStatus, ToolCall, ToolFunction
 from tests.fake_openai import FakeOpenAI, Scenario
-from tests.helpers import EventLog
+from tests.helpers import EventLog, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -482,3 +482,29 @@ async def test_a_huge_result_is_cut_where_it_is_kept_and_shown(
     assert bodies(fake)[1]["messages"][-1]["content"] == stored.content
     shown = log.of(ToolCallFinished)[0].result
     assert shown.startswith("y" * SHOWN_CHARS) and len(shown) < SHOWN_CHARS + 100
+
+
+@pytest.mark.asyncio
+async def test_a_server_still_starting_when_the_reply_stops_is_not_left_running(
+    core: Core,
+) -> None:
+    from desktop_chat.engine import mcp_servers
+
+    started: list[mcp_servers.McpConnection] = []
+    original = mcp_servers.McpConnection.start
+
+    async def spy(self: mcp_servers.McpConnection, timeout: float = 30.0) -> object:
+        started.append(self)
+        return await original(self, timeout)
+
+    sleepy = McpServer(name="sleepy", command=sys.executable, args=["-c", "input()"])
+    await core.tools.save_server(sleepy)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mcp_servers.McpConnection, "start", spy)
+        task = asyncio.ensure_future(core.tools.tools_of(sleepy))
+        await wait_until(lambda: bool(started) and started[0]._task is not None)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert started[0]._task is not None and started[0]._task.done()
+    assert not core.tools.runtime.running("sleepy")

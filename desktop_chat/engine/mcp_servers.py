@@ -117,8 +117,8 @@ class McpConnection:
                     server=self.server.name, reason=f"no answer within {timeout:g} seconds"
                 )
             ) from None
-        except McpError:
-            await self.stop()
+        except (McpError, asyncio.CancelledError):  # a reply stopped while it started, too
+            await asyncio.shield(self.stop())
             raise
         return self.tools
 
@@ -148,18 +148,19 @@ class McpConnection:
             pass
         except BaseException as exc:  # the SDK raises groups, OSError, its own errors
             log.warning("MCP server %s ended: %s", self.server.name, _reason(exc))
-            if not self._ready.done():
-                reason = _reason(exc)
-                self._ready.set_exception(
-                    McpError(NOT_STARTED.format(server=self.server.name, reason=reason))
-                )
+            self._fail_start(_reason(exc))
         finally:
             self.alive = False
             self._session = None
-            if not self._ready.done():
-                self._ready.set_exception(
-                    McpError(NOT_STARTED.format(server=self.server.name, reason="it stopped"))
-                )
+            self._fail_start("it stopped")
+
+    def _fail_start(self, reason: str) -> None:
+        """Tell start() why the server did not come up (if it still waits: it may not)."""
+        if not self._ready.done():
+            self._ready.set_exception(
+                McpError(NOT_STARTED.format(server=self.server.name, reason=reason))
+            )
+            self._ready.exception()  # seen here: a start() that gave up logs no warning
 
     def _transport(self) -> contextlib.AbstractAsyncContextManager[Any]:
         if self.server.transport == "http":
@@ -204,6 +205,8 @@ class McpConnection:
     async def stop(self) -> None:
         self._stop.set()
         task = self._task
+        if task is not None and not task.done() and not self.alive:
+            task.cancel()  # still starting: nothing to close politely
         if task is not None and not task.done():
             try:
                 async with asyncio.timeout(5):
