@@ -508,3 +508,24 @@ async def test_a_server_still_starting_when_the_reply_stops_is_not_left_running(
             await task
     assert started[0]._task is not None and started[0]._task.done()
     assert not core.tools.runtime.running("sleepy")
+
+
+@pytest.mark.asyncio
+async def test_a_model_without_tool_support_is_answered_without_tools(
+    core: Core, fake: FakeOpenAI
+) -> None:
+    await with_server(core, await allow())
+    fake.queue = [
+        Scenario(status=400, error_body={"error": {"message": "x does not support tools"}}),
+        Scenario(tokens=["Plain answer."]),
+    ]
+    cid, log = await ask(core)
+    first, second = bodies(fake)
+    assert "tools" in first and "tools" not in second
+    assert not log.of(ReplyFailed)
+    detail = await core.service.get_conversation(cid)
+    assert detail.messages[-1].content == "Plain answer."
+
+    fake.queue = [Scenario(status=400, error_body={"error": {"message": "Bad temperature"}})]
+    _, other = await ask(core)
+    assert other.of(ReplyFailed)[0].kind == "bad_request"  # other refusals still fail

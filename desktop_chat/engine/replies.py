@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from desktop_chat.engine.claims import Claim
 from desktop_chat.engine.clients import Upstream
@@ -46,6 +46,7 @@ from desktop_chat.store import AT_LEAF, Store, StoreError
 
 if TYPE_CHECKING:
     from desktop_chat.engine.tools import ToolService
+    from desktop_chat.llm.client import LLMClient
 
 log = logging.getLogger(__name__)
 
@@ -196,13 +197,29 @@ class ReplyRunner:
             )
             client = await self.upstream.client_for(state.agent)
             tools = state.toolset.specs() if state.toolset else None
-            async for item in client.stream_chat(
-                state.agent.model, state.request, state.agent.params, tools
-            ):
-                if isinstance(item, Delta):
-                    self._on_delta(state, item)
-                else:
-                    finish = item
+            try:
+                finish = await self._consume(state, client, tools)
+            except LLMError as exc:
+                if not (tools and _refuses_tools(exc) and state.first_token is None):
+                    raise
+                # A model or server without tool support: answer without tools rather than
+                # fail every reply of an agent left at "all".
+                log.warning("%s refused tools (%s); replying without", state.agent.model, exc.kind)
+                state.toolset = None
+                finish = await self._consume(state, client, None)
+        return finish
+
+    async def _consume(
+        self, state: ReplyState, client: LLMClient, tools: list[dict[str, Any]] | None
+    ) -> Finish:
+        finish = Finish()
+        async for item in client.stream_chat(
+            state.agent.model, state.request, state.agent.params, tools
+        ):
+            if isinstance(item, Delta):
+                self._on_delta(state, item)
+            else:
+                finish = item
         return finish
 
     async def _tool_round(self, state: ReplyState, finish: Finish) -> None:
@@ -440,6 +457,12 @@ class ReplyRunner:
         await self.upstream.aclose()
 
     # Live figures (the Manage window) ------------------------------------------------
+
+
+def _refuses_tools(exc: LLMError) -> bool:
+    """A 400 that names tools: Ollama's "does not support tools", vLLM's tool choice, ..."""
+    said = f"{exc.detail} {exc.user_message}".lower()
+    return exc.kind is ErrorKind.BAD_REQUEST and "tool" in said
 
 
 def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:
