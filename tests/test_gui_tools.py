@@ -59,6 +59,7 @@ async def test_a_call_is_approved_in_the_window_and_shown_folded(qapp, paths, se
         assert not panel.isVisible()
         widgets = window.chat.message_widgets
         assert [w.message.role for w in widgets] == ["user", "assistant", "tool", "assistant"]
+        assert widgets[1].body.toPlainText().strip() == "Checking."
         block = widgets[2].tool_block
         assert block is not None and block.title.startswith("Tool calc/add · done")
         assert not block.details.isVisible()
@@ -70,7 +71,13 @@ async def test_a_call_is_approved_in_the_window_and_shown_folded(qapp, paths, se
 
 @pytest.mark.asyncio
 async def test_a_denied_call_shows_as_an_error_block(qapp, paths, secrets, agent, fake):
-    fake.queue = [_calls(("g2", "calc__echo", '{"text": "<b>not markup</b>"}')), Scenario()]
+    fake.queue = [
+        Scenario(
+            tokens=[],
+            tool_calls=[{"id": "g2", "name": "calc__echo", "arguments": '{"text": "<b>x</b>"}'}],
+        ),
+        Scenario(),
+    ]
     async with CoreOnLoop(paths, secrets, agent) as core, WindowOnLoop(core) as window:
         await _with_server(core)
         await wait_until(lambda: window.session.current is not None)
@@ -82,8 +89,10 @@ async def test_a_denied_call_shows_as_an_error_block(qapp, paths, secrets, agent
         await wait_until(lambda: not window.composer.busy, timeout=30, what="the reply ends")
         block = window.chat.message_widgets[2].tool_block
         assert block is not None and "error" in block.title
+        calls_only = window.chat.message_widgets[1]
+        assert calls_only.body.toPlainText().strip() == "Asked to run calc/echo"
         assert block.details.textFormat() == Qt.TextFormat.PlainText
-        assert "<b>not markup</b>" in block.details.text()
+        assert "<b>x</b>" in block.details.text()
 
 
 @pytest.mark.asyncio

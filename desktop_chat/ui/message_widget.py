@@ -174,6 +174,11 @@ class MessageWidget(QFrame):
         self._set_reasoning(message.reasoning)
         if message.role == "tool":
             self._show_tool(message)
+        elif message.tool_calls and not message.content:  # a turn of calls only
+            names = ", ".join(
+                "/".join(filter(None, tool_title(c.function.name))) for c in message.tool_calls
+            )
+            self.body.setPlainText(t("Asked to run {tools}").format(tools=names))
         badge = t(STATUS_TEXT[message.status]) if message.status in STATUS_TEXT else ""
         self.status_label.setText(badge)
         self.status_label.setVisible(bool(badge))

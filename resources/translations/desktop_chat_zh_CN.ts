@@ -1538,6 +1538,10 @@ Backups: {folder}</source>
       <translation>已复制代码</translation>
     </message>
     <message>
+      <source>Asked to run {tools}</source>
+      <translation>请求运行 {tools}</translation>
+    </message>
+    <message>
       <source>Connected, but the server lists no models.</source>
       <translation>已连接，但服务器没有列出任何模型。</translation>
     </message>
