@@ -42,6 +42,11 @@ def bodies(fake: FakeOpenAI) -> list[dict]:
     return [r["body"] for r in fake.requests if r["path"].endswith("/completions")]
 
 
+def turn(*calls: dict[str, str]) -> Scenario:
+    """A turn of the model that only calls tools."""
+    return Scenario(tokens=[], tool_calls=list(calls))
+
+
 def call(call_id: str, name: str, arguments: str) -> dict[str, str]:
     return {"id": call_id, "name": name, "arguments": arguments}
 
@@ -152,7 +157,7 @@ async def test_two_calls_in_one_turn_and_history_keeps_the_pairing(
 async def test_a_denied_call_tells_the_model(core: Core, fake: FakeOpenAI) -> None:
     await with_server(core, await allow(Decision.DENY))
     fake.queue = [
-        Scenario(tokens=[], tool_calls=[call("c1", "calc__add", '{"a": 2, "b": 3}')]),
+        turn(call("c1", "calc__add", '{"a": 2, "b": 3}')),
         Scenario(tokens=["Okay."]),
     ]
     _cid, log = await ask(core)
@@ -168,9 +173,9 @@ async def test_approval_waits_for_an_answer_and_always_is_remembered(
 ) -> None:
     await with_server(core)
     fake.queue = [
-        Scenario(tokens=[], tool_calls=[call("c1", "calc__add", '{"a": 2, "b": 3}')]),
+        turn(call("c1", "calc__add", '{"a": 2, "b": 3}')),
         Scenario(tokens=["Five."]),
-        Scenario(tokens=[], tool_calls=[call("c2", "calc__add", '{"a": 1, "b": 3}')]),
+        turn(call("c2", "calc__add", '{"a": 1, "b": 3}')),
         Scenario(tokens=["Four."]),
     ]
     conv = await core.service.create_conversation()
@@ -218,8 +223,8 @@ async def test_a_crashed_server_is_a_clear_error_and_starts_again(
 ) -> None:
     await with_server(core, await allow())
     fake.queue = [
-        Scenario(tokens=[], tool_calls=[call("k1", "calc__crash", "{}")]),
-        Scenario(tokens=[], tool_calls=[call("k2", "calc__add", '{"a": 1, "b": 2}')]),
+        turn(call("k1", "calc__crash", "{}")),
+        turn(call("k2", "calc__add", '{"a": 1, "b": 2}')),
         Scenario(tokens=["Recovered."]),
     ]
     _, log = await ask(core)
@@ -233,7 +238,7 @@ async def test_a_slow_call_times_out(core: Core, fake: FakeOpenAI) -> None:
     await with_server(core, await allow())
     core.tools.call_timeout = 0.5
     fake.queue = [
-        Scenario(tokens=[], tool_calls=[call("s1", "calc__slow", '{"seconds": 5}')]),
+        turn(call("s1", "calc__slow", '{"seconds": 5}')),
         Scenario(tokens=["Too slow."]),
     ]
     _, log = await ask(core)
@@ -245,7 +250,7 @@ async def test_a_slow_call_times_out(core: Core, fake: FakeOpenAI) -> None:
 async def test_rounds_are_capped_with_a_clear_message(core: Core, fake: FakeOpenAI) -> None:
     await with_server(core, await allow())
     core.tools.max_rounds = 2
-    fake.scenario = Scenario(tokens=[], tool_calls=[call("r", "calc__add", '{"a": 1, "b": 1}')])
+    fake.scenario = turn(call("r", "calc__add", '{"a": 1, "b": 1}'))
     cid, log = await ask(core)
     failed = log.of(ReplyFailed)
     assert failed and failed[0].kind == "tool_rounds" and "more than 2 times" in failed[0].message
@@ -363,7 +368,7 @@ async def test_export_and_import_carry_tool_calls(core: Core, fake: FakeOpenAI) 
 
     await with_server(core, await allow())
     fake.queue = [
-        Scenario(tokens=[], tool_calls=[call("e1", "calc__add", '{"a": 2, "b": 2}')]),
+        turn(call("e1", "calc__add", '{"a": 2, "b": 2}')),
         Scenario(tokens=["Four."]),
     ]
     cid, _ = await ask(core)
@@ -409,7 +414,7 @@ async def test_a_streamable_http_server_with_a_secret_header(core: Core, fake: F
             except OSError:
                 await asyncio.sleep(0.1)
         fake.queue = [
-            Scenario(tokens=[], tool_calls=[call("w1", "web__echo", '{"text": "over http"}')]),
+            turn(call("w1", "web__echo", '{"text": "over http"}')),
             Scenario(tokens=["Echoed."]),
         ]
         _, log = await ask(core)
@@ -426,7 +431,7 @@ async def test_regenerate_answers_the_question_again_after_tool_rounds(
 ) -> None:
     await with_server(core, await allow())
     fake.queue = [
-        Scenario(tokens=[], tool_calls=[call("v1", "calc__add", '{"a": 1, "b": 1}')]),
+        turn(call("v1", "calc__add", '{"a": 1, "b": 1}')),
         Scenario(tokens=["Two."]),
         Scenario(tokens=["Still two."]),
     ]
@@ -472,7 +477,7 @@ async def test_a_huge_result_is_cut_where_it_is_kept_and_shown(
 
     await with_server(core, await allow())
     fake.queue = [
-        Scenario(tokens=[], tool_calls=[call("b1", "calc__big", '{"size": 150000}')]),
+        turn(call("b1", "calc__big", '{"size": 150000}')),
         Scenario(tokens=["Long."]),
     ]
     cid, log = await ask(core)
