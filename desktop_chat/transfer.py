@@ -129,11 +129,7 @@ def _conversation_json(conversation: ConversationArchive) -> dict[str, Any]:
                 **({"reasoning": m.reasoning} if m.reasoning else {}),
                 **({"status": m.status.value} if m.status is not MessageStatus.COMPLETE else {}),
                 **({"model": m.model} if m.model else {}),
-                **(
-                    {"tool_calls": [c.model_dump() for c in m.tool_calls]}
-                    if m.tool_calls
-                    else {}
-                ),
+                **({"tool_calls": [c.model_dump() for c in m.tool_calls]} if m.tool_calls else {}),
                 **({"tool_call_id": m.tool_call_id} if m.tool_call_id else {}),
             }
             for m in conversation.every_message
