@@ -356,9 +356,9 @@ _SERVER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 class McpServer(BaseModel):
     """An MCP server the app may start (stdio) or reach (streamable HTTP).
 
-    Header values are secrets (tokens, keys): they live in the keyring, and only their
-    names are kept here (`secret_headers`); `headers` holds values only while a server is
-    being added or edited, on their way to the keyring.
+    Header and environment values are secrets (tokens, keys): they live in the keyring,
+    and only their names are kept here (`secret_headers`, `secret_env`); `headers` and
+    `env` hold values only while a server is being added or edited, on their way there.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -367,7 +367,8 @@ class McpServer(BaseModel):
     transport: McpTransport = "stdio"
     command: str = ""
     args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict, exclude=True)
+    secret_env: list[str] = Field(default_factory=list)
     cwd: str | None = None
     url: str = ""
     headers: dict[str, str] = Field(default_factory=dict, exclude=True)

@@ -115,9 +115,10 @@ async def test_settings_add_test_turn_off_and_import_servers(
         await wait_until(lambda: "Tools:" in tab.test_result.text(), timeout=30, what="tools")
         assert "add" in tab.test_result.text() and "echo" in tab.test_result.text()
         stored = await core.tools.get_server("calc")
-        assert stored.args == ["-m", "tests.mcp_test_server"] and stored.env == {
-            "TEST_MCP_GREETING": "hello"
-        }
+        assert stored.args == ["-m", "tests.mcp_test_server"]
+        assert stored.secret_env == ["TEST_MCP_GREETING"]
+        assert core.secrets.get_own("mcp-env:calc:TEST_MCP_GREETING") == "hello"
+        assert tab.env.toPlainText() == ""  # never shown again
 
         tab.enabled.setChecked(False)  # off
         click(tab.buttons["save"])

@@ -316,7 +316,7 @@ async def test_headers_go_to_the_keyring_and_import_reads_mcp_servers(core: Core
     raw = json.dumps(
         {
             "mcpServers": {
-                "files": {"command": "npx", "args": ["-y", "srv"], "env": {"A": "1"}},
+                "files": {"command": "npx", "args": ["-y", "srv"], "env": {"TOKEN": "env-s3cret"}},
                 "remote": {"url": "https://mcp.example.com/mcp", "headers": {"X-Key": "s3cret"}},
             }
         }
@@ -326,6 +326,9 @@ async def test_headers_go_to_the_keyring_and_import_reads_mcp_servers(core: Core
     remote = await core.tools.get_server("remote")
     assert remote.transport == "http" and remote.secret_headers == ["X-Key"]
     assert core.secrets.get_own("mcp-header:remote:X-Key") == "s3cret"
+    files = await core.tools.get_server("files")
+    assert files.secret_env == ["TOKEN"] and files.env == {}
+    assert core.secrets.get_own("mcp-env:files:TOKEN") == "env-s3cret"
     db = (core.paths.database).read_bytes()
     assert b"s3cret" not in db
     await core.tools.remove_server("remote")
@@ -534,3 +537,22 @@ async def test_a_model_without_tool_support_is_answered_without_tools(
     fake.queue = [Scenario(status=400, error_body={"error": {"message": "Bad temperature"}})]
     _, other = await ask(core)
     assert other.of(ReplyFailed)[0].kind == "bad_request"  # other refusals still fail
+
+
+@pytest.mark.asyncio
+async def test_the_environment_and_working_folder_reach_the_server(
+    core: Core, tmp_path: Path
+) -> None:
+    server = McpServer(
+        name="calc",
+        command=sys.executable,
+        args=["-m", "tests.mcp_test_server"],
+        cwd=str(ROOT),
+        env={"TEST_MCP_GREETING": "hello-from-keyring", "PYTHONPATH": str(ROOT)},
+    )
+    await core.tools.save_server(server)
+    stored = await core.tools.get_server("calc")
+    assert sorted(stored.secret_env) == ["PYTHONPATH", "TEST_MCP_GREETING"]
+    (tool,) = [t for t in await core.tools.tools_of(stored) if t.name == "where"]
+    result = await core.tools.call(tool, {})
+    assert result.text == f"{ROOT} hello-from-keyring"

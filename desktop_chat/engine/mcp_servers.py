@@ -92,9 +92,12 @@ def result_text(result: Any) -> str:
 class McpConnection:
     """One running server, held open by its own task until stopped or dead."""
 
-    def __init__(self, server: McpServer, headers: dict[str, str], errlog: IO[str]) -> None:
+    def __init__(
+        self, server: McpServer, headers: dict[str, str], env: dict[str, str], errlog: IO[str]
+    ) -> None:
         self.server = server
         self._headers = headers
+        self._env = env
         self._errlog = errlog
         self._session: Any = None
         self._stop = asyncio.Event()
@@ -176,7 +179,7 @@ class McpConnection:
         params = StdioServerParameters(
             command=self.server.command,
             args=self.server.args,
-            env=self.server.env or None,
+            env=self._env or None,
             cwd=self.server.cwd or None,
         )
         return stdio_client(params, errlog=self._errlog)
@@ -241,7 +244,9 @@ class McpRuntime:
                 self._errlog = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
         return self._errlog
 
-    async def connection(self, server: McpServer, headers: dict[str, str]) -> McpConnection:
+    async def connection(
+        self, server: McpServer, headers: dict[str, str], env: dict[str, str]
+    ) -> McpConnection:
         """The running connection to `server`, started (again) when it is not running."""
         lock = self._starting.setdefault(server.name, asyncio.Lock())
         async with lock:
@@ -253,7 +258,7 @@ class McpRuntime:
                 self._connections.pop(server.name, None)
             await load_sdk()
             started = time.monotonic()
-            fresh = McpConnection(server, headers, self._server_log())
+            fresh = McpConnection(server, headers, env, self._server_log())
             await fresh.start()
             log.info(
                 "MCP server %s started in %.0f ms with %d tools",

@@ -1,9 +1,10 @@
 """Tools for replies: the MCP servers' settings, their tools by name, and calling them.
 
-Server settings live in the store, header values in the keyring (like API keys, never
-in the database). A model sees each tool as `server__tool` (letters, digits, `_` and `-`,
-at most 64 characters, as the chat-completions API requires), made unique; the reply
-loop maps a call back to its server through the ToolSet it was offered.
+Server settings live in the store, header and environment values (tokens, keys) in the
+keyring like API keys, never in the database. A model sees each tool as `server__tool`
+(letters, digits, `_` and `-`, at most 64 characters, as the chat-completions API
+requires), made unique; the reply loop maps a call back to its server through the
+ToolSet it was offered.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from desktop_chat.engine.approvals import ToolApprovals
 from desktop_chat.engine.errors import InputError
-from desktop_chat.engine.mcp_servers import McpError, McpRuntime, ToolResult
+from desktop_chat.engine.mcp_servers import McpConnection, McpError, McpRuntime, ToolResult
 from desktop_chat.schemas import Agent, McpServer, McpTool, validation_message
 from desktop_chat.secrets import SecretStore
 from desktop_chat.sentences import N_
@@ -38,9 +39,9 @@ DEFAULT_CALL_TIMEOUT = 60.0
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def header_ref(server: str, header: str) -> str:
-    """The keyring entry holding one header value of one server."""
-    return f"mcp-header:{server}:{header}"
+def secret_ref(server: str, kind: str, name: str) -> str:
+    """The keyring entry holding one header (`kind` "header") or environment value."""
+    return f"mcp-{kind}:{server}:{name}"
 
 
 def tool_name(server: str, tool: str, taken: set[str]) -> str:
@@ -137,25 +138,44 @@ class ToolService:
         return await self.store.run(lambda r: r.mcp_servers.get(name))
 
     async def save_server(self, server: McpServer, *, session_only: bool = False) -> McpServer:
-        """Store a server; header values given go to the keyring, their names to the store."""
-        names = list(server.secret_headers)
-        for header, value in server.headers.items():
-            await asyncio.to_thread(
-                self.secrets.set, header_ref(server.name, header), value, session_only
-            )
-            if header not in names:
-                names.append(header)
-        kept = server.model_copy(update={"secret_headers": names, "headers": {}})
+        """Store a server; header and environment values go to the keyring, their names
+        to the store (values left out keep those stored)."""
+        headers = await self._keep(
+            server.name, "header", server.headers, server.secret_headers, session_only
+        )
+        env = await self._keep(server.name, "env", server.env, server.secret_env, session_only)
+        kept = server.model_copy(
+            update={"secret_headers": headers, "headers": {}, "secret_env": env, "env": {}}
+        )
         saved = await self.store.run(lambda r: r.mcp_servers.save(kept))
         await self.runtime.stop(server.name)  # its settings may have changed
         return saved
+
+    async def _keep(
+        self,
+        server: str,
+        kind: str,
+        values: dict[str, str],
+        names: list[str],
+        session_only: bool = False,
+    ) -> list[str]:
+        kept = list(names)
+        for name, value in values.items():
+            if not value.strip():
+                continue
+            ref = secret_ref(server, kind, name)
+            await asyncio.to_thread(self.secrets.set, ref, value, session_only)
+            if name not in kept:
+                kept.append(name)
+        return kept
 
     async def remove_server(self, name: str) -> None:
         server = await self.get_server(name)
         await self.runtime.stop(name)
         await self.store.run(lambda r: r.mcp_servers.remove(name))
-        for header in server.secret_headers:
-            await asyncio.to_thread(self.secrets.delete, header_ref(name, header))
+        for kind, names in (("header", server.secret_headers), ("env", server.secret_env)):
+            for secret in names:
+                await asyncio.to_thread(self.secrets.delete, secret_ref(name, kind, secret))
 
     async def import_servers(self, raw: str) -> list[McpServer]:
         """Add (or replace) every server of an `mcpServers` JSON text."""
@@ -163,18 +183,22 @@ class ToolService:
 
     # Running -----------------------------------------------------------------------
 
-    async def _headers(self, server: McpServer) -> dict[str, str]:
+    async def _values(self, server: str, kind: str, names: list[str]) -> dict[str, str]:
         found = {}
-        for header in server.secret_headers:
-            value = await asyncio.to_thread(self.secrets.get_own, header_ref(server.name, header))
+        for name in names:
+            value = await asyncio.to_thread(self.secrets.get_own, secret_ref(server, kind, name))
             if value is not None:
-                found[header] = value
+                found[name] = value
         return found
+
+    async def _connection(self, server: McpServer) -> McpConnection:
+        headers = await self._values(server.name, "header", server.secret_headers)
+        env = await self._values(server.name, "env", server.secret_env)
+        return await self.runtime.connection(server, headers, env)
 
     async def tools_of(self, server: McpServer) -> list[McpTool]:
         """Start the server if needed and list its tools (the Settings' and CLI's test)."""
-        connection = await self.runtime.connection(server, await self._headers(server))
-        return connection.tools
+        return (await self._connection(server)).tools
 
     async def toolset_for(self, agent: Agent) -> ToolSet:
         """The tools an agent's reply may call; a server that cannot start is left out."""
@@ -199,7 +223,7 @@ class ToolService:
         server = await self.get_server(tool.server)
         if not server.enabled:
             raise McpError(SERVER_OFF.format(server=server.name))
-        connection = await self.runtime.connection(server, await self._headers(server))
+        connection = await self._connection(server)
         return await connection.call(tool.name, arguments, self.call_timeout)
 
     async def restart(self, name: str) -> list[McpTool]:

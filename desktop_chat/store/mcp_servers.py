@@ -1,4 +1,5 @@
-"""MCP servers in the database: how to start or reach each one, never its header values."""
+"""MCP servers in the database: how to start or reach each one, never its secret values
+(headers, environment: see engine/tools.py)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class McpServers:
             "transport": server.transport,
             "command": server.command,
             "args": json.dumps(server.args, ensure_ascii=False),
-            "env": json.dumps(server.env, ensure_ascii=False),
+            "secret_env": json.dumps(server.secret_env, ensure_ascii=False),
             "cwd": server.cwd,
             "url": server.url,
             "secret_headers": json.dumps(server.secret_headers, ensure_ascii=False),
@@ -58,7 +59,7 @@ def _server(row: McpServerRow) -> McpServer:
         transport=row.transport,
         command=row.command,
         args=json.loads(row.args),
-        env=json.loads(row.env),
+        secret_env=json.loads(row.secret_env),
         cwd=row.cwd,
         url=row.url,
         secret_headers=json.loads(row.secret_headers),

@@ -153,13 +153,13 @@ class ApiTokenRow(BaseModel):
 
 
 class McpServerRow(BaseModel):
-    """An MCP server; header values are in the keyring, only their names here."""
+    """An MCP server; header and environment values are in the keyring, names here."""
 
     name = CharField(unique=True)
     transport = CharField()
     command = TextField(default="")
     args = TextField(default="[]")
-    env = TextField(default="{}")
+    secret_env = TextField(default="[]")  # names; the values are in the keyring
     cwd = TextField(null=True)
     url = TextField(default="")
     secret_headers = TextField(default="[]")

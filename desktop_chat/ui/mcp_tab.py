@@ -1,8 +1,8 @@
 """Settings page for tools: the MCP servers (add, edit, turn off, test, import) and the
 limits every reply keeps to (rounds of tool calls, seconds per call).
 
-Header values are typed here and go straight to the keyring through the engine; the page
-never shows them again (an empty field keeps those stored).
+Header and environment values are typed here and go straight to the keyring through the
+engine; the page never shows them again (an empty field keeps those stored).
 """
 
 from __future__ import annotations
@@ -95,7 +95,9 @@ class McpServersTab(SettingsPage):
         self.cwd.setObjectName("mcpCwd")
         self.env = QPlainTextEdit()
         self.env.setObjectName("mcpEnv")
-        self.env.setPlaceholderText(t("One KEY=value per line"))
+        self.env.setPlaceholderText(
+            t("One KEY=value per line; kept in the keyring. Empty keeps those stored.")
+        )
         self.url = QLineEdit()
         self.url.setObjectName("mcpUrl")
         self.url.setPlaceholderText("https://example.com/mcp")
@@ -180,7 +182,12 @@ class McpServersTab(SettingsPage):
         self.transport.setCurrentIndex(self.transport.findData(server.transport))
         self.command.setText(shlex.join([server.command, *server.args]) if server.command else "")
         self.cwd.setText(server.cwd or "")
-        self.env.setPlainText("\n".join(f"{k}={v}" for k, v in server.env.items()))
+        self.env.clear()
+        self.env.setPlaceholderText(
+            ", ".join(server.secret_env) + " — " + t("kept in the keyring")
+            if server.secret_env
+            else t("One KEY=value per line; kept in the keyring. Empty keeps those stored.")
+        )
         self.url.setText(server.url)
         self.headers.clear()
         self.headers.setPlaceholderText(
@@ -214,6 +221,7 @@ class McpServersTab(SettingsPage):
             url=self.url.text().strip(),
             headers=_pairs(self.headers.toPlainText(), ":"),
             secret_headers=stored.secret_headers if stored else [],
+            secret_env=stored.secret_env if stored else [],
             enabled=self.enabled.isChecked(),
         )
 
@@ -234,6 +242,7 @@ class McpServersTab(SettingsPage):
             self.error.setText(str(outcome.error or ""))
             return
         self.headers.clear()
+        self.env.clear()
         self.status.setText(t("Saved."))
         self.refresh(select=outcome.value.name)
 

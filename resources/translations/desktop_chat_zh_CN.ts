@@ -1410,8 +1410,8 @@ Backups: {folder}</source>
       <translation>地址（流式 HTTP）</translation>
     </message>
     <message>
-      <source>One KEY=value per line</source>
-      <translation>每行一个 KEY=value</translation>
+      <source>One KEY=value per line; kept in the keyring. Empty keeps those stored.</source>
+      <translation>每行一个 KEY=value；保存在密钥环中。留空则保留已保存的值。</translation>
     </message>
     <message>
       <source>One Name: value per line; kept in the keyring. Empty keeps those stored.</source>
