@@ -17,6 +17,7 @@ from desktop_chat.engine.backups import BackupSchedule
 from desktop_chat.engine.data_folder import DataFolder
 from desktop_chat.engine.gateway import GatewayService
 from desktop_chat.engine.session_keys import SessionKeyNotes
+from desktop_chat.engine.tools import ToolService
 from desktop_chat.paths import AppPaths, default_paths
 from desktop_chat.secrets import SecretStore
 from desktop_chat.settings import Settings, load_settings, save_settings
@@ -72,8 +73,23 @@ class Core:
     gateway: GatewayService = field(init=False)
     api: ApiRunner = field(init=False)  # the local API, when the settings turn it on
     data_folder: DataFolder = field(init=False)
+    tools: ToolService = field(init=False)  # MCP servers, their tools, approvals
 
     def __post_init__(self) -> None:
+        if self.service.tools is None:  # the core offers tools to every reply it runs
+            self.service.use_tools(
+                ToolService(
+                    self.store,
+                    self.secrets,
+                    log_folder=self.paths.logs,
+                    call_timeout=self.settings.tool_timeout,
+                    max_rounds=self.settings.tool_rounds,
+                )
+            )
+        assert self.service.tools is not None
+        self.tools = self.service.tools
+        self.tools.approvals.always = set(self.settings.tools_always_allowed)
+        self.tools.approvals.on_always = self._remember_always
         self.agents = AgentService(self.service, self.secrets)
         self.tokens = TokenService(self.store)
         self.gateway = GatewayService(self.service, self.tokens)
@@ -126,9 +142,19 @@ class Core:
         backups = BackupSchedule(paths.database, settings.backup_every_hours, settings.backups_kept)
         return cls(paths, settings, store, secrets, service, backups)
 
+    def _remember_always(self, key: str) -> None:
+        """A tool the user allowed for good: kept in the settings, across restarts."""
+        if key not in self.settings.tools_always_allowed:
+            allowed = [*self.settings.tools_always_allowed, key]
+            self.settings = self.settings.model_copy(update={"tools_always_allowed": allowed})
+            save_settings(self.paths.settings_file, self.settings)
+
     async def apply_settings(self, settings: Settings) -> None:
         save_settings(self.paths.settings_file, settings)
         self.settings = settings
+        self.tools.call_timeout = settings.tool_timeout
+        self.tools.max_rounds = settings.tool_rounds
+        self.tools.approvals.always = set(settings.tools_always_allowed)
         await self.service.reconfigure(engine_config(settings))
         self.backups.reconfigure(settings.backup_every_hours, settings.backups_kept)
 

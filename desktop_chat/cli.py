@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
             action=argparse.BooleanOptionalAction,
             help="whether its model reads images (default: guessed from the provider)",
         )
+        p.add_argument(
+            "--tools",
+            metavar="all|none|SERVER,...",
+            help="the MCP servers whose tools it may call (default: all)",
+        )
         key = p.add_mutually_exclusive_group()
         key.add_argument("--key-env", metavar="VAR", help="read the API key from this variable")
         key.add_argument("--key-stdin", action="store_true", help="read the API key from stdin")
@@ -87,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="send a file with the message (an image, a text file or a PDF); repeatable",
+    )
+    ask.add_argument(
+        "--allow-tools",
+        action="store_true",
+        help="let every tool call run without asking (default: ask on a terminal, else refuse)",
     )
 
     regenerate = sub.add_parser(
@@ -112,6 +122,25 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=_count, default=LIST_DEFAULT, help=f"how many (default {LIST_DEFAULT})"
     )
     listing.add_argument("--offset", type=_count, default=0, help="skip this many first")
+    mcp = sub.add_parser("mcp", help="add, list, import or remove MCP servers (tools)")
+    actions = mcp.add_subparsers(dest="action", required=True)
+    add = actions.add_parser(
+        "add",
+        help="add a server: NAME -- COMMAND [ARGS...] or NAME --url URL",
+        usage="desktop-chat mcp add NAME [OPTIONS] (-- COMMAND [ARGS...] | --url URL)",
+    )
+    add.add_argument("name")
+    add.add_argument("--url", help="a streamable HTTP server's address")
+    add.add_argument(
+        "--header", action="append", default=[], metavar="K=V", help="kept in the keyring"
+    )
+    add.add_argument("--env", action="append", default=[], metavar="K=V")
+    add.add_argument("--cwd", help="the folder the command runs in")
+    add.add_argument("--disabled", action="store_true", help="add it turned off")
+    add.set_defaults(server_command=[])  # what follows `--` (see _split_server_command)
+    actions.add_parser("list", help="list the servers and their tools (starts them)")
+    actions.add_parser("remove", help="remove a server and its header values").add_argument("name")
+    actions.add_parser("import", help="import an mcpServers JSON file").add_argument("file")
     backup = sub.add_parser(
         "backup", help="back up the conversation database now (into the data folder's backups/)"
     )
@@ -199,8 +228,21 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _split_server_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """`mcp add NAME [OPTIONS] -- COMMAND [ARGS...]`: the server's command is kept whole,
+    its own options included, out of argparse's reach."""
+    if "--" in argv:
+        cut = argv.index("--")
+        if "mcp" in argv[:cut]:
+            return argv[:cut], argv[cut + 1 :]
+    return argv, []
+
+
 def _run(argv: list[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    head, server_command = _split_server_command(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(head)
+    if server_command:
+        args.server_command = server_command
     if args.self_test:  # before any user folder is created or the log file is opened
         from desktop_chat.selftest import self_test
 

@@ -12,9 +12,19 @@ from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 Role = Literal["system", "user", "assistant"]
+# A stored or sent message may also be a tool's result (answering an assistant's call).
+MessageRole = Literal["system", "user", "assistant", "tool"]
 MAX_MESSAGE_CHARS = 1_000_000
 
 
@@ -26,13 +36,35 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+class ToolFunction(BaseModel):
+    """The function a model calls: its name and its arguments, a JSON text as sent."""
+
+    name: str
+    arguments: str = ""
+
+
+class ToolCall(BaseModel):
+    """One call of a tool as the chat-completions API spells it in an assistant message."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: ToolFunction
+
+
 class ChatMessage(BaseModel):
-    """Exactly what is sent to the model: a role and a text, nothing else."""
+    """Exactly what is sent to the model: a role and a text, nothing else.
+
+    An assistant message that called tools also carries its `tool_calls`, and a tool's
+    result names the call it answers (`tool_call_id`); both are left out when unset, so
+    every other message is sent (and stored in presets) exactly as before.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    role: Role
+    role: MessageRole
     content: str = Field(max_length=MAX_MESSAGE_CHARS)
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
     # The OpenAI content parts of a message with attachments (text and image_url); sent
     # instead of `content` when set, never stored or exported with the message itself.
     parts: list[dict[str, Any]] | None = Field(default=None, exclude=True)
@@ -42,6 +74,15 @@ class ChatMessage(BaseModel):
         if self.parts:
             return {"role": self.role, "content": self.parts}
         return self.model_dump()
+
+    @model_serializer(mode="wrap")
+    def _without_unset_tools(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in ("tool_calls", "tool_call_id"):
+                if data.get(key) is None:
+                    data.pop(key, None)
+        return data
 
 
 AttachmentKind = Literal["image", "text", "pdf"]
@@ -135,6 +176,8 @@ class Agent(BaseModel):
     )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # The MCP servers whose tools the model may call: all of them, none, or those named.
+    tools: Literal["all", "none"] | list[str] = "all"
 
     @model_validator(mode="after")
     def _guess_vision(self) -> Agent:
@@ -168,7 +211,7 @@ class Message(BaseModel):
     id: int | None = None
     conversation_id: str = ""
     parent_id: int | None = None  # the message this one follows; None for a first message
-    role: Role
+    role: MessageRole
     content: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
     reasoning: str = ""
     status: MessageStatus = MessageStatus.COMPLETE
@@ -181,9 +224,16 @@ class Message(BaseModel):
     duration_ms: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
     attachments: list[Attachment] = Field(default_factory=list)
+    tool_calls: list[ToolCall] | None = None  # an assistant's calls of tools
+    tool_call_id: str | None = None  # a tool's result: the call it answers
 
     def as_chat(self) -> ChatMessage:
-        return ChatMessage(role=self.role, content=self.content)
+        return ChatMessage(
+            role=self.role,
+            content=self.content,
+            tool_calls=self.tool_calls,
+            tool_call_id=self.tool_call_id,
+        )
 
 
 class Conversation(BaseModel):
@@ -236,7 +286,7 @@ class ContextEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: int | None = None
-    role: Role
+    role: MessageRole
     content: str = Field(max_length=MAX_MESSAGE_CHARS)
     # The files of the stored message, shown and counted; they stay with it whatever an
     # edit does (read-only: a client sending them changes nothing).
@@ -351,3 +401,47 @@ class UsageStats(BaseModel):
     period_days: int = 0
     latency: Latency = Field(default_factory=Latency)
     by_day: list[DayUsage] = Field(default_factory=list)
+
+
+# Tools (MCP servers) -----------------------------------------------------------------
+
+McpTransport = Literal["stdio", "http"]
+_SERVER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class McpServer(BaseModel):
+    """An MCP server the app may start (stdio) or reach (streamable HTTP).
+
+    Header and environment values are secrets (tokens, keys): they live in the keyring,
+    and only their names are kept here (`secret_headers`, `secret_env`); `headers` and
+    `env` hold values only while a server is being added or edited, on their way there.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=_SERVER_NAME)
+    transport: McpTransport = "stdio"
+    command: str = ""
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict, exclude=True)
+    secret_env: list[str] = Field(default_factory=list)
+    cwd: str | None = None
+    url: str = ""
+    headers: dict[str, str] = Field(default_factory=dict, exclude=True)
+    secret_headers: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        return _check_base_url(value) if value else value
+
+
+class McpTool(BaseModel):
+    """A tool a server offers, as it describes itself."""
+
+    server: str
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = Field(default_factory=dict)

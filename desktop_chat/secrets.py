@@ -133,6 +133,15 @@ class SecretStore:
 
     def get(self, key_ref: str | None) -> str | None:
         """The key for `key_ref`, else OPENAI_API_KEY, else None (local servers need none)."""
+        secret = self.get_own(key_ref)
+        if secret is None:
+            secret = os.environ.get(ENV_FALLBACK) or None
+        if secret:
+            redact.add(secret)
+        return secret
+
+    def get_own(self, key_ref: str | None) -> str | None:
+        """The secret kept under `key_ref` itself, with no fallback (MCP header values)."""
         secret = None
         if key_ref:
             secret = self._session.get(key_ref)
@@ -144,8 +153,6 @@ class SecretStore:
                     secret = self._ask(lambda: backend.get_password(SERVICE, key_ref))
                 except keyring.errors.KeyringError as exc:
                     log.warning("Keyring lookup failed: %s", type(exc).__name__)
-        if secret is None:
-            secret = os.environ.get(ENV_FALLBACK) or None
         if secret:
             redact.add(secret)
         return secret

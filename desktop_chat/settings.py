@@ -43,6 +43,9 @@ class Settings(BaseModel):
     attachment_max_message_mb: int = Field(default=50, ge=1, le=4096)
     attachment_max_files: int = Field(default=10, ge=1, le=100)
     image_max_side: int = Field(default=2048, ge=64, le=16384)
+    tool_rounds: int = Field(default=10, ge=1, le=100)  # tool rounds per reply at most
+    tool_timeout: float = Field(default=60.0, gt=0, le=3600)  # seconds per tool call
+    tools_always_allowed: list[str] = Field(default_factory=list)  # "server/tool" keys
 
 
 def load_settings(path: Path) -> Settings:

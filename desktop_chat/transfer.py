@@ -42,8 +42,9 @@ from desktop_chat.schemas import (
     ConversationArchive,
     ConversationDetail,
     Message,
+    MessageRole,
     MessageStatus,
-    Role,
+    ToolCall,
     validation_message,
 )
 
@@ -99,13 +100,15 @@ class ImportedMessage(BaseModel):
 
     id: int | None = None
     parent_id: int | None = None
-    role: Role
+    role: MessageRole
     content: str = Field(max_length=MAX_MESSAGE_CHARS)
     timestamp: datetime | None = None
     reasoning: str = ""
     status: MessageStatus = MessageStatus.COMPLETE
     model: str | None = None
     attachments: list[ImportedAttachment] = Field(default_factory=list)
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -145,6 +148,8 @@ class ImportedConversation(BaseModel):
                 model=m.model,
                 created_at=m.timestamp or now,
                 attachments=[a.to_attachment() for a in m.attachments],
+                tool_calls=m.tool_calls,
+                tool_call_id=m.tool_call_id,
             )
             for m in self.messages
         ]
@@ -186,6 +191,8 @@ def _conversation_json(conversation: ConversationArchive) -> dict[str, Any]:
                 **({"status": m.status.value} if m.status is not MessageStatus.COMPLETE else {}),
                 **({"model": m.model} if m.model else {}),
                 **({"attachments": _attachments_json(m)} if m.attachments else {}),
+                **({"tool_calls": [c.model_dump() for c in m.tool_calls]} if m.tool_calls else {}),
+                **({"tool_call_id": m.tool_call_id} if m.tool_call_id else {}),
             }
             for m in conversation.every_message
         ],

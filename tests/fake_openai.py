@@ -67,6 +67,10 @@ class Scenario:
     keepalive_every: float = 0.05  # seconds between two keep-alive lines
     only_for: str | None = None  # queued: taken only by a request whose last message is this
     answer_body: Any = None  # sent as the JSON of a 200 non-streamed answer instead of OpenAI's
+    # Tool calls streamed after the tokens, each {"id", "name", "arguments"} (arguments a
+    # text, sent in `tool_call_pieces` pieces); the finish reason is then "tool_calls".
+    tool_calls: list[dict[str, str]] = field(default_factory=list)
+    tool_call_pieces: int = 3
 
 
 class _Server(ThreadingHTTPServer):
@@ -208,9 +212,12 @@ class _Handler(BaseHTTPRequestHandler):
         base = _envelope("chat.completion.chunk", model)
         extra = {"usage": None} if include_usage else {}  # OpenAI adds it to every chunk then
         contents = [*scenario.tokens, *(["x" * scenario.big_chunk] if scenario.big_chunk else [])]
-        deltas: list[dict[str, str]] = [{"reasoning_content": r} for r in scenario.reasoning]
-        deltas += [{"content": c} for c in contents] or [{"content": ""}]
+        deltas: list[dict[str, Any]] = [{"reasoning_content": r} for r in scenario.reasoning]
+        deltas += [{"content": c} for c in contents]
+        deltas += _tool_call_deltas(scenario)
+        deltas = deltas or [{"content": ""}]
         deltas[0] = {"role": "assistant", **deltas[0]}
+        finish_reason = "tool_calls" if scenario.tool_calls else scenario.finish_reason
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -236,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._abort()
                 if scenario.malformed_at == index:
                     self._event("{not json")
-                finish = None if delta is not None else scenario.finish_reason
+                finish = None if delta is not None else finish_reason
                 choice = {"index": 0, "delta": delta or {}, "finish_reason": finish}
                 self._event(json.dumps({**base, "choices": [choice], **extra}))
                 content_sent += 1 if delta is not None and "content" in delta else 0
@@ -286,6 +293,21 @@ class _Handler(BaseHTTPRequestHandler):
             if readable and self.connection.recv(1, socket.MSG_PEEK) == b"":
                 raise ConnectionResetError("client closed the connection")
         return not stopping.is_set()
+
+
+def _tool_call_deltas(scenario: Scenario) -> list[dict[str, Any]]:
+    """The scenario's tool calls as OpenAI streams them: the name first, then arguments in
+    pieces, each piece naming its call by index."""
+    deltas: list[dict[str, Any]] = []
+    for index, call in enumerate(scenario.tool_calls):
+        head = {"index": index, "id": call["id"], "type": "function"}
+        deltas.append({"tool_calls": [{**head, "function": {"name": call["name"]}}]})
+        arguments = call.get("arguments", "")
+        size = max(1, -(-len(arguments) // max(1, scenario.tool_call_pieces)))
+        for start in range(0, len(arguments), size):
+            piece = {"index": index, "function": {"arguments": arguments[start : start + size]}}
+            deltas.append({"tool_calls": [piece]})
+    return deltas
 
 
 def _envelope(kind: str, model: str) -> dict[str, Any]:
@@ -418,13 +440,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between chunks")
     parser.add_argument("--tokens-file", type=Path, help="JSON list, or text streamed by line")
+    parser.add_argument(
+        "--scenarios-file", type=Path, help="JSON list of Scenario fields, one per request"
+    )
     args = parser.parse_args(argv)
     scenario = Scenario(delay=args.delay)
     if args.tokens_file is not None:
         text = args.tokens_file.read_text(encoding="utf-8")
         is_json = text.lstrip().startswith("[")
         scenario.tokens = [str(t) for t in json.loads(text)] if is_json else text.splitlines(True)
-    with FakeOpenAI(args.port, scenario=scenario) as server, contextlib.suppress(KeyboardInterrupt):
+    fake = FakeOpenAI(args.port, scenario=scenario)
+    if args.scenarios_file is not None:
+        fields = json.loads(args.scenarios_file.read_text(encoding="utf-8"))
+        fake.queue = [Scenario(**{"delay": args.delay, **f}) for f in fields]
+    with fake as server, contextlib.suppress(KeyboardInterrupt):
         print(server.base_url, flush=True)
         threading.Event().wait()
 

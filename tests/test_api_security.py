@@ -41,7 +41,12 @@ async def call(api: Api, method: str, path: str, body: Any = None, **kwargs: Any
 
 
 def route_path(path: str, cid: str) -> str:
-    return path.replace("{id}", cid).replace("{filename}", "app.js").replace("{sha256}", "0" * 64)
+    return (
+        path.replace("{id}", cid)
+        .replace("{filename}", "app.js")
+        .replace("{sha256}", "0" * 64)
+        .replace("{call_id}", "call-1")
+    )
 
 
 # Tokens and owners ----------------------------------------------------------------------

@@ -128,7 +128,11 @@ async def test_the_data_tab_plans_cancels_and_cleans_up_a_move(
     target.mkdir()  # made with the picker's New Folder button, say: empty, so accepted
     async with CoreOnLoop(paths, secrets, agent) as core, DialogOnLoop(core) as dialog:
         bar = dialog.tabs.tabBar()
-        QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(3).center())
+        QTest.mouseClick(
+            bar,
+            Qt.MouseButton.LeftButton,
+            pos=bar.tabRect(dialog.tabs.indexOf(dialog.data_tab)).center(),
+        )
         page = dialog.data_tab
         assert dialog.tabs.currentWidget() is page
         assert str(paths.data) in page.where.text()

@@ -67,7 +67,9 @@ async def test_settings_start_the_api_and_create_a_token(qapp, paths, secrets, a
         dialog.show()
         tab = dialog.api_tab
         bar = dialog.tabs.tabBar()
-        QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(4).center())
+        QTest.mouseClick(
+            bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(dialog.tabs.indexOf(tab)).center()
+        )
         assert dialog.tabs.currentWidget() is tab
         tab.enabled.setChecked(True)
         tab.port.setValue(_free_port())

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from desktop_chat import __version__
-from desktop_chat.api import gateway, page, routes, sse, versions
+from desktop_chat.api import gateway, page, routes, sse, tools, versions
 from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.context import CONTEXT, ApiContext
 from desktop_chat.api.errors import Handler, error_middleware
@@ -36,6 +36,8 @@ from desktop_chat.api.models import (
     StopResult,
     StreamTicket,
     StreamTicketRequest,
+    ToolDecisionRequest,
+    ToolDecisionResult,
     UpdateConversationRequest,
 )
 from desktop_chat.api.openapi import Param, RouteSpec, build_document
@@ -126,6 +128,12 @@ ROUTES: tuple[RouteSpec, ...] = (
               "Make the path through a message current (a version chosen); the stream "
               "announces it as a `path` event.",
               body=CurrentRequest, response=ConversationDetail, errors=(404, 409)),
+    RouteSpec("POST", CONVERSATION + "/tool-calls/{call_id}", tools.answer_tool_call,
+              "answer_tool_call",
+              "Approve or refuse a tool call announced by a `tool_approval` event.",
+              body=ToolDecisionRequest, response=ToolDecisionResult,
+              params=(Param("call_id", "path", "The call's id, from the event."),),
+              errors=(404,)),
     RouteSpec("POST", "/api/stream-tickets", routes.create_stream_ticket, "create_stream_ticket",
               "A single-use ticket (60 s) to open one conversation's stream with EventSource.",
               status=201, body=StreamTicketRequest, response=StreamTicket, errors=(404,)),

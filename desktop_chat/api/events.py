@@ -19,6 +19,9 @@ from desktop_chat.engine.events import (
     ReplyDone,
     ReplyFailed,
     TitleChanged,
+    ToolApprovalRequested,
+    ToolCallFinished,
+    ToolCallStarted,
 )
 
 
@@ -65,6 +68,27 @@ def _path(event: PathChanged) -> dict[str, Any]:
     }
 
 
+def _tool_call(event: ToolCallStarted | ToolApprovalRequested) -> dict[str, Any]:
+    return {
+        "call_id": event.call_id,
+        "server": event.server,
+        "tool": event.tool,
+        "arguments": event.arguments,
+    }
+
+
+def _tool_result(event: ToolCallFinished) -> dict[str, Any]:
+    return {
+        "call_id": event.call_id,
+        "server": event.server,
+        "tool": event.tool,
+        "result": event.result,
+        "is_error": event.is_error,
+        "duration_ms": event.duration_ms,
+        "message_id": event.message_id,
+    }
+
+
 # The event's class -> its name on the wire and its data.
 STREAMED: dict[type[EngineEvent], tuple[str, Callable[[Any], dict[str, Any]]]] = {
     MessageStored: ("message", _message),
@@ -73,6 +97,9 @@ STREAMED: dict[type[EngineEvent], tuple[str, Callable[[Any], dict[str, Any]]]] =
     ReplyFailed: ("error", _error),
     TitleChanged: ("title", _title),
     PathChanged: ("path", _path),
+    ToolCallStarted: ("tool_call", _tool_call),
+    ToolApprovalRequested: ("tool_approval", _tool_call),
+    ToolCallFinished: ("tool_result", _tool_result),
 }
 
 STREAM_EVENT_NAMES = tuple(name for name, _ in STREAMED.values())

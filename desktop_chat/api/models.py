@@ -100,6 +100,13 @@ class StreamTicketRequest(BaseModel):
     conversation_id: str = Field(min_length=1, max_length=64)
 
 
+class WaitingToolCall(BaseModel):
+    call_id: str
+    server: str
+    tool: str
+    arguments: str
+
+
 class ReplySnapshot(BaseModel):
     """The reply being written, as far as it has come."""
 
@@ -108,6 +115,11 @@ class ReplySnapshot(BaseModel):
     queued: bool = Field(description="True while the reply waits for a free request slot.")
     model: str
     last_seq: int | None = Field(description="The id of the last event of this reply so far.")
+    tool_approvals: list[WaitingToolCall] = Field(
+        default_factory=list,
+        description="Its tool calls waiting for a decision (answer them at "
+        "POST /api/conversations/{id}/tool-calls/{call_id}).",
+    )
 
 
 class ConversationView(ConversationDetail):
@@ -285,3 +297,17 @@ class CurrentRequest(BaseModel):
     message_id: int = Field(
         description="A message whose path becomes the current one (its newest continuation)."
     )
+
+
+class ToolDecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["once", "always", "deny"] = Field(
+        description="Run the call once, run this tool always from now on (kept in the "
+        "settings), or refuse it (the model is told it was refused)."
+    )
+
+
+class ToolDecisionResult(BaseModel):
+    call_id: str
+    decision: str

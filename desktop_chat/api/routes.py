@@ -33,6 +33,7 @@ from desktop_chat.api.models import (
     StreamTicket,
     StreamTicketRequest,
     UpdateConversationRequest,
+    WaitingToolCall,
 )
 from desktop_chat.engine.attachments import from_bytes
 from desktop_chat.schemas import Context
@@ -123,6 +124,12 @@ async def get_conversation(request: web.Request, owner: str) -> web.StreamRespon
     detail = await ctx.service.get_conversation(conversation_id, owner)
     state = ctx.service.in_flight(conversation_id)
     reply = ReplySnapshot.model_validate(state.snapshot()) if state is not None else None
+    tools = ctx.service.tools
+    if reply is not None and tools is not None:  # a client that came late can still answer
+        reply.tool_approvals = [
+            WaitingToolCall(call_id=w.call_id, server=w.server, tool=w.tool, arguments=w.arguments)
+            for w in tools.approvals.waiting(conversation_id)
+        ]
     return model_response(ConversationView(**detail.model_dump(), reply=reply))
 
 

@@ -11,7 +11,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from desktop_chat.commands import agents, conversations, data, serve
+from desktop_chat.commands import agents, conversations, data, serve, tools
 from desktop_chat.commands.common import EXIT_CODES, EXIT_INTERRUPTED, CliError, Command, with_core
 
 __all__ = ["EXIT_CODES", "run_command"]
@@ -22,6 +22,7 @@ COMMANDS: dict[str, Command] = {
     "regenerate": conversations.regenerate,
     "fork": conversations.fork,
     "list": conversations.list_conversations,
+    "mcp": tools.mcp_command,
     "export": conversations.export,
     "import": conversations.import_file,
     "backup": data.backup,

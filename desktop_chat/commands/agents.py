@@ -69,6 +69,10 @@ def _agent_from_args(args: argparse.Namespace, base: Agent | None) -> Agent:
             data["vision"] = args.vision
         elif args.provider is not None and base is not None and args.provider != base.provider:
             data.pop("vision", None)  # guessed again for the new provider
+        if args.tools is not None:
+            choice = args.tools.strip()
+            named = [s.strip() for s in choice.split(",") if s.strip()]
+            data["tools"] = choice if choice in ("all", "none") else named
         return Agent.model_validate(data)
     except ValueError as exc:
         raise CliError(f"invalid agent: {validation_message(exc)}", EXIT_USAGE) from None

@@ -19,6 +19,7 @@ from desktop_chat.commands.common import (
     EXIT_USAGE,
     CliError,
 )
+from desktop_chat.commands.tools import cli_approver, show_tool_event
 from desktop_chat.engine import EngineError
 from desktop_chat.engine.attachments import read_file
 from desktop_chat.engine.events import EngineEvent, ReplyDelta, ReplyDone, ReplyFailed
@@ -63,6 +64,8 @@ async def stream_reply(
             print(f"\ndesktop-chat: {event.message}", file=sys.stderr)
         elif isinstance(event, ReplyDone) and not done.done():
             done.set_result(event.status)
+        else:
+            show_tool_event(event)
 
     unsubscribe = service.bus.subscribe(on_event, conversation_id)
     with contextlib.suppress(NotImplementedError):
@@ -83,6 +86,7 @@ async def stream_reply(
 
 async def ask(core: Core, args: argparse.Namespace) -> int:
     service = core.service
+    core.tools.approvals.approver = cli_approver(args.allow_tools)
     text = sys.stdin.read() if args.text == "-" else args.text
     limits = service.config.attachments
     files = [read_file(Path(name), limits) for name in args.attach]  # refused before asking
@@ -107,6 +111,7 @@ async def ask(core: Core, args: argparse.Namespace) -> int:
 async def regenerate(core: Core, args: argparse.Namespace) -> int:
     """Answer the last question again; the earlier answer stays as another version."""
     cid = args.conversation
+    core.tools.approvals.approver = cli_approver(allow_all=False)
     return await stream_reply(core, cid, lambda: core.service.regenerate(cid, None, args.message))
 
 

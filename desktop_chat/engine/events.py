@@ -110,6 +110,42 @@ class ConversationDeleted(EngineEvent):
     pass
 
 
+@dataclass(slots=True, kw_only=True)
+class ToolApprovalRequested(EngineEvent):
+    """A tool call waits for the user: run it once, always, or refuse it.
+
+    `arguments` is the JSON text the model sent, cut to a size a prompt can show.
+    """
+
+    call_id: str
+    server: str
+    tool: str
+    arguments: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolCallStarted(EngineEvent):
+    """The model called a tool (before approval); `arguments` cut to a size to show."""
+
+    call_id: str
+    server: str
+    tool: str
+    arguments: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolCallFinished(EngineEvent):
+    """A tool call ended: its result, or the sentence of its error (cut to show)."""
+
+    call_id: str
+    server: str
+    tool: str
+    result: str
+    is_error: bool
+    duration_ms: float
+    message_id: int | None = None  # the stored tool message, when it was stored
+
+
 Listener = Callable[[EngineEvent], None]
 E = TypeVar("E", bound=EngineEvent)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from desktop_chat.engine.errors import EngineError
+from desktop_chat.engine.mcp_servers import McpError
 from desktop_chat.llm import LLMError
 from desktop_chat.secrets import KeyringUnavailableError
 from desktop_chat.store import NotFoundError, StoreError
@@ -54,6 +55,8 @@ def describe(exc: BaseException) -> Failure | None:
         return Failure(exc.user_message, "keyring_unavailable", Category.LOCAL)
     if isinstance(exc, LLMError):
         return Failure(exc.user_message, exc.kind.value, Category.UPSTREAM)
+    if isinstance(exc, McpError):  # an MCP server that cannot start or answer
+        return Failure(exc.user_message, "mcp_server", Category.UPSTREAM)
     if isinstance(exc, EngineError):
         category = _ENGINE_CATEGORIES.get(exc.kind, Category.INVALID)
         return Failure(exc.user_message, exc.kind, category)

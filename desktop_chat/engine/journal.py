@@ -97,6 +97,7 @@ class Orphan:
     parent_id: int | None = None  # the message it answers (None: recorded before versions)
     started: int = 0  # when the reply began, in ns since the epoch (0: not recorded)
     ending: dict[str, object] | None = None  # how it ended, when it ended but was not stored
+    tool_call_id: str | None = None  # a tool call that was running, not a reply's text
 
 
 class JournalEntry:
@@ -191,15 +192,19 @@ class CrashJournal:
         model: str,
         agent_id: str | None,
         parent_id: int | None = None,
+        tool_call_id: str | None = None,
     ) -> JournalEntry:
+        """A file for a reply's text, or (`tool_call_id`) for a tool call while it runs."""
         started = time.time_ns()
-        header = {
+        header: dict[str, object] = {
             "conversation_id": conversation_id,
             "model": model,
             "agent_id": agent_id,
             "parent_id": parent_id,
             "started": started,
         }
+        if tool_call_id is not None:
+            header["tool_call_id"] = tool_call_id
         path = self._path(conversation_id)
         for attempt in range(1, 1000):
             try:
@@ -289,6 +294,7 @@ def _parse(raw: bytes) -> Orphan:
             ending = record["end"]
     model, agent_id, started = (header.get(k) for k in ("model", "agent_id", "started"))
     parent_id = header.get("parent_id")
+    call_id = header.get("tool_call_id")
     return Orphan(
         conversation_id=conversation_id,
         model=_text(model),
@@ -298,6 +304,7 @@ def _parse(raw: bytes) -> Orphan:
         parent_id=parent_id if isinstance(parent_id, int) else None,
         started=started if isinstance(started, int) else 0,
         ending=ending,
+        tool_call_id=call_id if isinstance(call_id, str) else None,
     )
 
 

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from desktop_chat.engine.attachments import request_message
 from desktop_chat.engine.claims import Claim
@@ -31,6 +32,7 @@ from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.notices import publish_path, set_title
 from desktop_chat.engine.reply import ReplyState
 from desktop_chat.engine.titles import clean_title, title_request
+from desktop_chat.engine.tool_rounds import CallAssembler, ToolRounds, paired, recovered_call
 from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError
 from desktop_chat.schemas import (
     Agent,
@@ -38,11 +40,16 @@ from desktop_chat.schemas import (
     ConversationDetail,
     Message,
     MessageStatus,
+    ToolCall,
     UsageRecord,
 )
 from desktop_chat.sentences import N_
 from desktop_chat.store import AT_LEAF, Store, StoreError
 from desktop_chat.store.files import files_folder
+
+if TYPE_CHECKING:
+    from desktop_chat.engine.tools import ToolService
+    from desktop_chat.llm.client import LLMClient
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,11 @@ log = logging.getLogger(__name__)
 REPLY_BUG = N_("Something went wrong while writing the reply; the details are in the log.")
 NOT_SAVED = N_("{problem} The reply is kept, and is saved the next time desktop_chat starts.")
 CLOSED_MID_REPLY = N_("desktop_chat closed before this reply finished.")
+TOO_MANY_ROUNDS = N_(
+    "The model asked for tools more than {rounds} times in one reply, the most allowed; "
+    "its last calls were not run. Send a message to let it go on, or raise the limit in "
+    "Settings."
+)
 
 # How long closing waits for automatic titles still being asked for: a title is a nicety,
 # and a server that never answers must not hold the command line (or the window) open.
@@ -57,13 +69,15 @@ TITLE_GRACE = 2.0
 
 
 def request_history(messages: list[Message], files: Path | None = None) -> list[ChatMessage]:
-    """Only role, content and attached files are sent; empty failed replies are left out.
+    """Role, content, attached files, and tool calls with their results (paired) are sent;
+    empty failed replies are left out.
 
     `files` is the folder of attached files; without it, files are left out.
     """
+    kept = paired(messages)
     if files is None:
-        return [m.as_chat() for m in messages if m.content]
-    return [request_message(m, files) for m in messages if m.content or m.attachments]
+        return [m.as_chat() for m in kept]
+    return [request_message(m, files) for m in kept]
 
 
 class ReplyRunner:
@@ -74,16 +88,25 @@ class ReplyRunner:
         journal: CrashJournal,
         upstream: Upstream,
         auto_title: Callable[[], bool],
+        tools: ToolService | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.journal = journal
         self.upstream = upstream
+        self.tools: ToolService | None = None
+        self._rounds: ToolRounds | None = None
+        if tools is not None:
+            self.use_tools(tools)
         self._auto_title_on = auto_title  # read when a first reply ends: settings change
         self.closing = False
         self._replies: dict[str, ReplyState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._titles: set[asyncio.Task[None]] = set()
+
+    def use_tools(self, tools: ToolService) -> None:
+        self.tools = tools
+        self._rounds = ToolRounds(self.store, self.bus, tools, self.journal)
 
     def in_flight(self, conversation_id: str) -> ReplyState | None:
         return self._replies.get(conversation_id)
@@ -143,20 +166,17 @@ class ReplyRunner:
         status = MessageStatus.COMPLETE
         first_reply = all(m.role != "assistant" for m in state.request)
         try:
-            async with self.upstream.slots:
-                state.queued = False
-                state.started = time.monotonic()
-                state.journal = self.journal.open(
-                    cid, state.agent.model, state.agent.agent_id, state.parent_id
-                )
-                client = await self.upstream.client_for(state.agent)
-                async for item in client.stream_chat(
-                    state.agent.model, state.request, state.agent.params
-                ):
-                    if isinstance(item, Delta):
-                        self._on_delta(state, item)
-                    else:
-                        finish = item
+            if self.tools is not None:
+                state.toolset = await self.tools.toolset_for(state.agent)
+            while True:
+                finish = await self._stream(state)
+                if not state.calls:
+                    break
+                if state.rounds >= self.tools.max_rounds:  # type: ignore[union-attr]
+                    limit = TOO_MANY_ROUNDS.format(rounds=state.rounds)
+                    status, error = MessageStatus.FAILED, LLMError(ErrorKind.TOOL_ROUNDS, limit)
+                    break
+                await self._tool_round(state, finish)
         except asyncio.CancelledError:
             status = MessageStatus.STOPPED if state.stop_requested else MessageStatus.INTERRUPTED
         except LLMError as exc:
@@ -174,7 +194,62 @@ class ReplyRunner:
             self._titles.add(task)
             task.add_done_callback(self._titles.discard)
 
+    async def _stream(self, state: ReplyState) -> Finish:
+        """One turn of the model: stream it to the bus and the journal; its finish."""
+        finish = Finish()
+        async with self.upstream.slots:
+            if state.queued:
+                state.queued = False
+                state.started = time.monotonic()
+            state.journal = self.journal.open(
+                state.conversation_id, state.agent.model, state.agent.agent_id, state.parent_id
+            )
+            client = await self.upstream.client_for(state.agent)
+            tools = state.toolset.specs() if state.toolset else None
+            try:
+                finish = await self._consume(state, client, tools)
+            except LLMError as exc:
+                if not (tools and _refuses_tools(exc) and state.first_token is None):
+                    raise
+                # A model or server without tool support: answer without tools rather than
+                # fail every reply of an agent left at "all".
+                log.warning("%s refused tools (%s); replying without", state.agent.model, exc.kind)
+                state.toolset = None
+                finish = await self._consume(state, client, None)
+        return finish
+
+    async def _consume(
+        self, state: ReplyState, client: LLMClient, tools: list[dict[str, Any]] | None
+    ) -> Finish:
+        finish = Finish()
+        async for item in client.stream_chat(
+            state.agent.model, state.request, state.agent.params, tools
+        ):
+            if isinstance(item, Delta):
+                self._on_delta(state, item)
+            else:
+                finish = item
+        return finish
+
+    async def _tool_round(self, state: ReplyState, finish: Finish) -> None:
+        """Store the turn that called tools, run the calls, and set up the next turn."""
+        assert self._rounds is not None and state.calls is not None
+        calls = state.calls.calls()
+        turn = await self._write(state, MessageStatus.COMPLETE, finish, None, calls)
+        if state.journal is not None:
+            state.journal.discard()
+            state.journal = None
+        state.request.append(turn.as_chat())
+        state.rounds += 1
+        state.text, state.reasoning, state.calls = [], [], None
+        state.started, state.first_token = time.monotonic(), None  # the next turn's timings
+        await self._rounds.run(state, calls)
+
     def _on_delta(self, state: ReplyState, delta: Delta) -> None:
+        if delta.tool_calls:
+            if state.calls is None:
+                state.calls = CallAssembler()
+            state.calls.feed(delta.tool_calls)
         if state.first_token is None:
             state.first_token = time.monotonic()
         if delta.text:
@@ -188,12 +263,15 @@ class ReplyRunner:
         )
         state.events.append(self.bus.publish(event))
 
-    async def _store(
-        self, state: ReplyState, status: MessageStatus, finish: Finish, error: LLMError | None
-    ) -> bool:
-        """Write the reply once; if the write fails, the journal keeps it for next start."""
-        cid = state.conversation_id
-        state.storing = True
+    def _turn(
+        self,
+        state: ReplyState,
+        status: MessageStatus,
+        finish: Finish,
+        error: LLMError | None,
+        calls: list[ToolCall] | None = None,
+    ) -> tuple[Message, UsageRecord]:
+        """The turn streamed so far as a message, and its request's usage record."""
         now = time.monotonic()
         ttft = (state.first_token - state.started) * 1000 if state.first_token else None
         message = Message(
@@ -208,9 +286,10 @@ class ReplyRunner:
             finish_reason=finish.finish_reason,
             ttft_ms=ttft,
             duration_ms=(now - state.started) * 1000,
+            tool_calls=calls or None,
         )
         usage = UsageRecord(
-            conversation_id=cid,
+            conversation_id=state.conversation_id,
             agent_id=state.agent.agent_id,
             model=state.agent.model,
             status=status,
@@ -220,13 +299,48 @@ class ReplyRunner:
             duration_ms=message.duration_ms,
             error_kind=error.kind.value if error else None,
         )
+        return message, usage
+
+    async def _write(
+        self,
+        state: ReplyState,
+        status: MessageStatus,
+        finish: Finish,
+        error: LLMError | None,
+        calls: list[ToolCall] | None = None,
+    ) -> Message:
+        """Write a turn below the message before it (raises StoreError), and tell everyone."""
+        cid = state.conversation_id
+        message, usage = self._turn(state, status, finish, error, calls)
+        stored = await asyncio.shield(
+            self.store.run(lambda r: r.messages.append(cid, message, usage, parent=state.parent_id))
+        )
+        state.parent_id = stored.id
+        state.last_stored = stored
+        self.bus.publish(MessageStored(conversation_id=cid, message=stored))
+        return stored
+
+    async def _store(
+        self, state: ReplyState, status: MessageStatus, finish: Finish, error: LLMError | None
+    ) -> bool:
+        """Write the reply once; if the write fails, the journal keeps it for next start."""
+        cid = state.conversation_id
+        state.storing = True
+        message, _ = self._turn(state, status, finish, error)
+        ttft = message.ttft_ms
+        calls = state.calls.calls() if state.calls else None
+        # Stopped (or failed) between turns: the turns and results stored are the reply.
+        nothing_new = not (state.content or state.reasoning_text or calls)
         stored: Message | None = None
         try:
-            stored = await asyncio.shield(
-                self.store.run(
-                    lambda r: r.messages.append(cid, message, usage, parent=state.parent_id)
-                )
-            )
+            if (
+                nothing_new
+                and state.last_stored is not None
+                and status is not (MessageStatus.COMPLETE)
+            ):
+                stored = state.last_stored
+            else:
+                stored = await self._write(state, status, finish, error, calls)
         except StoreError as exc:
             log.error("Could not store the reply in %s: %s", cid, exc.kind)
             not_saved = LLMError(ErrorKind.NOT_SAVED, NOT_SAVED.format(problem=exc.user_message))
@@ -247,11 +361,9 @@ class ReplyRunner:
             self._replies.pop(cid, None)
             if state.claim is not None:
                 state.claim.release()
-        if stored is not None:
-            self.bus.publish(MessageStored(conversation_id=cid, message=stored))
-            if state.adds_version:  # the new answer's switcher counts the others
-                with contextlib.suppress(StoreError):  # deleted meanwhile: nothing to show
-                    await publish_path(self.store, self.bus, cid)
+        if stored is not None and state.adds_version:  # the switcher counts the others
+            with contextlib.suppress(StoreError):  # deleted meanwhile: nothing to show
+                await publish_path(self.store, self.bus, cid)
         for problem in (error, not_saved):
             if problem is not None:
                 self.bus.publish(
@@ -317,6 +429,8 @@ class ReplyRunner:
                 model=orphan.model,
                 **_recovered_ending(orphan.ending),
             )
+            if orphan.tool_call_id is not None:  # a call that was running: its answer
+                message = recovered_call(orphan.tool_call_id)
             parent = AT_LEAF if orphan.parent_id is None else orphan.parent_id
             try:
                 await self.store.run(
@@ -352,6 +466,12 @@ class ReplyRunner:
         await self.upstream.aclose()
 
     # Live figures (the Manage window) ------------------------------------------------
+
+
+def _refuses_tools(exc: LLMError) -> bool:
+    """A 400 that names tools: Ollama's "does not support tools", vLLM's tool choice, ..."""
+    said = f"{exc.detail} {exc.user_message}".lower()
+    return exc.kind is ErrorKind.BAD_REQUEST and "tool" in said
 
 
 def _recovered_ending(ending: dict[str, object] | None) -> dict[str, object]:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from desktop_chat.engine.claims import Claim
 from desktop_chat.engine.events import ReplyDelta
 from desktop_chat.engine.journal import JournalEntry
-from desktop_chat.schemas import Agent, ChatMessage
+from desktop_chat.schemas import Agent, ChatMessage, Message
+
+if TYPE_CHECKING:
+    from desktop_chat.engine.tool_rounds import CallAssembler
+    from desktop_chat.engine.tools import ToolSet
 
 
 @dataclass
@@ -30,6 +35,12 @@ class ReplyState:
     storing: bool = False  # the reply is being written: cancelling now would lose it
     started: float = field(default_factory=time.monotonic)
     first_token: float | None = None
+    # Tools: those offered, the calls of the turn streaming, the rounds run so far, and
+    # the last message stored by this reply (a turn that called tools, a tool's result).
+    toolset: ToolSet | None = None
+    calls: CallAssembler | None = None
+    rounds: int = 0
+    last_stored: Message | None = None
 
     @property
     def content(self) -> str:

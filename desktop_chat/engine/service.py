@@ -61,6 +61,7 @@ from desktop_chat.secrets import SecretStore
 from desktop_chat.store import NotFoundError, Store
 
 if TYPE_CHECKING:
+    from desktop_chat.engine.tools import ToolService
     from desktop_chat.llm.client import LLMClient
 
 
@@ -82,6 +83,7 @@ class ConversationService(ConversationRecords):
         config: EngineConfig | None = None,
         bus: EventBus | None = None,
         session_keys: SessionKeyNotes | None = None,
+        tools: ToolService | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
@@ -96,8 +98,14 @@ class ConversationService(ConversationRecords):
             self.config.request_timeout,
             self.config.http_proxy,
         )
+        self.tools = tools
         self.replies = ReplyRunner(
-            store, self.bus, journal, self.upstream, auto_title=lambda: self.config.auto_title
+            store,
+            self.bus,
+            journal,
+            self.upstream,
+            auto_title=lambda: self.config.auto_title,
+            tools=tools,
         )
         self.usage = UsageService(store)
         self._locks = LockTable()
@@ -131,7 +139,7 @@ class ConversationService(ConversationRecords):
                 attachment_tokens=sum(attachment_tokens(a, folder) for a in m.attachments),
             )
             for m in conversation.messages
-            if m.content or m.attachments
+            if m.content or m.attachments or m.tool_calls
         ]
         return Context(preset=preset, history=history)
 
@@ -229,12 +237,14 @@ class ConversationService(ConversationRecords):
             if target is None or target not in ids:
                 raise InputError(NOTHING_TO_ANSWER)
             index = ids.index(target)
-            question = index if path[index].role == "user" else index - 1
+            question = index  # the question it answers: before the reply's tool rounds too
+            while question >= 0 and path[question].role in ("assistant", "tool"):
+                question -= 1
             if question < 0 or path[question].role != "user":
                 raise InputError(NOTHING_TO_ANSWER)
             history = path[: question + 1]
             _check_vision(agent, kinds_in(history))
-            replaced = path[index] if index > question else None
+            replaced = path[question + 1] if index > question else None
             if replaced is not None and _nothing_to_keep(replaced):
                 assert replaced.id is not None  # a failed empty reply: no version worth a tab
                 await self.store.run(lambda r: r.messages.delete(conversation_id, replaced.id))
@@ -324,6 +334,11 @@ class ConversationService(ConversationRecords):
         self._changed(created)
         return created
 
+    def use_tools(self, tools: ToolService) -> None:
+        """Offer MCP servers' tools to the replies started from now on."""
+        self.tools = tools
+        self.replies.use_tools(tools)
+
     def in_flight(self, conversation_id: str) -> ReplyState | None:
         return self.replies.in_flight(conversation_id)
 
@@ -376,7 +391,11 @@ class ConversationService(ConversationRecords):
 
     async def aclose(self) -> None:
         """Stop every reply (stored as interrupted), wait for the writes, close connections."""
+        if self.tools is not None:
+            self.tools.approvals.aclose()  # a call waiting for approval is refused
         await self.replies.aclose()
+        if self.tools is not None:
+            await self.tools.aclose()
 
 
 def _check_vision(agent: Agent, kinds: list[str]) -> None:

@@ -70,12 +70,14 @@ def _read_chunk(chunk: Any, finish: Finish) -> tuple[Delta | None, Finish, bool]
             return None, finish, bool(reason)
         text = delta.get("content")
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        calls = delta.get("tool_calls")
     except (AttributeError, TypeError, IndexError, KeyError) as exc:
         raise ValueError(f"a chunk of an unexpected shape: {exc}") from None
     if text is not None and not isinstance(text, str):
         raise ValueError(f"a chunk whose text is a {type(text).__name__}")
     reasoning = reasoning if isinstance(reasoning, str) else ""
-    return Delta(text=text or "", reasoning=reasoning), finish, bool(reason)
+    calls = tuple(c for c in calls if isinstance(c, dict)) if isinstance(calls, list) else ()
+    return Delta(text=text or "", reasoning=reasoning, tool_calls=calls), finish, bool(reason)
 
 
 def _mentions_stream_options(exc: openai.BadRequestError) -> bool:
@@ -120,7 +122,11 @@ class LLMClient:
             )
 
     async def stream_chat(
-        self, model: str, messages: list[ChatMessage], params: AgentParams
+        self,
+        model: str,
+        messages: list[ChatMessage],
+        params: AgentParams,
+        tools: list[dict[str, Any]] | None = None,
     ) -> AsyncIterator[StreamItem]:
         """Yield text and reasoning deltas, then one Finish. Raises LLMError only.
 
@@ -135,7 +141,7 @@ class LLMClient:
         deadline: ContentDeadline | None = None
         think = ThinkSplitter()  # reasoning sent inside the text, as <think>…</think>
         try:
-            stream = await self._open_stream(model, messages, params)
+            stream = await self._open_stream(model, messages, params, tools)
             async with stream:
                 finish = Finish()
                 chunks = aiter(stream)
@@ -143,7 +149,7 @@ class LLMClient:
                 while (chunk := await deadline.read(chunks)) is not END:
                     item, finish, finished = _read_chunk(chunk, finish)
                     ended = ended or finished
-                    if item is None or not (item.text or item.reasoning):
+                    if item is None or not (item.text or item.reasoning or item.tool_calls):
                         continue
                     deadline.progress()
                     started = True
@@ -158,7 +164,7 @@ class LLMClient:
                             TOO_LONG_MESSAGE.format(limit=f"{MAX_MESSAGE_CHARS:,}"),
                         )
                     length += len(item.text)
-                    if item.text or item.reasoning:
+                    if item.text or item.reasoning or item.tool_calls:
                         yield item
             rest = Delta(*think.flush())
             if rest.text or rest.reasoning:
@@ -238,7 +244,11 @@ class LLMClient:
         return Relayed(answer, delta, finish)
 
     async def _open_stream(
-        self, model: str, messages: list[ChatMessage], params: AgentParams
+        self,
+        model: str,
+        messages: list[ChatMessage],
+        params: AgentParams,
+        tools: list[dict[str, Any]] | None = None,
     ) -> openai.AsyncStream[Any]:
         body: dict[str, Any] = {
             "model": model,
@@ -246,6 +256,8 @@ class LLMClient:
             "stream": True,
             **params.request_kwargs(),
         }
+        if tools:
+            body["tools"] = tools
         return await self._open_body(body)
 
     async def _open_body(self, body: dict[str, Any]) -> openai.AsyncStream[Any]:
@@ -361,7 +373,7 @@ def shared_tls() -> ssl.SSLContext:
 def _split_think(item: Delta, split: tuple[str, str]) -> Delta:
     """The chunk with a <think> block's text moved to its reasoning."""
     text, reasoning = split
-    return Delta(text=text, reasoning=item.reasoning + reasoning)
+    return Delta(text=text, reasoning=item.reasoning + reasoning, tool_calls=item.tool_calls)
 
 
 def _tokens(finish: Finish) -> tuple[int | None, int | None]:

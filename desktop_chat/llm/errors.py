@@ -33,6 +33,7 @@ class ErrorKind(StrEnum):
     NO_KEY = "no_key"
     TOO_LONG = "too_long"
     NOT_SAVED = "not_saved"  # the reply arrived but could not be written to the database
+    TOOL_ROUNDS = "tool_rounds"  # the model kept calling tools past the rounds allowed
 
 
 # The sentences, marked for translation (desktop_chat/sentences.py).

@@ -10,6 +10,9 @@ from typing import Any
 class Delta:
     text: str = ""
     reasoning: str = ""
+    # Pieces of tool calls as the server sent them (`delta.tool_calls`): each a dict with
+    # an `index`, and some of `id`, `function.name`, `function.arguments` (a piece of it).
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

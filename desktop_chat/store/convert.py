@@ -14,6 +14,7 @@ from desktop_chat.schemas import (
     Conversation,
     Message,
     MessageStatus,
+    ToolCall,
 )
 from desktop_chat.store.models import AgentRow, ConversationRow, MessageRow
 
@@ -59,6 +60,7 @@ def agent_from_row(row: AgentRow) -> Agent:
         vision=bool(row.vision),
         created_at=from_db_time(row.created_at),
         updated_at=from_db_time(row.updated_at),
+        tools=json.loads(row.tools) if row.tools else "all",
     )
 
 
@@ -77,6 +79,7 @@ def agent_to_fields(agent: Agent) -> dict[str, Any]:
         "vision": agent.vision,
         "created_at": to_db_time(agent.created_at),
         "updated_at": to_db_time(agent.updated_at),
+        "tools": json.dumps(agent.tools),
     }
 
 
@@ -131,13 +134,16 @@ def message_from_row(row: MessageRow, session_id: str) -> Message:
         ttft_ms=row.ttft_ms,
         duration_ms=row.duration_ms,
         created_at=from_db_time(row.created_at),
+        tool_calls=load_tool_calls(row.tool_calls),
+        tool_call_id=row.tool_call_id,
     )
 
 
 # The columns `message_from_tuple` reads, in its order.
 MESSAGE_COLUMNS = (
     "id, parent_id, role, content, reasoning, status, error, prompt_tokens,"
-    " completion_tokens, model, finish_reason, ttft_ms, duration_ms, created_at"
+    " completion_tokens, model, finish_reason, ttft_ms, duration_ms, created_at,"
+    " tool_calls, tool_call_id"
 )
 
 
@@ -162,6 +168,8 @@ def message_from_tuple(row: tuple[Any, ...], session_id: str) -> Message:
         ttft_ms,
         duration_ms,
         created_at,
+        tool_calls,
+        tool_call_id,
     ) = row
     return Message.model_construct(
         id=message_id,
@@ -179,7 +187,16 @@ def message_from_tuple(row: tuple[Any, ...], session_id: str) -> Message:
         ttft_ms=ttft_ms,
         duration_ms=duration_ms,
         created_at=from_db_time(created_at),
+        tool_calls=load_tool_calls(tool_calls),
+        tool_call_id=tool_call_id,
     )
+
+
+def load_tool_calls(raw: str | None) -> list[ToolCall] | None:
+    """An assistant's calls of tools from their JSON column (None: it called none)."""
+    if not raw:
+        return None
+    return [ToolCall.model_validate(c) for c in json.loads(raw)]
 
 
 def message_to_fields(message: Message) -> dict[str, Any]:
@@ -197,4 +214,10 @@ def message_to_fields(message: Message) -> dict[str, Any]:
         "ttft_ms": message.ttft_ms,
         "duration_ms": message.duration_ms,
         "created_at": to_db_time(message.created_at),
+        "tool_calls": (
+            json.dumps([c.model_dump() for c in message.tool_calls], ensure_ascii=False)
+            if message.tool_calls
+            else None
+        ),
+        "tool_call_id": message.tool_call_id,
     }

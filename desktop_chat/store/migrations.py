@@ -202,7 +202,22 @@ V8 = [
     """UPDATE "agent" SET "vision" = 1 WHERE "provider" = 'openai'""",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5, V6, V7, V8)
+# Tools: an assistant message keeps the calls it made (JSON), a tool's result names the
+# call it answers; agents choose the MCP servers they may use (JSON: "all", "none" or a
+# list of names; NULL: all); the MCP servers themselves (header and environment values
+# in the keyring, only their names here).
+V9 = [
+    'ALTER TABLE "message" ADD COLUMN "tool_calls" TEXT',
+    'ALTER TABLE "message" ADD COLUMN "tool_call_id" TEXT',
+    'ALTER TABLE "agent" ADD COLUMN "tools" TEXT',
+    'CREATE TABLE "mcp_server" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255)'
+    ' NOT NULL, "transport" VARCHAR(255) NOT NULL, "command" TEXT NOT NULL, "args" TEXT'
+    ' NOT NULL, "secret_env" TEXT NOT NULL, "cwd" TEXT, "url" TEXT NOT NULL, "secret_headers"'
+    ' TEXT NOT NULL, "enabled" INTEGER NOT NULL, "created_at" DATETIME NOT NULL)',
+    'CREATE UNIQUE INDEX "mcp_server_name" ON "mcp_server" ("name")',
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 LATEST = len(MIGRATIONS)
 
 

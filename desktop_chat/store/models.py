@@ -65,6 +65,7 @@ class AgentRow(BaseModel):
     vision = BooleanField(default=False)
     created_at = DateTimeField()
     updated_at = DateTimeField()
+    tools = TextField(null=True)  # JSON: "all", "none" or a list of server names
 
     class Meta:
         table_name = "agent"
@@ -108,6 +109,8 @@ class MessageRow(BaseModel):
     ttft_ms = FloatField(null=True)
     duration_ms = FloatField(null=True)
     created_at = DateTimeField()
+    tool_calls = TextField(null=True)  # JSON list of an assistant's calls
+    tool_call_id = TextField(null=True)  # a tool's result: the call it answers
 
     class Meta:
         table_name = "message"
@@ -164,6 +167,24 @@ class ApiTokenRow(BaseModel):
 
     class Meta:
         table_name = "api_token"
+
+
+class McpServerRow(BaseModel):
+    """An MCP server; header and environment values are in the keyring, names here."""
+
+    name = CharField(unique=True)
+    transport = CharField()
+    command = TextField(default="")
+    args = TextField(default="[]")
+    secret_env = TextField(default="[]")  # names; the values are in the keyring
+    cwd = TextField(null=True)
+    url = TextField(default="")
+    secret_headers = TextField(default="[]")
+    enabled = BooleanField(default=True)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "mcp_server"
 
 
 class SchemaVersion(BaseModel):

@@ -12,6 +12,7 @@ from peewee import SqliteDatabase
 from desktop_chat.store.agents import Agents
 from desktop_chat.store.conversations import Conversations
 from desktop_chat.store.files import Files, database_file, files_folder
+from desktop_chat.store.mcp_servers import McpServers
 from desktop_chat.store.messages import Messages
 from desktop_chat.store.tokens import ApiTokens
 from desktop_chat.store.usage import Usage
@@ -26,3 +27,4 @@ class Repository:
         self.messages = Messages(db, self.usage, self.files)
         self.conversations = Conversations(db, self.messages)
         self.tokens = ApiTokens(db)
+        self.mcp_servers = McpServers(db)

@@ -45,6 +45,7 @@ from desktop_chat.schemas import (
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.forms import Outcome, ask, ask_keep_for_session, in_words, plain_label
 from desktop_chat.ui.i18n import t
+from desktop_chat.ui.mcp_tab import parse_tools, tools_text
 from desktop_chat.ui.model_picker import ModelPicker, Probe
 from desktop_chat.ui.optional_number import OptionalNumber, double_spin
 from desktop_chat.ui.preset_messages import PresetMessagesEditor
@@ -95,6 +96,8 @@ class AgentForm(QWidget):
         tokens.setValue(1024)
         self.max_tokens = OptionalNumber(t("Maximum tokens"), tokens)
         self.messages = PresetMessagesEditor()
+        self.tools = self._line("agentTools", t("Tools"))
+        self.tools.setPlaceholderText(t("all, none, or MCP server names separated by commas"))
         self.greetings = self._text("agentGreetings", t("Greetings, one per line"))
         self.questions = self._text("agentQuestions", t("Suggested questions, one per line"))
         self.is_default = QCheckBox(t("Default agent for new conversations"))
@@ -143,6 +146,7 @@ class AgentForm(QWidget):
         connection.addRow(t("API key"), key_row)
         connection.addRow("", self.key_state)
         connection.addRow(t("Model"), self.picker)
+        connection.addRow(t("Tools"), self.tools)
         sampling = QFormLayout()
         sampling.addRow(t("Temperature"), self.temperature)
         sampling.addRow(t("Top P"), self.top_p)
@@ -192,11 +196,13 @@ class AgentForm(QWidget):
     def clear(self) -> None:
         """Nothing to edit (no agent yet): empty and disabled until one is chosen."""
         self.current = None
+        self.tools.setText(tools_text(None))
         self._fill(name="", provider="openai", base_url="", model="")
         self.setEnabled(False)
 
     def load_agent(self, agent: Agent) -> None:
         self.current = agent
+        self.tools.setText(tools_text(agent))
         preset = agent.app_preset
         self._fill(
             name=agent.name,
@@ -220,6 +226,7 @@ class AgentForm(QWidget):
         """A new, unsaved agent filled from `preset`; nothing is stored until Save."""
         self.current = None
         self._draft_id = new_id()
+        self.tools.setText(tools_text(None))
         self._fill(
             name=preset.agent_name(),
             provider=preset.key,
@@ -368,6 +375,7 @@ class AgentForm(QWidget):
             is_default=self.is_default.isChecked(),
             vision=self.vision.isChecked(),
             updated_at=utcnow(),
+            tools=parse_tools(self.tools.text()),
         )
         return Agent.model_validate(fields)
 

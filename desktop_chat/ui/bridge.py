@@ -27,6 +27,9 @@ from desktop_chat.engine.events import (
     ReplyFailed,
     ReplyStarted,
     TitleChanged,
+    ToolApprovalRequested,
+    ToolCallFinished,
+    ToolCallStarted,
 )
 from desktop_chat.engine.failures import describe
 from desktop_chat.ui.i18n import say, t
@@ -58,6 +61,9 @@ class EngineBridge(QObject):
     conversation_changed = Signal(object)  # ConversationChanged
     path_changed = Signal(object)  # PathChanged
     conversation_deleted = Signal(object)  # ConversationDeleted
+    tool_call_started = Signal(object)  # ToolCallStarted
+    tool_approval_requested = Signal(object)  # ToolApprovalRequested
+    tool_call_finished = Signal(object)  # ToolCallFinished
     failed = Signal(str)  # a sentence for the user
 
     def __init__(self, service: ConversationService, parent: QObject | None = None) -> None:
@@ -74,6 +80,9 @@ class EngineBridge(QObject):
             ConversationChanged: self.conversation_changed,
             PathChanged: self.path_changed,
             ConversationDeleted: self.conversation_deleted,
+            ToolCallStarted: self.tool_call_started,
+            ToolApprovalRequested: self.tool_approval_requested,
+            ToolCallFinished: self.tool_call_finished,
         }
         self._unsubscribe = service.bus.subscribe(self._forward)
 

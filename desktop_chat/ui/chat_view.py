@@ -32,6 +32,7 @@ from desktop_chat.schemas import Agent, Message
 from desktop_chat.ui.chat_parts import FlowRow
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.message_widget import MessageWidget
+from desktop_chat.ui.tool_block import tool_call_of
 
 # Enough messages to fill a tall window at first paint; the rest are built once shown.
 FIRST_PAGE = 12
@@ -219,8 +220,14 @@ class ChatView(QScrollArea):
         message = self._messages[index]
         is_last_reply = index == len(self._messages) - 1 and message.role == "assistant"
         label = reply_label(self.agent, message.model) if message.role == "assistant" else ""
+        call = tool_call_of(self._messages, index) if message.role == "tool" else None
         widget = MessageWidget(
-            message, dark=self.dark, is_last_reply=is_last_reply, role_label=label, files=self.files
+            message,
+            dark=self.dark,
+            is_last_reply=is_last_reply,
+            role_label=label,
+            files=self.files,
+            tool_call=call,
         )
         self._connect(widget)
         return widget

@@ -29,10 +29,11 @@ from desktop_chat.schemas import Role
 from desktop_chat.ui.i18n import N_, t
 
 ROLES: tuple[Role, ...] = ("system", "user", "assistant")
-ROLE_LABELS: dict[Role, str] = {
+ROLE_LABELS: dict[str, str] = {
     "system": N_("System"),
     "user": N_("User"),
     "assistant": N_("Assistant"),
+    "tool": N_("Tool"),  # a tool's result: offered only for the entries that are one
 }
 MIN_LINES = 2
 MAX_LINES = 12
@@ -129,9 +130,10 @@ class EntryEditor(QFrame):
 
         self.role_box = RoleBox()
         self.role_box.setObjectName("contextRole")
-        for value in ROLES:
-            self.role_box.addItem(t(ROLE_LABELS[value]), value)
-        self.role_box.setCurrentIndex(ROLES.index(entry.role))
+        roles: tuple[str, ...] = ROLES if entry.role in ROLES else (*ROLES, entry.role)
+        for value in roles:
+            self.role_box.addItem(t(ROLE_LABELS.get(value, value)), value)
+        self.role_box.setCurrentIndex(roles.index(entry.role))
         self.edit = FittedTextEdit(entry.content)
         self.edit.setObjectName("contextText")
         # Arrows keep the header narrow enough for a side panel; the words are in the

@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         from desktop_chat.ui.file_drop import FileDrop
         from desktop_chat.ui.first_run import FirstRunPane
         from desktop_chat.ui.sidebar_controller import SidebarController
+        from desktop_chat.ui.tool_block import ToolPanel
         from desktop_chat.ui.window_dialogs import WindowDialogs
         from desktop_chat.ui.window_parts import ChatHeader, ErrorBanner, QueueBar
 
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer()
         self.banner = ErrorBanner()
         self.queue_bar = QueueBar()
+        self.tool_panel = ToolPanel(bridge, core.tools.approvals)
         self.compose = ComposeController(
             self.session, bridge, self.composer, self.queue_bar, self.banner, self.chat
         )
@@ -142,6 +144,10 @@ class MainWindow(QMainWindow):
         queue_row.setContentsMargins(24, 0, 24, 0)
         queue_row.addWidget(self.queue_bar)
         chat_layout.addLayout(queue_row)
+        tool_row = QHBoxLayout()  # the calls running, and those waiting for approval
+        tool_row.setContentsMargins(24, 0, 24, 0)
+        tool_row.addWidget(self.tool_panel)
+        chat_layout.addLayout(tool_row)
         chat_layout.addWidget(self.composer)
 
         self.first_run = FirstRunPane(core, bridge)

@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_chat.schemas import Message, MessageStatus
+from desktop_chat.schemas import Message, MessageStatus, ToolCall
 from desktop_chat.ui.attachment_strip import AttachmentStrip
 from desktop_chat.ui.formulas import Formulas
 from desktop_chat.ui.i18n import N_, say, t
 from desktop_chat.ui.markdown import Rendered, render_markdown
 from desktop_chat.ui.streamed_text import StreamedText
+from desktop_chat.ui.tool_block import ToolCallBlock, tool_title
 from desktop_chat.ui.version_switcher import VersionSwitcher
 
 
@@ -88,7 +89,7 @@ ACTION_NAMES = (
     N_("Delete"),
 )
 ACTION_TIPS = {"Fork": N_("Fork from here: a new conversation with the messages up to this one")}
-ROLE_NAMES = (N_("User"), N_("Assistant"), N_("System"))
+ROLE_NAMES = (N_("User"), N_("Assistant"), N_("System"), N_("Tool"))
 
 
 class MessageWidget(QFrame):
@@ -106,12 +107,15 @@ class MessageWidget(QFrame):
         is_last_reply: bool = False,
         role_label: str = "",
         files: Path | None = None,
+        tool_call: ToolCall | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.message = message
         self.files = files  # the folder of attached files, for thumbnails
         self.attachments: AttachmentStrip | None = None
+        self._tool_call = tool_call  # the call a tool message answers
+        self.tool_block: ToolCallBlock | None = None
         self.dark = dark
         self.rendered = Rendered(html="")
         self._streamed: StreamedText | None = None
@@ -176,6 +180,13 @@ class MessageWidget(QFrame):
         if message.attachments and self.files is not None and self.attachments is None:
             self.attachments = AttachmentStrip(message.attachments, self.files)
             self._layout.insertWidget(1, self.attachments)  # below the header
+        if message.role == "tool":
+            self._show_tool(message)
+        elif message.tool_calls and not message.content:  # a turn of calls only
+            names = ", ".join(
+                "/".join(filter(None, tool_title(c.function.name))) for c in message.tool_calls
+            )
+            self.body.setPlainText(t("Asked to run {tools}").format(tools=names))
         badge = t(STATUS_TEXT[message.status]) if message.status in STATUS_TEXT else ""
         self.status_label.setText(badge)
         self.status_label.setVisible(bool(badge))
@@ -186,6 +197,17 @@ class MessageWidget(QFrame):
             meta.append(f"{message.completion_tokens} tokens")
         self.role_label.setToolTip(" · ".join(m for m in meta if m))
         self._build_actions(message, is_last_reply)
+
+    def _show_tool(self, message: Message) -> None:
+        """A tool's result, folded in a block under the call's name and arguments."""
+        if self.tool_block is None:
+            call = self._tool_call
+            server, tool = tool_title(call.function.name if call else "")
+            self.tool_block = ToolCallBlock(server, tool, call.function.arguments if call else "")
+            self._layout.insertWidget(1, self.tool_block)
+            self.body.hide()
+        failed = message.status is not MessageStatus.COMPLETE
+        self.tool_block.finish(message.content, failed, message.duration_ms)
 
     def show_markdown(self, text: str) -> None:
         """Text that is not a stored message (a greeting)."""

@@ -43,6 +43,11 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.appearance_tab, t("Appearance"))
         self.data_tab = DataFolderTab(core, bridge)
         self.tabs.addTab(self.data_tab, t("Data"))
+        from desktop_chat.ui.mcp_tab import McpServersTab
+
+        self.tools_tab = McpServersTab(core, bridge)
+        self.tabs.addTab(self.tools_tab, t("Tools"))
+        self.tools_tab.saved.connect(self.settings_changed)
         if with_api:  # the window's settings: the API runs in its loop
             from desktop_chat.ui.api_tab import LocalApiTab
 

@@ -104,6 +104,22 @@
       <translation>desktop_chat 正在关闭。</translation>
     </message>
     <message>
+      <source>The MCP server {server} could not be started: {reason}</source>
+      <translation>MCP 服务器 {server} 无法启动：{reason}</translation>
+    </message>
+    <message>
+      <source>The MCP server {server} stopped while running {tool}; it is started again on the next call.</source>
+      <translation>MCP 服务器 {server} 在运行 {tool} 时停止了；下次调用时会重新启动。</translation>
+    </message>
+    <message>
+      <source>The tool {tool} took longer than {seconds} seconds and was stopped.</source>
+      <translation>工具 {tool} 运行超过 {seconds} 秒，已被停止。</translation>
+    </message>
+    <message>
+      <source>The tool {tool} failed: {reason}</source>
+      <translation>工具 {tool} 失败：{reason}</translation>
+    </message>
+    <message>
       <source>Something went wrong while writing the reply; the details are in the log.</source>
       <translation>生成回复时出错；详细信息已写入日志。</translation>
     </message>
@@ -114,6 +130,42 @@
     <message>
       <source>desktop_chat closed before this reply finished.</source>
       <translation>desktop_chat 在此回复完成前关闭了。</translation>
+    </message>
+    <message>
+      <source>The model asked for tools more than {rounds} times in one reply, the most allowed; its last calls were not run. Send a message to let it go on, or raise the limit in Settings.</source>
+      <translation>模型在一次回复中调用工具超过了允许的 {rounds} 次；最后的调用没有运行。发送一条消息让它继续，或在设置中提高上限。</translation>
+    </message>
+    <message>
+      <source>There is no tool named {tool}; call one of the tools offered.</source>
+      <translation>没有名为 {tool} 的工具；请调用提供的工具之一。</translation>
+    </message>
+    <message>
+      <source>The arguments of {tool} are not a JSON object ({problem}); call it again with valid JSON.</source>
+      <translation>{tool} 的参数不是 JSON 对象（{problem}）；请用有效的 JSON 重新调用。</translation>
+    </message>
+    <message>
+      <source>The user did not allow this call of {tool}; it was not run.</source>
+      <translation>用户未允许这次对 {tool} 的调用；它没有运行。</translation>
+    </message>
+    <message>
+      <source>The reply was stopped before this call of {tool} finished.</source>
+      <translation>回复在这次对 {tool} 的调用完成前被停止了。</translation>
+    </message>
+    <message>
+      <source>desktop_chat closed before this tool call finished.</source>
+      <translation>desktop_chat 在此工具调用完成前关闭了。</translation>
+    </message>
+    <message>
+      <source>[cut: {count} more characters]</source>
+      <translation>[已截断：还有 {count} 个字符]</translation>
+    </message>
+    <message>
+      <source>This file is not an MCP servers file: it needs an mcpServers object whose entries each have a command or a url. {problem}</source>
+      <translation>此文件不是 MCP 服务器文件：它需要一个 mcpServers 对象，其中每一项都有 command 或 url。{problem}</translation>
+    </message>
+    <message>
+      <source>The MCP server {server} is turned off.</source>
+      <translation>MCP 服务器 {server} 已关闭。</translation>
     </message>
     <message>
       <source>The connection to {where} was closed; try again.</source>
@@ -350,6 +402,14 @@
     <message>
       <source>Maximum tokens</source>
       <translation>最大令牌数</translation>
+    </message>
+    <message>
+      <source>Tools</source>
+      <translation>工具</translation>
+    </message>
+    <message>
+      <source>all, none, or MCP server names separated by commas</source>
+      <translation>all（全部）、none（无），或以逗号分隔的 MCP 服务器名称</translation>
     </message>
     <message>
       <source>Greetings, one per line</source>
@@ -810,6 +870,10 @@
     <message>
       <source>User</source>
       <translation>用户</translation>
+    </message>
+    <message>
+      <source>Tool</source>
+      <translation>工具</translation>
     </message>
     <message>
       <source>Move up</source>
@@ -1542,6 +1606,110 @@ Backups: {folder}</source>
       <translation>代码</translation>
     </message>
     <message>
+      <source>Tool rounds per reply at most</source>
+      <translation>每次回复最多的工具调用轮数</translation>
+    </message>
+    <message>
+      <source> s</source>
+      <translation> 秒</translation>
+    </message>
+    <message>
+      <source>Seconds a tool call may take</source>
+      <translation>一次工具调用最长的秒数</translation>
+    </message>
+    <message>
+      <source>MCP servers</source>
+      <translation>MCP 服务器</translation>
+    </message>
+    <message>
+      <source>Program (stdio)</source>
+      <translation>程序（stdio）</translation>
+    </message>
+    <message>
+      <source>Address (streamable HTTP)</source>
+      <translation>地址（流式 HTTP）</translation>
+    </message>
+    <message>
+      <source>One KEY=value per line; kept in the keyring. Empty keeps those stored.</source>
+      <translation>每行一个 KEY=value；保存在密钥环中。留空则保留已保存的值。</translation>
+    </message>
+    <message>
+      <source>One Name: value per line; kept in the keyring. Empty keeps those stored.</source>
+      <translation>每行一个 名称: 值；保存在密钥环中。留空则保留已保存的值。</translation>
+    </message>
+    <message>
+      <source>Turned on</source>
+      <translation>已启用</translation>
+    </message>
+    <message>
+      <source>Kind</source>
+      <translation>类型</translation>
+    </message>
+    <message>
+      <source>Command</source>
+      <translation>命令</translation>
+    </message>
+    <message>
+      <source>Working folder</source>
+      <translation>工作文件夹</translation>
+    </message>
+    <message>
+      <source>Environment</source>
+      <translation>环境变量</translation>
+    </message>
+    <message>
+      <source>URL</source>
+      <translation>URL</translation>
+    </message>
+    <message>
+      <source>Headers</source>
+      <translation>请求头</translation>
+    </message>
+    <message>
+      <source>Import MCP servers</source>
+      <translation>导入 MCP 服务器</translation>
+    </message>
+    <message>
+      <source>New server</source>
+      <translation>新建服务器</translation>
+    </message>
+    <message>
+      <source>Save server</source>
+      <translation>保存服务器</translation>
+    </message>
+    <message>
+      <source>Test: list its tools</source>
+      <translation>测试：列出其工具</translation>
+    </message>
+    <message>
+      <source>Remove server</source>
+      <translation>删除服务器</translation>
+    </message>
+    <message>
+      <source>Import JSON…</source>
+      <translation>导入 JSON…</translation>
+    </message>
+    <message>
+      <source>(off)</source>
+      <translation>（已关闭）</translation>
+    </message>
+    <message>
+      <source>kept in the keyring</source>
+      <translation>保存在密钥环中</translation>
+    </message>
+    <message>
+      <source>Starting {server}…</source>
+      <translation>正在启动 {server}…</translation>
+    </message>
+    <message>
+      <source>Tools: {names}</source>
+      <translation>工具：{names}</translation>
+    </message>
+    <message>
+      <source>Imported: {names}</source>
+      <translation>已导入：{names}</translation>
+    </message>
+    <message>
       <source>Stopped</source>
       <translation>已停止</translation>
     </message>
@@ -1584,6 +1752,10 @@ Backups: {folder}</source>
     <message>
       <source>Code copied</source>
       <translation>已复制代码</translation>
+    </message>
+    <message>
+      <source>Asked to run {tools}</source>
+      <translation>请求运行 {tools}</translation>
     </message>
     <message>
       <source>Connected, but the server lists no models.</source>
@@ -1710,10 +1882,6 @@ Backups: {folder}</source>
       <translation>最大并发请求数</translation>
     </message>
     <message>
-      <source> s</source>
-      <translation> 秒</translation>
-    </message>
-    <message>
       <source>Request timeout in seconds</source>
       <translation>请求超时（秒）</translation>
     </message>
@@ -1816,6 +1984,46 @@ Backups: {folder}</source>
     <message>
       <source>No conversation matches “{query}”. Try fewer or other words.</source>
       <translation>没有与“{query}”匹配的对话。试试更少或其他的词。</translation>
+    </message>
+    <message>
+      <source>running…</source>
+      <translation>运行中…</translation>
+    </message>
+    <message>
+      <source>[{count} more characters not shown]</source>
+      <translation>[还有 {count} 个字符未显示]</translation>
+    </message>
+    <message>
+      <source>Arguments</source>
+      <translation>参数</translation>
+    </message>
+    <message>
+      <source>Run once</source>
+      <translation>运行一次</translation>
+    </message>
+    <message>
+      <source>Always run this tool</source>
+      <translation>总是运行此工具</translation>
+    </message>
+    <message>
+      <source>Deny</source>
+      <translation>拒绝</translation>
+    </message>
+    <message>
+      <source>error · {took}</source>
+      <translation>出错 · {took}</translation>
+    </message>
+    <message>
+      <source>done · {took}</source>
+      <translation>完成 · {took}</translation>
+    </message>
+    <message>
+      <source>Tool {name} · {state}</source>
+      <translation>工具 {name} · {state}</translation>
+    </message>
+    <message>
+      <source>Let the MCP server {server} run its tool {tool} with these arguments?</source>
+      <translation>允许 MCP 服务器 {server} 用以下参数运行其工具 {tool} 吗？</translation>
     </message>
     <message>
       <source>Previous version (Alt+Left)</source>
