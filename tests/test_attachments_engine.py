@@ -14,7 +14,8 @@ import pytest
 from desktop_chat.app import Core
 from desktop_chat.engine.attachments import AttachmentError, Limits, from_bytes
 from desktop_chat.engine.events import ReplyDelta
-from desktop_chat.schemas import Agent, MessageStatus
+from desktop_chat.engine.replies import request_history
+from desktop_chat.schemas import Agent, Attachment, Message, MessageStatus, ToolCall, ToolFunction
 from desktop_chat.tokens import estimate_tokens
 from desktop_chat.transfer import ImportError_, export_json, parse_import, write_export
 from tests.attachment_files import pdf, png
@@ -228,3 +229,30 @@ async def test_a_search_hit_in_a_file_shows_the_words_around_it(core: Core) -> N
 
     assert hit.message_id == question.id
     assert hit.snippet == "Revenue grew in the quarter"
+
+
+async def test_a_question_of_files_alone_is_sent_beside_tool_rounds(tmp_path: Path) -> None:
+    """History keeps tool calls paired and a question that is only a file: both kinds of
+    message have no text of their own, and neither may be dropped as an empty reply."""
+    data = png()
+    digest = hashlib.sha256(data).hexdigest()
+    (tmp_path / digest).write_bytes(data)
+    image = Attachment(name="a.png", mime="image/png", kind="image", size=len(data), sha256=digest)
+    call = ToolCall(id="c1", function=ToolFunction(name="notes__find", arguments="{}"))
+    messages = [
+        Message(role="user", content="", attachments=[image]),
+        Message(role="assistant", content="", tool_calls=[call]),
+        Message(role="tool", content="42", tool_call_id="c1"),
+        Message(role="assistant", content="It says 42."),
+    ]
+
+    sent = request_history(messages, tmp_path)
+
+    assert [m.role for m in sent] == ["user", "assistant", "tool", "assistant"]
+    assert (
+        sent[0]
+        .request_form()["content"][0]["image_url"]["url"]
+        .startswith("data:image/png;base64,")
+    )
+    assert sent[1].request_form()["tool_calls"][0]["id"] == "c1"
+    assert sent[2].request_form() == {"role": "tool", "content": "42", "tool_call_id": "c1"}
