@@ -130,7 +130,11 @@ class AttachmentTray(QWidget):
 
     def show_for(self, conversation_id: str) -> None:
         """Files wait in the conversation they were added in, as the draft does: switching
-        away keeps them there, and switching back shows them again."""
+        away keeps them there, and switching back shows them again. Files added before
+        any conversation opened (dropped on a window still starting) go to the first."""
+        if self._owner is None:
+            self._owner = conversation_id
+            return
         if conversation_id == self._owner:
             return
         if self._owner is not None and self._files:
