@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import random
 import re
 import shutil
@@ -399,10 +400,22 @@ def cached(kind: str) -> tuple[Path, dict]:
     meta_file = folder / "meta.json"
     if not meta_file.exists():
         # Other versions' folders stay: another checkout on this machine (a branch with
-        # another schema or generator) may be using them right now.
+        # another schema or generator) may be using them right now. Each build writes a
+        # folder of its own and renames it into place whole: two benchmarks starting at
+        # once (or one killed mid-build) never write into, or leave, a half-built set.
         print(f"building the '{kind}' data set (cached for later runs)…", file=sys.stderr)
-        meta = build(database, conversations, messages, long)
-        meta_file.write_text(json.dumps(meta), encoding="utf-8")
+        building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        meta = build(building / database.name, conversations, messages, long)
+        (building / meta_file.name).write_text(json.dumps(meta), encoding="utf-8")
+        try:
+            building.rename(folder)
+        except OSError:
+            if meta_file.exists():  # another process finished the same set first: use it
+                shutil.rmtree(building, ignore_errors=True)
+            else:  # a half-built set an interrupted build left behind
+                shutil.rmtree(folder, ignore_errors=True)
+                building.rename(folder)
     return database, json.loads(meta_file.read_text(encoding="utf-8"))
 
 
