@@ -139,6 +139,34 @@ def one_run(view, tokens: list[str], rate: float) -> dict[str, float]:
     }
 
 
+def floor_run(tokens: int, rate: float) -> dict[str, float]:
+    """The same two 1 ms timers for as long as a run, with no view: what the machine
+    alone (its scheduler, the other programs) costs this process's event loop."""
+    from PySide6.QtCore import Qt, QTimer
+
+    StallMonitor, _ = qt_probes()
+    monitor = StallMonitor()
+    driver = QTimer()
+    driver.setTimerType(Qt.TimerType.PreciseTimer)
+    driver.setInterval(1)
+    sent: list[float] = []
+
+    def tick() -> None:
+        due = min(tokens, int((time.perf_counter() - started) * rate) + 1)
+        while len(sent) < due:
+            sent.append(time.perf_counter())
+        if len(sent) == tokens:
+            driver.stop()
+
+    driver.timeout.connect(tick)
+    monitor.start()
+    started = time.perf_counter()
+    driver.start()
+    wait_qt(lambda: len(sent) == tokens, timeout=120)
+    gaps = monitor.stop()
+    return {"stall": max(gaps), "stalls_over_16": sum(g > 16 for g in gaps)}
+
+
 def main() -> list[Row]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -171,6 +199,8 @@ def main() -> list[Row]:
             result = one_run(view, tokens, args.rate)
             print(f"  busy run {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
             busy.append(result)
+        floor = [floor_run(args.tokens, args.rate) for _ in range(args.runs)]
+        print("  busy floor: " + ", ".join(f"{r['stall']:.1f} ms" for r in floor))
     load = f"load average {load_start:.2f} → {os.getloadavg()[0]:.2f}"
 
     def med(key: str) -> float:
@@ -224,7 +254,9 @@ def main() -> list[Row]:
             f"another process busy-looping all along; worst run "
             f"{max(r['stall'] for r in busy):.0f} ms; "
             f"{median([r['stalls_over_16'] for r in busy]):.0f} stalls over 16 ms per run; "
-            f"latency p99 {median([r['lat_p99'] for r in busy]):.0f} ms; {load}",
+            f"latency p99 {median([r['lat_p99'] for r in busy]):.0f} ms; the same timers"
+            f" without the view, same hog: {median([r['stall'] for r in floor]):.1f} ms,"
+            f" {median([r['stalls_over_16'] for r in floor]):.0f} over 16 ms; {load}",
         ),
     ]
 
