@@ -17,7 +17,10 @@ The reply is prose, headings, bullet and numbered lists and code blocks (bench/d
 
 The runs are made twice: idle, then with one core kept busy by another process (a busy
 loop, bench/_common.py `CpuHog`), as on a desktop where other programs run; both stall
-figures are reported, with the load average at the start and end.
+figures are reported, with the load average at the start and end. Under the same hog the
+two 1 ms timers also run for as long without the view, as a floor: what the machine's
+scheduler and its other programs cost the event loop alone, so that the view's share of
+a busy-core stall can be told from the machine's. No upstream runs in this process.
 
     python bench/bench_streaming.py [--runs 3] [--tokens 20000] [--rate 2000] [--math]
 """
