@@ -40,8 +40,8 @@ DARK = Palette("#161b22", "#262c36", "#8b949e", "monokai", "#58a6ff")
 class Rendered:
     html: str
     code_blocks: list[str] = field(default_factory=list)
-    # Code blocks shown plain until their lexers compile (render_markdown_soon).
-    waiting: bool = False
+    # The languages of code shown plain until their lexers compile (render_markdown_soon).
+    waiting: frozenset[str] = frozenset()
 
 
 # The languages models label their code blocks with most; warm_up() prepares them.
@@ -161,14 +161,14 @@ def render_markdown_soon(text: str, dark: bool = False, first_block: int = 0) ->
     compile on a worker thread and `lexers.compiled()` says when to render again. Only
     the complete rendering is cached.
     """
-    languages = {m.lower() for m in _LANGUAGE.findall(text)}
-    if all(lexers.is_compiled(language) for language in languages):
+    missing = {m.lower() for m in _LANGUAGE.findall(text)}
+    missing = {language for language in missing if not lexers.is_compiled(language)}
+    if not missing:
         return render_markdown(text, dark, first_block)
     waiting: set[str] = set()
     rendered = _render(text, dark, first_block, waiting)
-    if waiting:
-        lexers.compile_soon(waiting)
-        rendered.waiting = True
+    lexers.compile_soon(missing | waiting)  # so that the next render is the cached one
+    rendered.waiting = frozenset(waiting)
     return rendered
 
 

@@ -222,6 +222,8 @@ class MessageWidget(QFrame):
         self.body.setHtml(self.rendered.html)
         if self.rendered.waiting:
             self._await_lexers()
+            if all(lexers.is_compiled(language) for language in self.rendered.waiting):
+                self._lexers_compiled()  # compiled before this widget listened
 
     def _await_lexers(self) -> None:
         if not self._awaits_lexers:
