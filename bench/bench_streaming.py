@@ -196,14 +196,14 @@ def main() -> list[Row]:
         result = one_run(view, tokens, args.rate)
         print(f"  run {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
         runs.append(result)
-    busy = []
+    busy, floor = [], []
     with CpuHog():
-        for i in range(args.runs):
+        for i in range(args.runs):  # each run next to its floor: the machine's load drifts
             result = one_run(view, tokens, args.rate)
             print(f"  busy run {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
             busy.append(result)
-        floor = [floor_run(args.tokens, args.rate) for _ in range(args.runs)]
-        print("  busy floor: " + ", ".join(f"{r['stall']:.1f} ms" for r in floor))
+            floor.append(floor_run(args.tokens, args.rate))
+            print(f"  busy floor {i + 1}: stall {floor[-1]['stall']:.1f} ms")
     load = f"load average {load_start:.2f} → {os.getloadavg()[0]:.2f}"
 
     def med(key: str) -> float:
