@@ -17,7 +17,10 @@ The reply is prose, headings, bullet and numbered lists and code blocks (bench/d
 
 The runs are made twice: idle, then with one core kept busy by another process (a busy
 loop, bench/_common.py `CpuHog`), as on a desktop where other programs run; both stall
-figures are reported, with the load average at the start and end.
+figures are reported, with the load average at the start and end. Under the same hog the
+two 1 ms timers also run for as long without the view, as a floor: what the machine's
+scheduler and its other programs cost the event loop alone, so that the view's share of
+a busy-core stall can be told from the machine's. No upstream runs in this process.
 
     python bench/bench_streaming.py [--runs 3] [--tokens 20000] [--rate 2000] [--math]
 """
@@ -139,6 +142,34 @@ def one_run(view, tokens: list[str], rate: float) -> dict[str, float]:
     }
 
 
+def floor_run(tokens: int, rate: float) -> dict[str, float]:
+    """The same two 1 ms timers for as long as a run, with no view: what the machine
+    alone (its scheduler, the other programs) costs this process's event loop."""
+    from PySide6.QtCore import Qt, QTimer
+
+    StallMonitor, _ = qt_probes()
+    monitor = StallMonitor()
+    driver = QTimer()
+    driver.setTimerType(Qt.TimerType.PreciseTimer)
+    driver.setInterval(1)
+    sent: list[float] = []
+
+    def tick() -> None:
+        due = min(tokens, int((time.perf_counter() - started) * rate) + 1)
+        while len(sent) < due:
+            sent.append(time.perf_counter())
+        if len(sent) == tokens:
+            driver.stop()
+
+    driver.timeout.connect(tick)
+    monitor.start()
+    started = time.perf_counter()
+    driver.start()
+    wait_qt(lambda: len(sent) == tokens, timeout=120)
+    gaps = monitor.stop()
+    return {"stall": max(gaps), "stalls_over_16": sum(g > 16 for g in gaps)}
+
+
 def main() -> list[Row]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -165,12 +196,14 @@ def main() -> list[Row]:
         result = one_run(view, tokens, args.rate)
         print(f"  run {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
         runs.append(result)
-    busy = []
+    busy, floor = [], []
     with CpuHog():
-        for i in range(args.runs):
+        for i in range(args.runs):  # each run next to its floor: the machine's load drifts
             result = one_run(view, tokens, args.rate)
             print(f"  busy run {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
             busy.append(result)
+            floor.append(floor_run(args.tokens, args.rate))
+            print(f"  busy floor {i + 1}: stall {floor[-1]['stall']:.1f} ms")
     load = f"load average {load_start:.2f} → {os.getloadavg()[0]:.2f}"
 
     def med(key: str) -> float:
@@ -224,7 +257,9 @@ def main() -> list[Row]:
             f"another process busy-looping all along; worst run "
             f"{max(r['stall'] for r in busy):.0f} ms; "
             f"{median([r['stalls_over_16'] for r in busy]):.0f} stalls over 16 ms per run; "
-            f"latency p99 {median([r['lat_p99'] for r in busy]):.0f} ms; {load}",
+            f"latency p99 {median([r['lat_p99'] for r in busy]):.0f} ms; the same timers"
+            f" without the view, same hog: {median([r['stall'] for r in floor]):.1f} ms,"
+            f" {median([r['stalls_over_16'] for r in floor]):.0f} over 16 ms; {load}",
         ),
     ]
 

@@ -27,7 +27,6 @@ from desktop_chat.schemas import (
     SearchHit,
 )
 from desktop_chat.store import NotFoundError
-from desktop_chat.transfer import write_export
 
 PAGE_SIZE = 200  # conversations the list asks for at a time: a few screens of it
 
@@ -352,4 +351,6 @@ class ChatSession:
 
     async def export(self, conversation_id: str, path: Path, as_json: bool) -> None:
         conversations = await self.service.export([conversation_id])
+        from desktop_chat.transfer import write_export  # loaded with the first export
+
         await asyncio.to_thread(write_export, path, conversations, as_json)

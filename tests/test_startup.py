@@ -29,6 +29,22 @@ def test_what_the_first_frame_needs_imports_none_of_the_heavy_parts() -> None:
     assert result.stdout.strip() == "[]"
 
 
+LATER = ("PIL", "pypdf", "mcp", "desktop_chat.engine.stats", "desktop_chat.transfer")
+
+
+def test_the_first_content_imports_none_of_the_features_used_later() -> None:
+    """Attachments (Pillow, pypdf), tools (the MCP SDK), statistics and import/export load
+    with their first use, not before the list and the last conversation are shown (#19)."""
+    probe = (
+        "import sys, desktop_chat.app, desktop_chat.session, desktop_chat.ui.window_factory;"
+        f"print([m for m in {LATER!r} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.asyncio
 async def test_the_frame_paints_in_the_last_sessions_geometry_before_any_content(qapp, paths):
     from desktop_chat.ui.main_window import MainWindow

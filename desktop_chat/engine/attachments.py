@@ -19,14 +19,15 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any
 
 from desktop_chat.engine.errors import InputError
 from desktop_chat.schemas import Attachment, ChatMessage, Message
 from desktop_chat.sentences import N_
 from desktop_chat.tokens import estimate_tokens
+
+if TYPE_CHECKING:  # Pillow loads with the first image: start-up never needs it
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,8 @@ def attachment_tokens(attachment: Attachment, folder: Path) -> int:
     """
     if attachment.kind != "image":
         return estimate_tokens(f"Attached file {attachment.name}:\n\n{attachment.text}")
+    from PIL import Image
+
     try:
         with Image.open(folder / attachment.sha256) as image:
             width, height = image.size
@@ -259,6 +262,8 @@ def _too_large(name: str, size: int, limits: Limits) -> None:
 
 def _image(name: str, data: bytes, max_side: int) -> NewAttachment | None:
     """The image, scaled to `max_side`; None when the bytes are not an image at all."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -7,6 +7,7 @@ owns no lock and starts no reply, so it lives apart from the rules in service.py
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_chat.engine.attachments import with_text
 from desktop_chat.engine.clients import Upstream
@@ -26,7 +27,9 @@ from desktop_chat.schemas import (
 from desktop_chat.store import NotFoundError, Repository, Store
 from desktop_chat.store.files import files_folder
 from desktop_chat.store.search import search_hits
-from desktop_chat.transfer import ImportedConversation
+
+if TYPE_CHECKING:  # the import format loads when a file is imported, not at start-up
+    from desktop_chat.transfer import ImportedConversation
 
 
 class ConversationRecords:

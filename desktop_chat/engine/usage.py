@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from desktop_chat.engine import stats
 from desktop_chat.schemas import UsageRecord, UsageStats
 from desktop_chat.store import Store
 
@@ -20,6 +19,8 @@ class UsageService:
 
     async def stats(self, owner: str | None = None, days: int = 30) -> UsageStats:
         """Counts over all time; latency and per-day figures over the last `days` days."""
+        from desktop_chat.engine import stats  # only the statistics page needs it
+
         now = datetime.now(UTC)
         since = stats.recent_period_start(days, now)
         totals, records = await self._store.run(

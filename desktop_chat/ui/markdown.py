@@ -17,10 +17,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
+from desktop_chat.ui import lexers
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.markdown_math import math_plugin
 
@@ -42,6 +40,8 @@ DARK = Palette("#161b22", "#262c36", "#8b949e", "monokai", "#58a6ff")
 class Rendered:
     html: str
     code_blocks: list[str] = field(default_factory=list)
+    # The languages of code shown plain until their lexers compile (render_markdown_soon).
+    waiting: frozenset[str] = frozenset()
 
 
 # The languages models label their code blocks with most; warm_up() prepares them.
@@ -49,18 +49,6 @@ COMMON_LANGUAGES = (
     "python", "bash", "shell", "console", "json", "javascript", "typescript", "html",
     "css", "sql", "yaml", "toml", "rust", "go", "java", "c", "cpp", "diff",
 )  # fmt: skip
-
-
-@lru_cache(maxsize=128)
-def _lexer(language: str) -> Lexer | None:
-    """One lexer per name: the first of a kind compiles its rules (python: about 20 ms).
-
-    None for a name Pygments does not know; its block is shown as plain code.
-    """
-    try:
-        return get_lexer_by_name(language)
-    except ClassNotFound:
-        return None
 
 
 @lru_cache(maxsize=4)
@@ -74,7 +62,7 @@ def _highlight(code: str, language: str, palette: Palette) -> str:
     Guessing a lexer tries every one Pygments has (tens of milliseconds: a stall on the
     event loop), and often guesses wrong.
     """
-    lexer = _lexer(language.lower()) if language else None
+    lexer = lexers.lexer(language.lower()) if language else None
     if lexer is None:
         return html.escape(code, quote=False)
     return highlight(code, lexer, _formatter(palette.code_style))
@@ -123,7 +111,12 @@ def _parser(palette: Palette) -> MarkdownIt:
         blocks: list[str] = env["blocks"]
         blocks.append(code)
         number = env["first_block"] + len(blocks) - 1
-        body = _highlight(code, language, palette).rstrip("\n")
+        waiting: set[str] | None = env.get("waiting")
+        if waiting is not None and language and not lexers.is_compiled(language.lower()):
+            waiting.add(language.lower())
+            body = html.escape(code, quote=False)
+        else:
+            body = _highlight(code, language, palette).rstrip("\n")
         label = html.escape(language or t("code"))
         return (
             f'<table width="100%" border="0" cellspacing="0" cellpadding="8" '
@@ -158,11 +151,38 @@ def render_markdown(text: str, dark: bool = False, first_block: int = 0) -> Rend
 
     `first_block` numbers the Copy links of a piece rendered after others (streaming).
     """
+    return _render(text, dark, first_block, None)
+
+
+def render_markdown_soon(text: str, dark: bool = False, first_block: int = 0) -> Rendered:
+    """As render_markdown, without compiling a lexer on this (the GUI) thread.
+
+    Code whose lexer is not compiled yet is shown plain (`waiting` is set): the lexers
+    compile on a worker thread and `lexers.compiled()` says when to render again. Only
+    the complete rendering is cached.
+    """
+    missing = {m.lower() for m in _LANGUAGE.findall(text)}
+    missing = {language for language in missing if not lexers.is_compiled(language)}
+    if not missing:
+        return render_markdown(text, dark, first_block)
+    waiting: set[str] = set()
+    rendered = _render(text, dark, first_block, waiting)
+    lexers.compile_soon(missing | waiting)  # so that the next render is the cached one
+    rendered.waiting = frozenset(waiting)
+    return rendered
+
+
+def _render(text: str, dark: bool, first_block: int, waiting: set[str] | None) -> Rendered:
     blocks: list[str] = []
-    env = {"blocks": blocks, "first_block": first_block}
+    env = {"blocks": blocks, "first_block": first_block, "waiting": waiting}
     body = _parser(DARK if dark else LIGHT).render(text, env)
     body = body.replace("<table>", '<table border="1" cellspacing="0" cellpadding="4">')
     return Rendered(html=body, code_blocks=blocks)
+
+
+# The label of every fence (the parser's own rule may find a few more: those compile
+# on the worker too, found while rendering).
+_LANGUAGE = re.compile(r"^[ \t>*+\-\d.]*(?:```|~~~)[`~]*[ \t]*([^\s`]+)", re.MULTILINE)
 
 
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")

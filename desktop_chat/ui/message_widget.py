@@ -20,10 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_chat.schemas import Message, MessageStatus, ToolCall
+from desktop_chat.ui import lexers
 from desktop_chat.ui.attachment_strip import AttachmentStrip
 from desktop_chat.ui.formulas import Formulas
 from desktop_chat.ui.i18n import N_, say, t
-from desktop_chat.ui.markdown import Rendered, render_markdown
+from desktop_chat.ui.markdown import Rendered, render_markdown_soon
 from desktop_chat.ui.streamed_text import StreamedText
 from desktop_chat.ui.tool_block import ToolCallBlock, tool_title
 from desktop_chat.ui.version_switcher import VersionSwitcher
@@ -118,6 +119,8 @@ class MessageWidget(QFrame):
         self.tool_block: ToolCallBlock | None = None
         self.dark = dark
         self.rendered = Rendered(html="")
+        self._shown_text: str | None = None  # the Markdown source of `rendered`
+        self._awaits_lexers = False  # connected to lexers.compiled()
         self._streamed: StreamedText | None = None
         role = message.role if message else "assistant"
         self.setObjectName(f"message_{role}")
@@ -174,8 +177,7 @@ class MessageWidget(QFrame):
         """Show a stored message; `render=False` keeps the text already shown (streamed)."""
         self.message = message
         if render:
-            self.rendered = render_markdown(message.content, self.dark)
-            self.body.setHtml(self.rendered.html)
+            self._show_markdown(message.content)
         self._set_reasoning(message.reasoning)
         if message.attachments and self.files is not None and self.attachments is None:
             self.attachments = AttachmentStrip(message.attachments, self.files)
@@ -211,14 +213,35 @@ class MessageWidget(QFrame):
 
     def show_markdown(self, text: str) -> None:
         """Text that is not a stored message (a greeting)."""
-        self.rendered = render_markdown(text, self.dark)
+        self._show_markdown(text)
+
+    def _show_markdown(self, text: str) -> None:
+        """Render `text`; code whose lexer compiles meanwhile is coloured once it has."""
+        self._shown_text = text
+        self.rendered = render_markdown_soon(text, self.dark)
         self.body.setHtml(self.rendered.html)
+        if self.rendered.waiting:
+            self._await_lexers()
+            if all(lexers.is_compiled(language) for language in self.rendered.waiting):
+                self._lexers_compiled()  # compiled before this widget listened
+
+    def _await_lexers(self) -> None:
+        if not self._awaits_lexers:
+            self._awaits_lexers = True
+            lexers.compiled().connect(self._lexers_compiled)
+
+    def _lexers_compiled(self) -> None:
+        if self._streamed is not None:
+            self._formulas_drawn()  # a finished piece waits for its lexer as for its formulas
+        elif self.rendered.waiting and self._shown_text is not None:
+            self._show_markdown(self._shown_text)
 
     def stream_update(self, text: str, reasoning: str) -> None:
         """Show the reply so far at a cost that does not grow with its length."""
         if self._streamed is None:
             self._streamed = StreamedText(self.body.document(), self.dark, self.body.formulas.ready)
             self.body.formulas.drawn.connect(self._formulas_drawn)
+            self._await_lexers()
             self.rendered = Rendered(html="", code_blocks=self._streamed.code_blocks)
             self.status_label.setText(t("Writing…"))
             self.status_label.setVisible(True)

@@ -21,7 +21,13 @@ from PySide6.QtGui import (
     QTextFrameFormat,
 )
 
-from desktop_chat.ui.markdown import DARK, LIGHT, finished_points, open_code, render_markdown
+from desktop_chat.ui.markdown import (
+    DARK,
+    LIGHT,
+    finished_points,
+    open_code,
+    render_markdown_soon,
+)
 
 
 class StreamedText:
@@ -77,11 +83,15 @@ class StreamedText:
         self._tail = tail
 
     def _put_in(self, point: int) -> bool:
-        """Render the text up to `point` into the document, if its formulas are drawn."""
-        piece = render_markdown(
+        """Render the text up to `point` into the document, if its formulas are drawn.
+
+        And if its code's lexers are compiled: compiling one here would stall the window
+        (tens of ms); the worker compiles it meanwhile (ui/lexers.py).
+        """
+        piece = render_markdown_soon(
             self.text[self.rendered_upto : point], self.dark, len(self.code_blocks)
         )
-        if not self._formulas_ready(piece.html):
+        if piece.waiting or not self._formulas_ready(piece.html):
             return False
         cursor = self._take_from_tail(point - self.rendered_upto)
         cursor.insertHtml(piece.html)

@@ -1,0 +1,45 @@
+"""Code whose lexer is not compiled yet is shown plain at once, then in colours (#19).
+
+Compiling a lexer takes tens of milliseconds of pure Python; on the GUI thread that was a
+stall while the first conversation opened or a reply streamed.
+"""
+
+from __future__ import annotations
+
+from desktop_chat.schemas import Message
+from desktop_chat.ui import lexers
+from desktop_chat.ui.message_widget import MessageWidget
+
+COLOURED = '<span style="color'
+
+
+def _forget(language: str) -> None:
+    """As in a new process: this language's lexer was never compiled."""
+    lexers._lexers.pop(language, None)
+
+
+def test_a_stored_message_shows_its_code_plain_then_in_colours(qtbot):
+    _forget("fortran")
+    text = "Here:\n\n```fortran\nprogram hello\n  print *, 'hi'\nend program hello\n```\n"
+    widget = MessageWidget(Message(id=1, role="assistant", content=text), dark=False)
+    qtbot.addWidget(widget)
+    widget.show()
+    assert widget.rendered.waiting and COLOURED not in widget.rendered.html
+    assert "program hello" in widget.body.toPlainText()
+    qtbot.waitUntil(lambda: not widget.rendered.waiting, timeout=10_000)
+    assert lexers.is_compiled("fortran")
+    assert COLOURED in widget.rendered.html and "program hello" in widget.body.toPlainText()
+
+
+def test_a_streamed_code_block_goes_in_once_its_lexer_is_compiled(qtbot):
+    _forget("erlang")
+    widget = MessageWidget(None, dark=False)
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.stream_update("```erlang\nhello() -> ok.\n```\n\nNext", "")
+    assert widget._streamed.rendered_upto == 0, "the piece waited instead of compiling here"
+    assert "hello() -> ok." in widget.body.toPlainText()
+    qtbot.waitUntil(lambda: widget._streamed.rendered_upto > 0, timeout=10_000)
+    shown = widget.body.toPlainText()
+    assert "```" not in shown and "hello() -> ok." in shown and shown.rstrip().endswith("Next")
+    assert widget.rendered.code_blocks == ["hello() -> ok."]
