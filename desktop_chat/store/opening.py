@@ -13,14 +13,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
-from peewee import SqliteDatabase
+from peewee import OperationalError, SqliteDatabase
 
 from desktop_chat.store import migrations
 from desktop_chat.store.backup import backup_from, backups_folder
@@ -37,7 +39,6 @@ from desktop_chat.store.repair import check_search_index
 log = logging.getLogger(__name__)
 
 PRAGMAS = {
-    "journal_mode": "wal",
     "foreign_keys": 1,
     "synchronous": "normal",
     "cache_size": -16000,
@@ -79,7 +80,26 @@ def _prepare_file(path: Path) -> None:
     elif path.stat().st_size == 0 and not _wal_has_content(path):
         raise empty_database(path)
     os.chmod(path, 0o600)  # a file copied in, or left by an older release, becomes private
-    os.chmod(path, 0o600)
+
+
+def _use_wal(db: SqliteDatabase, busy_timeout_ms: int) -> None:
+    """Switch the file to write-ahead logging, waiting out another start doing the same.
+
+    A file in the old journal mode (an old release's, a restored backup, a new file) is
+    switched by whoever opens it first. When two starts switch at the same moment, each
+    holds a read lock and wants the exclusive one: SQLite sees the deadlock and fails one
+    of them at once with "database is locked", without using the busy timeout. That one
+    tries again, until the busy timeout has passed.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            db.execute_sql("PRAGMA journal_mode = wal")
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(random.uniform(0.005, 0.02))
 
 
 def _connect(db: SqliteDatabase, path: Path, then: Callable[[], object]) -> SqliteDatabase:
@@ -118,7 +138,12 @@ def connect_writable(path: Path, busy_timeout_ms: int) -> SqliteDatabase:
         # so a writer waits its turn instead.
         lock_type="IMMEDIATE",
     )
-    return _connect(db, path, partial(_migrate, db, path))
+    return _connect(db, path, partial(_open_for_writing, db, path, busy_timeout_ms))
+
+
+def _open_for_writing(db: SqliteDatabase, path: Path, busy_timeout_ms: int) -> None:
+    _use_wal(db, busy_timeout_ms)
+    _migrate(db, path)
 
 
 # How long a start waits for another one's upgrade (backup and migrations) to finish: a
