@@ -78,7 +78,7 @@ async def test_drop_files_on_the_window_and_send_them_with_enter(
         shown = window.chat.message_widgets[0]
         assert shown.attachments is not None
         [button] = shown.attachments.buttons
-        assert not button.icon().isNull()  # a thumbnail, not just a name
+        assert not button.picture.isNull()  # a thumbnail, not just a name
 
 
 @pytest.mark.asyncio

@@ -12,9 +12,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QIcon, QImageReader, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImageReader, QPaintEvent, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QStyle,
+    QStyleOptionToolButton,
+    QStylePainter,
+    QToolButton,
+    QWidget,
+)
 
 from desktop_chat.engine.attachments import size_text
 from desktop_chat.schemas import Attachment
@@ -44,6 +51,31 @@ def opened_copy(folder: Path, attachment: Attachment) -> Path:
     return target
 
 
+class ThumbnailButton(QToolButton):
+    """A button that paints its thumbnail itself.
+
+    As a QIcon, every thumbnail ever painted would stay in Qt's pixmap cache (up to 10 MB)
+    after its message left the view: a conversation of photos would hold them all.
+    """
+
+    def __init__(self, picture: QPixmap) -> None:
+        super().__init__()
+        self.picture = picture
+        self.setIconSize(picture.size())  # the style sizes the button around the icon size
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QStylePainter(self)
+        option = QStyleOptionToolButton()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ToolButton, option)
+        area = self.rect()
+        painter.drawPixmap(
+            area.x() + (area.width() - self.picture.width()) // 2,
+            area.y() + (area.height() - self.picture.height()) // 2,
+            self.picture,
+        )
+
+
 class AttachmentStrip(QWidget):
     def __init__(
         self, attachments: list[Attachment], folder: Path, parent: QWidget | None = None
@@ -56,18 +88,17 @@ class AttachmentStrip(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(6)
         for attachment in attachments:
-            button = QToolButton()
-            button.setObjectName("attachmentButton")
-            button.setAutoRaise(True)
             label = f"{attachment.name} · {size_text(attachment.size)}"
-            button.setToolTip(t("Open {name}").format(name=label))
-            button.setAccessibleName(t("Open {name}").format(name=attachment.name))
             picture = thumbnail(folder / attachment.sha256) if attachment.kind == "image" else None
             if picture is not None and not picture.isNull():
-                button.setIcon(QIcon(picture))
-                button.setIconSize(QSize(picture.width(), picture.height()))
+                button: QToolButton = ThumbnailButton(picture)
             else:
+                button = QToolButton()
                 button.setText(f"📄 {label}")
+            button.setObjectName("attachmentButton")
+            button.setAutoRaise(True)
+            button.setToolTip(t("Open {name}").format(name=label))
+            button.setAccessibleName(t("Open {name}").format(name=attachment.name))
             button.clicked.connect(lambda _=False, a=attachment: self.open(a))
             row.addWidget(button)
             self.buttons.append(button)
