@@ -16,6 +16,7 @@ from desktop_chat.engine.attachments import Limits
 from desktop_chat.engine.backups import BackupSchedule
 from desktop_chat.engine.data_folder import DataFolder
 from desktop_chat.engine.gateway import GatewayService
+from desktop_chat.engine.memory import map_large_blocks_apart
 from desktop_chat.engine.session_keys import SessionKeyNotes
 from desktop_chat.engine.tools import ToolService
 from desktop_chat.paths import AppPaths, default_paths
@@ -107,6 +108,7 @@ class Core:
         """Open everything; `for_reading`: the caller only reads, so a data folder that
         cannot be written (read-only, full) is opened read-only rather than refused."""
         paths = paths or default_paths()
+        map_large_blocks_apart()
         if not for_reading:  # like a restore below: only before anything opens the database
             paths = await asyncio.to_thread(apply_planned_move, paths)
         try:

@@ -174,6 +174,12 @@ def file_part(attachment: Attachment, data: bytes) -> dict[str, Any]:
     return {"type": "text", "text": f"Attached file {attachment.name}:\n\n{attachment.text}"}
 
 
+def carries_images(request: list[ChatMessage]) -> bool:
+    return any(
+        part.get("type") == "image_url" for message in request for part in message.parts or ()
+    )
+
+
 def request_message(message: Message, folder: Path) -> ChatMessage:
     """A stored message as the request sends it: content parts when it carries files.
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop_chat.engine.attachments import request_message
+from desktop_chat.engine.attachments import carries_images, request_message
 from desktop_chat.engine.claims import Claim
 from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.events import (
@@ -29,6 +29,7 @@ from desktop_chat.engine.events import (
     ReplyStarted,
 )
 from desktop_chat.engine.journal import CrashJournal
+from desktop_chat.engine.memory import release_freed_memory
 from desktop_chat.engine.notices import publish_path, set_title
 from desktop_chat.engine.reply import ReplyState
 from desktop_chat.engine.titles import clean_title, title_request
@@ -141,7 +142,8 @@ class ReplyRunner:
         state = ReplyState(
             conversation_id=conversation.id,
             agent=agent,
-            request=[*preset, *request_history(history, files_folder(self.store.path))],
+            request=list(preset),
+            history=history,
             parent_id=history[-1].id if history else None,
             adds_version=adds_version,
             claim=claim,
@@ -164,8 +166,12 @@ class ReplyRunner:
         finish = Finish()
         error: LLMError | None = None
         status = MessageStatus.COMPLETE
-        first_reply = all(m.role != "assistant" for m in state.request)
+        first_reply = all(m.role != "assistant" for m in [*state.request, *state.history])
         try:
+            # Off the event loop: the files of the conversation are read and encoded.
+            folder = files_folder(self.store.path)
+            sent = await self.store.run(lambda _: request_history(state.history, folder))
+            state.request.extend(sent)
             if self.tools is not None:
                 state.toolset = await self.tools.toolset_for(state.agent)
             while True:
@@ -186,10 +192,16 @@ class ReplyRunner:
             status = MessageStatus.FAILED
             error = LLMError(ErrorKind.SERVER, REPLY_BUG)
         stored = await self._store(state, status, finish, error)
+        if carries_images(state.request) and state.task is not None:
+            # Once the reply has let go of its request (the images as base64 text): the
+            # task's callbacks run after its coroutine, and with it the state, is gone.
+            state.task.add_done_callback(lambda _: self._release_memory())
+        state.task = None  # the state is freed when the reply ends, not by a later collection
         if stored and first_reply and status is MessageStatus.COMPLETE and self._auto_title_on():
+            first_user = next((m.content for m in state.request if m.role == "user"), "")
             # A task of its own: the reply is done, and closing need not wait for a title.
             task = asyncio.get_running_loop().create_task(
-                self._auto_title(state), name=f"title-{cid}"
+                self._auto_title(state.agent, cid, first_user), name=f"title-{cid}"
             )
             self._titles.add(task)
             task.add_done_callback(self._titles.discard)
@@ -389,21 +401,25 @@ class ReplyRunner:
         )
         return stored is not None
 
-    async def _auto_title(self, state: ReplyState) -> None:
-        first_user = next((m.content for m in state.request if m.role == "user"), "")
+    def _release_memory(self) -> None:
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(release_freed_memory))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _auto_title(self, agent: Agent, conversation_id: str, first_user: str) -> None:
         try:
             async with self.upstream.slots:
-                client = await self.upstream.client_for(state.agent)
-                raw = await client.complete(state.agent.model, title_request(first_user))
+                client = await self.upstream.client_for(agent)
+                raw = await client.complete(agent.model, title_request(first_user))
         except LLMError as exc:
             log.info("Automatic title failed (%s); keeping the first words", exc.kind)
             return
         title = clean_title(raw)
         if title:
             try:
-                await set_title(self.store, self.bus, state.conversation_id, title)
+                await set_title(self.store, self.bus, conversation_id, title)
             except StoreError:
-                log.info("Conversation %s went away before its title", state.conversation_id)
+                log.info("Conversation %s went away before its title", conversation_id)
 
     async def stop(self, conversation_id: str) -> bool:
         """Stop the reply in flight, keep its partial text, and wait until it is stored."""

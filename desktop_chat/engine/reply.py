@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 class ReplyState:
     conversation_id: str
     agent: Agent
-    request: list[ChatMessage]
+    request: list[ChatMessage]  # the preset messages, then what `history` sends
+    history: list[Message] = field(default_factory=list)  # the path answered, as stored
     parent_id: int | None = None  # the message it answers; None: a conversation's first
     adds_version: bool = False  # another answer to the same question (regenerate)
     claim: Claim | None = None  # the conversation's reply lock, across processes
