@@ -31,6 +31,7 @@ BODIES = {
     "an error event": EVENT + b'data: {"error": {"message": "overloaded"}}\n\n',
     "an error without words": b'data: {"error": {"code": 5}}\n\n',
     "malformed": EVENT + b"data: {not json\n\n",
+    "not utf-8": EVENT + b"data: {\"a\": \"\xff\"}\n\n",
     "a value that is not an object": b"data: [1, 2]\n\ndata: 3\n\n",
     "empty": b"",
 }

@@ -163,6 +163,9 @@ class EventBus:
         # Listeners by the conversation they follow (None: every one), each map in the order
         # of subscription: an event costs its own listeners, not every listener of the app.
         self._listeners: dict[str | None, dict[int, Listener]] = {None: {}}
+        # Who hears an event of a followed conversation (its key) or of any other (None),
+        # in subscription order: made when first needed after a change, not per event.
+        self._merged: dict[str | None, list[Listener]] = {}
         self._ids = itertools.count()
 
     def subscribe(
@@ -171,6 +174,7 @@ class EventBus:
         """Call `listener` for every event (or one conversation's); returns the unsubscriber."""
         token = next(self._ids)
         self._listeners.setdefault(conversation_id, {})[token] = listener
+        self._merged.clear()
 
         def unsubscribe() -> None:
             listeners = self._listeners.get(conversation_id)
@@ -178,6 +182,7 @@ class EventBus:
                 listeners.pop(token, None)
                 if not listeners and conversation_id is not None:
                     del self._listeners[conversation_id]
+                self._merged.clear()
 
         return unsubscribe
 
@@ -188,13 +193,20 @@ class EventBus:
     def publish(self, event: E) -> E:
         """Number `event` and hand it to its listeners, in the order they subscribed."""
         event.seq = next(self._seq)
-        listeners = list(self._listeners[None].items())
-        followers = self._listeners.get(event.conversation_id)
-        if followers:
-            listeners = sorted([*listeners, *followers.items()], key=lambda item: item[0])
-        for _, listener in listeners:
+        key = event.conversation_id if event.conversation_id in self._listeners else None
+        listeners = self._merged.get(key)
+        if listeners is None:
+            listeners = self._merged[key] = self._merge(key)
+        # A listener that subscribes or leaves meanwhile changes the next event's list.
+        for listener in listeners:
             try:
                 listener(event)
             except Exception:
                 log.exception("An event listener failed on %s", type(event).__name__)
         return event
+
+    def _merge(self, conversation_id: str | None) -> list[Listener]:
+        items = list(self._listeners[None].items())
+        if conversation_id is not None:
+            items = sorted([*items, *self._listeners[conversation_id].items()])
+        return [listener for _, listener in items]

@@ -153,7 +153,9 @@ class LLMClient:
                         continue
                     deadline.progress()
                     started = True
-                    item = _split_think(item, think.feed(item.text))
+                    text, reasoning = think.feed(item.text)
+                    if reasoning or text != item.text:
+                        item = Delta(text, item.reasoning + reasoning, item.tool_calls)
                     room = MAX_MESSAGE_CHARS - length
                     if len(item.text) > room:
                         if room or item.reasoning:
@@ -368,12 +370,6 @@ def shared_tls() -> ssl.SSLContext:
         if _tls is None:
             _tls = httpx2.create_ssl_context()
         return _tls
-
-
-def _split_think(item: Delta, split: tuple[str, str]) -> Delta:
-    """The chunk with a <think> block's text moved to its reasoning."""
-    text, reasoning = split
-    return Delta(text=text, reasoning=item.reasoning + reasoning, tool_calls=item.tool_calls)
 
 
 def _tokens(finish: Finish) -> tuple[int | None, int | None]:

@@ -21,6 +21,10 @@ import openai
 from openai._httpx2 import request_exceptions, timeout_exceptions  # as the SDK's reader
 from openai._streaming_cleanup import drain_response_async
 
+# json.loads without its checks and its guess of the bytes' encoding (SSE is UTF-8): both
+# run for every token. Bytes that are not UTF-8 raise ValueError, as bad JSON does.
+_parse = json.JSONDecoder().decode
+
 
 class JsonChunks(openai.AsyncStream[object]):
     """The events' data as parsed JSON, as `AsyncStream[object]` yields them, faster.
@@ -31,27 +35,17 @@ class JsonChunks(openai.AsyncStream[object]):
     an event whose data holds an `error` raises APIError.
     """
 
-    async def __stream__(self) -> AsyncIterator[Any]:  # type: ignore[override]
-        response = self.response
-        try:
-            async for data in self._events():
-                if data.startswith(b"[DONE]"):
-                    if response.http_version == "HTTP/1.1":  # let the connection be reused
-                        await _drain(response)
-                    break
-                value = json.loads(data)
-                if isinstance(value, dict) and value.get("error"):
-                    raise _api_error(value, response)
-                yield value
-        finally:
-            await response.aclose()
+    def __aiter__(self) -> AsyncIterator[Any]:  # type: ignore[override]
+        # The SDK's __aiter__ wraps the iterator in another generator: a step per chunk.
+        return self._iterator
 
-    async def _events(self) -> AsyncIterator[bytes]:
-        """Each event's data (its `data:` lines joined), as the bytes arrive."""
+    async def __stream__(self) -> AsyncIterator[Any]:  # type: ignore[override]
+        """Each event's data (its `data:` lines joined) parsed, as the bytes arrive."""
+        response = self.response
         rest = b""
         fields: list[bytes] = []
         try:
-            async for chunk in self.response.aiter_bytes():
+            async for chunk in response.aiter_bytes():
                 text = rest + chunk
                 if b"\r" in text:
                     # A CR at the very end may be the first half of a CRLF: keep it back.
@@ -64,16 +58,27 @@ class JsonChunks(openai.AsyncStream[object]):
                     lines = text.split(b"\n")
                     rest = lines.pop()
                 for line in lines:
-                    if not line:
-                        if fields:
-                            yield fields[0] if len(fields) == 1 else b"\n".join(fields)
-                            fields = []
-                    elif line.startswith(b"data:"):
+                    if line.startswith(b"data:"):
                         fields.append(line[6:] if line[5:6] == b" " else line[5:])
+                    elif line or not fields:
+                        continue
+                    else:
+                        data = fields[0] if len(fields) == 1 else b"\n".join(fields)
+                        fields = []
+                        if data.startswith(b"[DONE]"):
+                            if response.http_version == "HTTP/1.1":  # reuse the connection
+                                await _drain(response)
+                            return
+                        value = _parse(data.decode())
+                        if isinstance(value, dict) and value.get("error"):
+                            raise _api_error(value, response)
+                        yield value
         except timeout_exceptions() as exc:
-            raise openai.APITimeoutError(request=self.response.request) from exc
+            raise openai.APITimeoutError(request=response.request) from exc
         except request_exceptions() as exc:
-            raise openai.APIConnectionError(request=self.response.request) from exc
+            raise openai.APIConnectionError(request=response.request) from exc
+        finally:
+            await response.aclose()
 
 
 def _api_error(value: dict[str, Any], response: httpx2.Response) -> openai.APIError:

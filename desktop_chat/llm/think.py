@@ -41,6 +41,8 @@ class ThinkSplitter:
         self._held = ""
 
     def feed(self, piece: str) -> tuple[str, str]:
+        if self._state is _State.TEXT:  # past any think block: nearly every piece
+            return piece, ""
         data, self._held = self._held + piece, ""
         if self._state is _State.START:
             stripped = data.lstrip()
