@@ -25,6 +25,8 @@ detection costs, each client pays), and talk to the test suite's fake OpenAI ser
   of a 1-token reply, divided by 99,999: the marginal cost of one streamed token, against
   the floor client's in the same runs; stdout goes to /dev/null.
 
+Bytecode is written (PYTHONDONTWRITEBYTECODE, set on some machines, is dropped) and the
+warm-up run writes it, so every client loads compiled modules, as installed copies do.
 The machine's load average is recorded at the start and at the end.
 
     python bench/bench_cli.py [--rounds 9] [--long-runs 3] [--tokens 100000]
@@ -73,6 +75,9 @@ class Clients:
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("DESKTOP_CHAT_", "LLM_", "OPENAI_", "PYTHON_KEYRING"))
+            # Written bytecode, as an installed copy has: pip compiled llm's at install,
+            # while this checkout's editable install would compile every module each run.
+            and k != "PYTHONDONTWRITEBYTECODE"
         }
         self.env.update(HOME=str(root / "home"), PYTHONIOENCODING="utf-8")
         (root / "home").mkdir(parents=True, exist_ok=True)
