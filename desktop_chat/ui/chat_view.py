@@ -34,7 +34,8 @@ from desktop_chat.ui.i18n import t
 from desktop_chat.ui.message_widget import MessageWidget
 from desktop_chat.ui.tool_block import tool_call_of
 
-# Enough messages to fill a tall window at first paint; the rest are built once shown.
+# At most this many messages are built before the first paint (fewer when they fill the
+# view); the rest are built once shown.
 FIRST_PAGE = 12
 FRAME_MS = 16
 # Building widgets per paging step; laying the column out and painting it share the frame.
@@ -92,6 +93,7 @@ class ChatView(QScrollArea):
         self._stick_to_bottom = True
         self._anchor: MessageWidget | None = None
         self._anchor_offset = 0
+        self._placing = False  # the view scrolls itself back to the reader's place
         self._frame = QTimer(self)
         self._frame.setSingleShot(True)
         self._frame.setInterval(FRAME_MS)
@@ -124,15 +126,32 @@ class ChatView(QScrollArea):
         self._messages = list(messages)
         self._versions = dict(versions or {})
         at = next((i for i, m in enumerate(messages) if m.id == reveal), None)
-        self._first = max(0, len(messages) - FIRST_PAGE) if at is None else max(0, at - 2)
         if not messages:
             self._show_opening(agent)
-        for index in range(self._first, min(len(messages), self._first + FIRST_PAGE)):
-            self._append_widget(index)
+        if at is None:
+            self._first = len(messages)
+            self._fill_screen_from_bottom()
+        else:
+            self._first = max(0, at - 2)
+            for index in range(self._first, min(len(messages), self._first + FIRST_PAGE)):
+                self._append_widget(index)
         self._stick_to_bottom = at is None
         self._settle()
         if at is not None:
             self._reveal(self._widgets[at - self._first], terms)
+
+    def _fill_screen_from_bottom(self) -> None:
+        """Build the newest messages until they fill the view: what the first paint shows.
+
+        The ones above are built by the paging steps after it, a few per frame: each
+        message costs its widget, styling and layout (5-10 ms), and a window opened on a
+        conversation is usable once its last screen is painted.
+        """
+        height = self.viewport().height()
+        filled = 0
+        while self._first > 0 and filled <= height and len(self._widgets) < FIRST_PAGE:
+            self._prepend_widget()
+            filled += self._widgets[0].height() + self._layout.spacing()
 
     def _reveal(self, widget: MessageWidget, terms: str) -> None:
         """Scroll the message to the top of the view, marked, and keep the reader there."""
@@ -462,6 +481,10 @@ class ChatView(QScrollArea):
     def _on_scroll(self, value: int) -> None:
         """Note the reader's place: the first message in view and how far down it is."""
         bar = self.verticalScrollBar()
+        if self._placing:
+            # Not the reader: the column is being laid out, and some widgets may still have
+            # their old places; taking an anchor from them would move the reader's message.
+            return
         self._stick_to_bottom = value >= bar.maximum() - STICK_PX
         column = [w for w in (*self._widgets, self._stream) if w is not None and w.isVisible()]
         index = bisect.bisect_right(column, value, key=lambda w: w.geometry().bottom())
@@ -478,7 +501,11 @@ class ChatView(QScrollArea):
         if self._stick_to_bottom:
             self.scroll_to_bottom()
         elif self._anchor is not None:
-            self.verticalScrollBar().setValue(self._anchor.y() - self._anchor_offset)
+            self._placing = True
+            try:
+                self.verticalScrollBar().setValue(self._anchor.y() - self._anchor_offset)
+            finally:
+                self._placing = False
 
     def _follow(self) -> None:
         if self._stick_to_bottom:
