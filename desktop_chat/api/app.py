@@ -53,6 +53,9 @@ from desktop_chat.engine.gateway import GatewayService
 from desktop_chat.schemas import Context, Conversation, ConversationDetail, UsageStats
 
 MAX_BODY = 2 * 1024 * 1024
+# Bodies that carry files: a message's files may total 50 MB (engine/attachments.py
+# Limits), 67 MB as base64, and an image sent through the gateway is base64 too.
+MAX_UPLOAD_BODY = 72 * 1024 * 1024
 CONVERSATION = "/api/conversations/{id}"
 
 ROUTES: tuple[RouteSpec, ...] = (
@@ -98,7 +101,8 @@ ROUTES: tuple[RouteSpec, ...] = (
               body=Context, response=Context, errors=(404, 409)),
     RouteSpec("POST", CONVERSATION + "/messages", routes.send_message, "send_message",
               "Send a message; the reply streams on the conversation's stream.", status=202,
-              body=SendMessageRequest, response=SendAccepted, errors=(400, 404, 409)),
+              body=SendMessageRequest, response=SendAccepted, errors=(400, 404, 409),
+              files=True),
     RouteSpec("GET", CONVERSATION + "/files/{sha256}", routes.attachment_file, "attachment_file",
               "A file attached to one of the conversation's messages, by its sha256.",
               media_type="application/octet-stream",
@@ -143,7 +147,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("POST", "/v1/chat/completions", gateway.chat_completions, "chat_completions",
               "OpenAI-compatible: a chat completion from the agent named as `model`, with its "
               "server, key, parameters and prompt; streamed with `stream: true`.",
-              body=ChatCompletionRequest, gateway=True,
+              body=ChatCompletionRequest, gateway=True, files=True,
               errors=(400, 404, 429, 502, 503, 504)),
 )  # fmt: skip
 
@@ -186,11 +190,13 @@ def create_app(
     extra_hosts: Sequence[str] = (),
     queue_size: int = 1024,
     max_body: int = MAX_BODY,
+    max_upload_body: int = MAX_UPLOAD_BODY,
     tickets: TicketBook | None = None,
 ) -> web.Application:
     """The application; `port` is only for the Host check and may be set once bound."""
     app = web.Application(
-        middlewares=[error_middleware, *MIDDLEWARES_AFTER_ERRORS], client_max_size=max_body
+        middlewares=[error_middleware, *MIDDLEWARES_AFTER_ERRORS],
+        client_max_size=max(max_body, max_upload_body),  # each route's own limit: body_limit
     )
     context = ApiContext(
         service=service,
@@ -203,6 +209,8 @@ def create_app(
         port=port,
         queue_size=queue_size,
         max_body=max_body,
+        max_upload_body=max_upload_body,
+        upload_routes=frozenset(spec.name for spec in ROUTES if spec.files),
         cors_origins=frozenset(o.strip().lower().rstrip("/") for o in cors_origins),
         extra_hosts=tuple(h.lower() for h in extra_hosts),
         openapi=build_document(ROUTES, __version__),

@@ -40,6 +40,8 @@ class ApiContext:
     port: int
     queue_size: int
     max_body: int
+    max_upload_body: int  # the routes whose bodies carry files (`RouteSpec.files`)
+    upload_routes: frozenset[str] = frozenset()  # their names
     cors_origins: frozenset[str] = frozenset()
     extra_hosts: tuple[str, ...] = ()
     closing: bool = False

@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from desktop_chat.api.errors import ApiError
+from desktop_chat.api.security import body_limit, too_large
 from desktop_chat.schemas import validation_message
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,6 +30,8 @@ def _fields(exc: ValidationError) -> list[str]:
 async def read_body(request: web.Request, model: type[M], allow_empty: bool = False) -> M:
     """The JSON body validated as `model`; bad JSON or fields give 422, too large 413."""
     raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    if len(raw) > body_limit(request):  # a body sent without its length, over this route's
+        raise too_large()
     if allow_empty and not raw.strip():
         raw = b"{}"
     try:

@@ -46,6 +46,7 @@ class RouteSpec:
     media_type: str = "application/json"
     public: bool = False
     ticket: bool = False  # also accepts ?ticket= (the stream route)
+    files: bool = False  # its body may carry files (base64): the larger body limit
     gateway: bool = False  # OpenAI-compatible: the handler is given the token, errors in
     # OpenAI's shape, and it is cancelled when its client hangs up
     params: tuple[Param, ...] = ()

@@ -139,9 +139,20 @@ async def body_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 415, "Send the body as JSON (Content-Type: application/json).", "bad_content_type"
             )
         length = request.content_length
-        if length is not None and length > context_of(request).max_body:
-            raise ApiError(413, "The request body is too large.", "too_large")
+        if length is not None and length > body_limit(request):
+            raise too_large()
     return await handler(request)
+
+
+def body_limit(request: web.Request) -> int:
+    """The most a body may hold here: more where files may come (`RouteSpec.files`)."""
+    context = context_of(request)
+    route = request.match_info.route.name
+    return context.max_upload_body if route in context.upload_routes else context.max_body
+
+
+def too_large() -> ApiError:
+    return ApiError(413, "The request body is too large.", "too_large")
 
 
 async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:

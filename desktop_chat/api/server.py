@@ -22,7 +22,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import BaseRequest
 
-from desktop_chat.api.app import MAX_BODY, create_app
+from desktop_chat.api.app import MAX_BODY, MAX_UPLOAD_BODY, create_app
 from desktop_chat.api.auth import TicketBook
 from desktop_chat.api.context import CONTEXT, host_with_port
 from desktop_chat.api.errors import logged_path, printable
@@ -95,6 +95,7 @@ class ApiServer:
         extra_hosts: Sequence[str] = (),
         queue_size: int = 1024,
         max_body: int = MAX_BODY,
+        max_upload_body: int = MAX_UPLOAD_BODY,
         ticket_ttl: float = 60.0,
         shutdown_timeout: float = 5.0,
     ) -> None:
@@ -121,6 +122,7 @@ class ApiServer:
             extra_hosts=extra_hosts,
             queue_size=queue_size,
             max_body=max_body,
+            max_upload_body=max_upload_body,
             tickets=TicketBook(ttl=ticket_ttl),
         )
         self._shutdown_timeout = shutdown_timeout
