@@ -246,7 +246,7 @@ async def test_the_page_and_its_files_are_served_without_a_token(api: Api) -> No
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     script = await api.call("GET", "/static/app.js", as_=None)
     assert script.status == 200 and "EventSource" in script.body
-    for name in ("files.js",):  # the page's other scripts
+    for name in ("files.js", "tools.js"):  # the page's other scripts
         assert (await api.call("GET", f"/static/{name}", as_=None)).status == 200
     # Files are shown through blob URLs: the page cannot send a token from an <img>.
     assert "img-src 'self' data: blob:;" in page.headers["Content-Security-Policy"]

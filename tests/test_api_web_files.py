@@ -1,4 +1,4 @@
-"""The web page's files, driven in a headless Chromium (see test_api_web.py).
+"""The web page's files and tool calls, driven in a headless Chromium (see test_api_web.py).
 
 Files are chosen the ways a user chooses them: through the page's file input (DevTools
 sets its files, as a file dialog would), dropped on the page and pasted (DOM events
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import sys
 from pathlib import Path
 
 from desktop_chat.app import Core
+from desktop_chat.schemas import McpServer
 from tests.attachment_files import png
 from tests.fake_openai import FakeOpenAI, Scenario
 from tests.test_api_support import Api, running_api
@@ -27,6 +30,7 @@ from tests.test_api_web import (
     send_from_page,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 ERROR = "document.getElementById('error').textContent"
 CHIPS = "[...document.querySelectorAll('#attachments li span')].map(s => s.textContent)"
 
@@ -201,3 +205,107 @@ async def test_files_are_attached_sent_and_shown(
             assert await page.evaluate(CHIPS) == []
             assert page.errors == [], page.errors
 
+
+ARGS = '{"a": 4, "b": 5}'
+
+
+def calling(call_id: str, arguments: str = ARGS) -> Scenario:
+    """A model turn that calls the test server's `add` tool."""
+    return Scenario(
+        tokens=[], tool_calls=[{"id": call_id, "name": "calc__add", "arguments": arguments}]
+    )
+
+
+async def test_a_tool_call_is_shown_and_approved_in_the_page(core: Core, fake: FakeOpenAI) -> None:
+    await core.tools.save_server(
+        McpServer(
+            name="calc", command=sys.executable, args=["-m", "tests.mcp_test_server"], cwd=str(ROOT)
+        )
+    )
+    fake.queue = [
+        calling("h1"),
+        Scenario(tokens=["Nine."]),
+    ]
+    block = "document.querySelector('.tool-call[data-call-id=\"h1\"]')"
+    summary = f"{block}?.querySelector('summary').textContent"
+    sections = f"[...{block}.querySelectorAll('pre')].map(p => p.textContent)"
+    async with running_api(core, port=free_port()) as api:
+        token = await api.token("alice")
+        cid = (await api.conversation("alice", title="Sums"))["id"]
+        async with open_browser() as page:
+            await open_conversation(page, api, token, cid)
+            await send_from_page(page, "4+5?")
+
+            # The call waits for a decision: the block shows it unfolded, with three choices.
+            once = f"{block}?.querySelector('.approval button[data-decision=once]')"
+            await page.wait_for(once, timeout=20)
+            assert await page.evaluate(summary) == "Tool calc/add · waiting for your decision"
+            assert await page.evaluate(f"{block}.querySelector('.approval p').textContent") == (
+                "Let the MCP server calc run its tool add with these arguments?"
+            )
+            choices = f"[...{block}.querySelectorAll('.approval button')].map(b => b.textContent)"
+            assert await page.evaluate(choices) == ["Run once", "Always run this tool", "Deny"]
+            assert await page.evaluate(sections) == ['{\n  "a": 4,\n  "b": 5\n}']
+            # The turn that made the call is stored, but the reply goes on: Stop, not Send.
+            buttons = "['send', 'stop'].map(b => document.getElementById(b).disabled)"
+            assert await page.evaluate(buttons) == [True, False]
+            await page.evaluate(f"{once}.click()")
+
+            # The result shows in the block; the tool's message is no bubble of its own.
+            await page.wait_for(reply_shown("Nine."), timeout=20)
+            assert re.fullmatch(r"Tool calc/add · done · \d+\.\d s", await page.evaluate(summary))
+            assert await page.evaluate(sections) == ['{\n  "a": 4,\n  "b": 5\n}', "9"]
+            assert await page.evaluate(f"{block}.querySelector('.approval')") is None
+            assert await page.evaluate(MESSAGES) == ["4+5?", "Nine."]
+            sent = fake.requests[-1]["body"]["messages"]
+            assert sent[-1] == {"role": "tool", "content": "9", "tool_call_id": "h1"}
+
+            # A call denied: the model is told, and the block shows the refusal as an error.
+            fake.queue = [
+                calling("h2", "{}"),
+                Scenario(tokens=["Fine."]),
+            ]
+            await send_from_page(page, "Nothing?")
+            deny = "document.querySelector('.tool-call[data-call-id=\"h2\"] [data-decision=deny]')"
+            await page.wait_for(deny, timeout=20)
+            await page.evaluate(f"{deny}.click()")
+            await page.wait_for(reply_shown("Fine."), timeout=20)
+            denied = "document.querySelector('.tool-call.failed[data-call-id=\"h2\"]')"
+            assert "· error ·" in await page.evaluate(
+                f"{denied}.querySelector('summary').textContent"
+            )
+            refusal = await page.evaluate(f"{denied}.querySelectorAll('pre')[1].textContent")
+            assert "did not allow" in refusal
+            assert fake.requests[-1]["body"]["messages"][-1]["content"] == refusal
+
+            # Always: this call runs, and the next call of the tool runs without asking.
+            fake.queue = [
+                calling("h3"),
+                Scenario(tokens=["Nine again."]),
+                calling("h4"),
+                Scenario(tokens=["And again."]),
+            ]
+            await send_from_page(page, "Again?")
+            always = (
+                "document.querySelector('.tool-call[data-call-id=\"h3\"] [data-decision=always]')"
+            )
+            await page.wait_for(always, timeout=20)
+            await page.evaluate(f"{always}.click()")
+            await page.wait_for(reply_shown("Nine again."), timeout=20)
+            await send_from_page(page, "Once more?")
+            await page.wait_for(reply_shown("And again."), timeout=20)
+            untold = "document.querySelector('.tool-call[data-call-id=\"h4\"] summary').textContent"
+            assert (await page.evaluate(untold)).startswith("Tool calc/add · done · ")
+            assert await page.evaluate("document.querySelector('.approval')") is None
+
+            # Opened afresh, the stored calls are drawn the same way, folded.
+            await open_conversation(page, api, token, cid)
+            await page.wait_for(f"{summary}?.startsWith('Tool calc/add · done')")
+            assert await page.evaluate(f"{block}.querySelector('details').open") is False
+            assert await page.evaluate(sections) == ['{\n  "a": 4,\n  "b": 5\n}', "9"]
+            asked = ["4+5?", "Nine.", "Nothing?", "Fine.", "Again?", "Nine again."]
+            assert await page.evaluate(MESSAGES) == [*asked, "Once more?", "And again."]
+            assert (
+                await page.evaluate(f"{denied}.querySelectorAll('pre')[1].textContent") == refusal
+            )
+            assert page.errors == [], page.errors

@@ -3,14 +3,14 @@
 // follows a conversation through EventSource. EventSource cannot send an Authorization
 // header, so each connection uses a fresh single-use stream ticket, and the page
 // reconnects by itself, passing the last event id it saw so that nothing is lost.
-// Files (files.js) are drawn by their own script, loaded first.
+// Files (files.js) and tool calls (tools.js) are drawn by their own scripts, loaded first.
 "use strict";
 
 (() => {
   const TOKEN_KEY = "desktop_chat.token";
   const RETRY_MS = 2000;
   const $ = (id) => document.getElementById(id);
-  const { files } = window.DesktopChat;
+  const { files, tools } = window.DesktopChat;
 
   const state = {
     token: null,
@@ -26,6 +26,7 @@
     offline: false, // the error shown is "the server cannot be reached"
     tray: null, // the files chosen for the next message (files.Tray)
     shelf: null, // the files of the open conversation's messages (files.Shelf)
+    calls: null, // the tool calls of the open conversation (tools.Calls)
   };
 
   class HttpError extends Error {
@@ -151,6 +152,7 @@
     state.current = id;
     state.messages.clear();
     state.shelf.reset(id); // the files shown so far: their blob URLs are revoked
+    state.calls.reset();
     state.pending = null;
     state.busy = false;
     state.lastEventId = null;
@@ -169,6 +171,7 @@
     if (generation !== state.generation) return;
     $("title").textContent = detail.title || "(untitled)";
     for (const message of detail.messages) state.messages.set(message.id, message);
+    if (detail.reply) state.calls.waitingFrom(detail.reply.tool_approvals);
     state.busy = state.busy || detail.reply !== null;
     render();
   }
@@ -231,9 +234,15 @@
         if (data.role === "assistant") {
           // A reply is announced once stored, so it has ended. After a reconnect this may
           // be all there is of it (no `done` follows), so it must free the composer too.
+          // A turn that calls tools is stored too, but the reply goes on after the calls.
           state.pending = null;
-          state.busy = false;
+          if (!(data.tool_calls && data.tool_calls.length)) state.busy = false;
         }
+        break;
+      case "tool_call":
+      case "tool_approval":
+      case "tool_result":
+        state.calls.event(type, data);
         break;
       case "delta":
         if (!state.pending) state.pending = { text: "", reasoning: "" };
@@ -268,7 +277,7 @@
       state.renderQueued = false;
       const list = $("messages");
       const ordered = [...state.messages.values()].sort((a, b) => a.id - b.id);
-      const items = ordered.map((message) => bubble(message.role, message.content, message));
+      const items = state.calls.rows(ordered, (message) => bubble(message.role, message.content, message));
       if (state.pending) items.push(bubble("assistant", state.pending.text, null));
       const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
       list.replaceChildren(...items);
@@ -337,6 +346,26 @@
     if (refused) showError(refused);
   }
 
+  async function decide(callId, decision) {
+    const conversation = encodeURIComponent(state.current);
+    const path = `/api/conversations/${conversation}/tool-calls/${encodeURIComponent(callId)}`;
+    const generation = state.generation;
+    state.calls.answering(callId, true);
+    render();
+    try {
+      await api("POST", path, { decision });
+      if (generation === state.generation) state.calls.answered(callId); // its result follows
+    } catch (error) {
+      if (generation !== state.generation) return; // another conversation is open now
+      if (error.status === 404) state.calls.answered(callId); // answered elsewhere already
+      else {
+        state.calls.answering(callId, false);
+        showError(error);
+      }
+    }
+    render();
+  }
+
   async function stop() {
     if (!state.current) return;
     await api("POST", `/api/conversations/${encodeURIComponent(state.current)}/stop`, {}).catch(showError);
@@ -391,6 +420,7 @@
   function start() {
     state.tray = new files.Tray($("attachments"), updateSend);
     state.shelf = new files.Shelf(fetchBlob, showError);
+    state.calls = new tools.Calls(decide);
     acceptFiles();
     $("login").addEventListener("submit", (event) => {
       event.preventDefault();
