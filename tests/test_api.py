@@ -37,7 +37,6 @@ from tests.test_api_support import Api, SseEvent, running_api
 pytestmark = pytest.mark.asyncio
 
 
-
 @pytest_asyncio.fixture
 async def api(core: Core) -> AsyncIterator[Api]:
     async with running_api(core, heartbeat=0.2) as running:
@@ -247,6 +246,10 @@ async def test_the_page_and_its_files_are_served_without_a_token(api: Api) -> No
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     script = await api.call("GET", "/static/app.js", as_=None)
     assert script.status == 200 and "EventSource" in script.body
+    for name in ("files.js", "tools.js"):  # the page's other scripts
+        assert (await api.call("GET", f"/static/{name}", as_=None)).status == 200
+    # Files are shown through blob URLs: the page cannot send a token from an <img>.
+    assert "img-src 'self' data: blob:;" in page.headers["Content-Security-Policy"]
     assert (await api.call("GET", "/static/style.css", as_=None)).status == 200
     for missing in ("/static/nothing.js", "/static/..%2Fapi%2Fapp.py", "/static/.hidden"):
         assert (await api.call("GET", missing, as_=None)).status == 404, missing

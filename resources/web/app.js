@@ -3,12 +3,14 @@
 // follows a conversation through EventSource. EventSource cannot send an Authorization
 // header, so each connection uses a fresh single-use stream ticket, and the page
 // reconnects by itself, passing the last event id it saw so that nothing is lost.
+// Files (files.js) and tool calls (tools.js) are drawn by their own scripts, loaded first.
 "use strict";
 
 (() => {
   const TOKEN_KEY = "desktop_chat.token";
   const RETRY_MS = 2000;
   const $ = (id) => document.getElementById(id);
+  const { files, tools } = window.DesktopChat;
 
   const state = {
     token: null,
@@ -22,6 +24,9 @@
     retryTimer: null,
     renderQueued: false,
     offline: false, // the error shown is "the server cannot be reached"
+    tray: null, // the files chosen for the next message (files.Tray)
+    shelf: null, // the files of the open conversation's messages (files.Shelf)
+    calls: null, // the tool calls of the open conversation (tools.Calls)
   };
 
   class HttpError extends Error {
@@ -31,7 +36,7 @@
     }
   }
 
-  async function api(method, path, body) {
+  async function request(method, path, body) {
     const headers = { Authorization: `Bearer ${state.token}` };
     const init = { method, headers };
     if (body !== undefined) {
@@ -44,14 +49,23 @@
     } catch {
       throw new HttpError(0, "The server cannot be reached."); // stopped, or the network is down
     }
-    if (response.status === 204) return null;
-    const data = await response.json().catch(() => null);
     if (!response.ok) {
+      const data = await response.json().catch(() => null);
       const message = (data && data.error && data.error.message) || `${response.status} ${response.statusText}`;
       if (response.status === 401) forgetToken(message);
       throw new HttpError(response.status, message);
     }
-    return data;
+    return response;
+  }
+
+  async function api(method, path, body) {
+    const response = await request(method, path, body);
+    if (response.status === 204) return null;
+    return response.json().catch(() => null);
+  }
+
+  async function fetchBlob(path) {
+    return (await request("GET", path)).blob();
   }
 
   // Token ----------------------------------------------------------------------------
@@ -70,6 +84,7 @@
     state.token = null;
     closeStream();
     state.generation += 1;
+    state.shelf.reset(null);
     $("app").hidden = true;
     $("login").hidden = false;
     $("login-error").textContent = message || "";
@@ -136,6 +151,8 @@
     state.generation += 1;
     state.current = id;
     state.messages.clear();
+    state.shelf.reset(id); // the files shown so far: their blob URLs are revoked
+    state.calls.reset();
     state.pending = null;
     state.busy = false;
     state.lastEventId = null;
@@ -144,6 +161,7 @@
       item.classList.toggle("active", item.dataset.id === id);
     }
     $("text").disabled = false;
+    $("attach").disabled = false;
     connect(state.generation);
     render();
   }
@@ -153,6 +171,7 @@
     if (generation !== state.generation) return;
     $("title").textContent = detail.title || "(untitled)";
     for (const message of detail.messages) state.messages.set(message.id, message);
+    if (detail.reply) state.calls.waitingFrom(detail.reply.tool_approvals);
     state.busy = state.busy || detail.reply !== null;
     render();
   }
@@ -215,9 +234,15 @@
         if (data.role === "assistant") {
           // A reply is announced once stored, so it has ended. After a reconnect this may
           // be all there is of it (no `done` follows), so it must free the composer too.
+          // A turn that calls tools is stored too, but the reply goes on after the calls.
           state.pending = null;
-          state.busy = false;
+          if (!(data.tool_calls && data.tool_calls.length)) state.busy = false;
         }
+        break;
+      case "tool_call":
+      case "tool_approval":
+      case "tool_result":
+        state.calls.event(type, data);
         break;
       case "delta":
         if (!state.pending) state.pending = { text: "", reasoning: "" };
@@ -252,12 +277,12 @@
       state.renderQueued = false;
       const list = $("messages");
       const ordered = [...state.messages.values()].sort((a, b) => a.id - b.id);
-      const items = ordered.map((message) => bubble(message.role, message.content, message));
+      const items = state.calls.rows(ordered, (message) => bubble(message.role, message.content, message));
       if (state.pending) items.push(bubble("assistant", state.pending.text, null));
       const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
       list.replaceChildren(...items);
       if (atBottom) list.scrollTop = list.scrollHeight;
-      $("send").disabled = !state.current || state.busy;
+      updateSend();
       $("stop").disabled = !state.current || !state.busy;
     });
   }
@@ -266,6 +291,9 @@
     const item = document.createElement("li");
     item.className = `message ${role}`;
     item.textContent = text; // text, never HTML: replies cannot inject markup
+    if (message && message.attachments && message.attachments.length) {
+      item.append(state.shelf.view(message));
+    }
     if (message === null) {
       item.classList.add("pending");
     } else if (message.status && message.status !== "complete") {
@@ -275,6 +303,10 @@
       item.append(meta);
     }
     return item;
+  }
+
+  function updateSend() {
+    $("send").disabled = !state.current || state.busy;
   }
 
   function setStatus(text) {
@@ -290,17 +322,48 @@
 
   async function send() {
     const text = $("text").value;
-    if (!state.current || !text.trim() || state.busy) return;
+    if (!state.current || (!text.trim() && state.tray.empty) || state.busy) return;
     showError("");
+    const conversation = state.current;
+    state.busy = true; // no second send while the files are read
     try {
-      const accepted = await api("POST", `/api/conversations/${encodeURIComponent(state.current)}/messages`, { text });
-      state.messages.set(accepted.message.id, accepted.message);
-      state.busy = true;
+      const body = { text };
+      if (!state.tray.empty) body.attachments = await state.tray.encode(text);
+      const path = `/api/conversations/${encodeURIComponent(conversation)}/messages`;
+      const accepted = await api("POST", path, body);
+      if (conversation === state.current) state.messages.set(accepted.message.id, accepted.message);
       $("text").value = "";
-      render();
+      state.tray.clear();
     } catch (error) {
+      if (conversation === state.current) state.busy = false;
       showError(error);
     }
+    render();
+  }
+
+  function attach(chosen) {
+    const refused = state.tray.add([...chosen]);
+    if (refused) showError(refused);
+  }
+
+  async function decide(callId, decision) {
+    const conversation = encodeURIComponent(state.current);
+    const path = `/api/conversations/${conversation}/tool-calls/${encodeURIComponent(callId)}`;
+    const generation = state.generation;
+    state.calls.answering(callId, true);
+    render();
+    try {
+      await api("POST", path, { decision });
+      if (generation === state.generation) state.calls.answered(callId); // its result follows
+    } catch (error) {
+      if (generation !== state.generation) return; // another conversation is open now
+      if (error.status === 404) state.calls.answered(callId); // answered elsewhere already
+      else {
+        state.calls.answering(callId, false);
+        showError(error);
+      }
+    }
+    render();
   }
 
   async function stop() {
@@ -322,7 +385,43 @@
     }
   }
 
+  function acceptFiles() {
+    $("attach").addEventListener("click", () => $("files").click());
+    $("files").addEventListener("change", () => {
+      attach($("files").files);
+      $("files").value = ""; // the same file may be chosen again
+    });
+    // Files dropped anywhere on the page: never opened by the browser in place of the page.
+    const chat = document.querySelector(".chat");
+    const carriesFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes("Files");
+    document.addEventListener("dragover", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      chat.classList.toggle("dropping", Boolean(state.current));
+    });
+    document.addEventListener("dragleave", (event) => {
+      if (event.relatedTarget === null) chat.classList.remove("dropping"); // left the window
+    });
+    document.addEventListener("drop", (event) => {
+      chat.classList.remove("dropping");
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      if (!state.current) showError("Open a conversation first, then add the files.");
+      else attach(event.dataTransfer.files);
+    });
+    $("text").addEventListener("paste", (event) => {
+      const pasted = event.clipboardData ? [...event.clipboardData.files] : [];
+      if (!pasted.length) return;
+      if (!event.clipboardData.types.includes("text/plain")) event.preventDefault();
+      attach(pasted);
+    });
+  }
+
   function start() {
+    state.tray = new files.Tray($("attachments"), updateSend);
+    state.shelf = new files.Shelf(fetchBlob, showError);
+    state.calls = new tools.Calls(decide);
+    acceptFiles();
     $("login").addEventListener("submit", (event) => {
       event.preventDefault();
       login($("token").value.trim());
