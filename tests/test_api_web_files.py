@@ -64,12 +64,15 @@ async def press(page: Page, selector: str) -> None:
         await page.devtools.send("Input.dispatchMouseEvent", params)
 
 
-def carrying(event: str, name: str, data: bytes, mime: str) -> str:
-    """JavaScript dispatching a `drop` (on the chat) or `paste` (in the input) of one file."""
-    file = (
-        f"new File([Uint8Array.from(atob({json.dumps(base64.b64encode(data).decode())}), "
-        f"c => c.charCodeAt(0))], {json.dumps(name)}, {{type: {json.dumps(mime)}}})"
-    )
+def carrying(event: str, name: str, data: bytes | int, mime: str) -> str:
+    """JavaScript dispatching a `drop` (on the chat) or `paste` (in the input) of one file:
+    `data`, or that many zero bytes (made in the page, not sent to it)."""
+    if isinstance(data, int):
+        content = f"new Uint8Array({data})"
+    else:
+        encoded = json.dumps(base64.b64encode(data).decode())
+        content = f"Uint8Array.from(atob({encoded}), c => c.charCodeAt(0))"
+    file = f"new File([{content}], {json.dumps(name)}, {{type: {json.dumps(mime)}}})"
     if event == "drop":
         target, make = ".chat", "new DragEvent('drop', {dataTransfer: data, bubbles: true})"
     else:
@@ -114,12 +117,12 @@ async def test_files_are_attached_sent_and_shown(
             await page.click("#attachments li:nth-child(3) button")
             await page.wait_for(f"{CHIPS}.length === 2")
 
-            # A dropped file that would take the request past the API's 2 MiB is refused
-            # at once, with a sentence; a pasted image joins the others.
-            await page.evaluate(carrying("drop", "big.txt", b"x" * 1_600_000, "text/plain"))
+            # A dropped file that would take the request past the API's 72 MiB for a
+            # message's files is refused at once, with a sentence; a pasted image joins.
+            await page.evaluate(carrying("drop", "big.txt", 57_000_000, "text/plain"))
             await page.wait_for(f"{ERROR} !== ''")
             assert await page.evaluate(ERROR) == (
-                "big.txt cannot be attached: the files of one message can be about 1.5 MB "
+                "big.txt cannot be attached: the files of one message can be about 54.0 MB "
                 "together. Send the others in another message."
             )
             await page.evaluate(carrying("paste", "image.png", blue, "image/png"))

@@ -9,7 +9,8 @@
 window.DesktopChat = window.DesktopChat || {};
 
 window.DesktopChat.files = (() => {
-  const MAX_BODY = 2 * 1024 * 1024; // the API's body limit (docs/api.md, "Security checks")
+  // The API's body limit for a message carrying files (docs/api.md, "Security checks").
+  const MAX_BODY = 72 * 1024 * 1024;
   const BODY_ROOM = 4096; // the JSON around the files: text, names, quotes
 
   function sizeText(size) {
