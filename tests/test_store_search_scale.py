@@ -3,13 +3,14 @@ order, both giving the same pages; short words whole; snippets that follow the w
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
 
-from desktop_chat.schemas import ContextEntry, Conversation, Message
+from desktop_chat.schemas import Attachment, ContextEntry, Conversation, Message
 from desktop_chat.store import Store, search
 
 pytestmark = pytest.mark.asyncio
@@ -131,6 +132,96 @@ async def test_a_word_in_thousands_of_messages_lists_a_page_and_its_snippets(
         made[2].id: "note 2 about the database",
         made[1].id: "note 1 about the database",
     }
+
+
+def _many_messages(r, conversation: Conversation, content: str, n: int) -> None:
+    """`n` more messages in `conversation` at once, the FTS triggers firing."""
+    [(cid,)] = r.db.execute_sql(
+        "SELECT id FROM conversation WHERE session_id = ?", (conversation.id,)
+    ).fetchall()
+    rows = [(cid, 1000 + i, "user", content, "", "complete") for i in range(n)]
+    with r.db.atomic():
+        r.db.connection().executemany(
+            "INSERT INTO message (conversation_id, position, role, content, reasoning,"
+            " status, created_at) VALUES (?, ?, ?, ?, ?, ?, '2024-03-01 09:00:00')",
+            rows,
+        )
+
+
+def _snippet_steps(r, conversation: Conversation, query: str) -> tuple[int, list[str]]:
+    """SQLite's work (in steps of 10 instructions) for the snippet of one listed
+    conversation, its matches already gathered by the list; and the snippets."""
+    search.fill_hits(r.db, query)
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    r.db.connection().set_progress_handler(step, 10)
+    try:
+        hits = search.search_hits(r.db, [conversation.id], query)
+    finally:
+        r.db.connection().set_progress_handler(None, 0)
+    return steps, [h.snippet for h in hits]
+
+
+async def test_a_snippet_reads_a_conversations_messages_up_to_its_first_match(
+    store: Store,
+) -> None:
+    one = await _conversation(store, "one", hours=1)
+    await _append(store, one.id, "the database first")
+    many = await _conversation(store, "many", hours=2)
+    await _append(store, many.id, "the database first")
+    await store.run(lambda r: _many_messages(r, many, "and the database again", 3000))
+
+    few_steps, few_snippets = await store.run(lambda r: _snippet_steps(r, one, "datab"))
+    many_steps, many_snippets = await store.run(lambda r: _snippet_steps(r, many, "datab"))
+
+    assert few_snippets == many_snippets == ["the database first"]
+    assert many_steps < 2 * few_steps + 50, (few_steps, many_steps)
+
+
+async def test_a_conversation_listed_for_its_title_alone_has_no_message_read(
+    store: Store,
+) -> None:
+    titled = await _conversation(store, "database notes", hours=1)
+    await store.run(lambda r: _many_messages(r, titled, "nothing to see here", 3000))
+
+    found = await store.run(lambda r: r.conversations.list(query="datab"))
+    steps, snippets = await store.run(lambda r: _snippet_steps(r, titled, "datab"))
+
+    assert [c.title for c in found] == ["database notes"]
+    assert snippets == []
+    assert steps < 50, steps
+
+
+async def test_a_match_in_both_a_message_and_its_file_is_gathered_once(store: Store) -> None:
+    conversation = await _conversation(store, "one", hours=1)
+    data = b"the database schema"
+    notes = Attachment(
+        name="notes.txt", mime="text/plain", kind="text", size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), text=data.decode(), data=data,
+    )  # fmt: skip
+    message = Message(role="user", content="see the database notes", attachments=[notes])
+    await store.run(lambda r: r.messages.append(conversation.id, message))
+
+    def gathered(r) -> tuple[int, str]:
+        count = search.fill_hits(r.db, "datab")
+        sql, params = search._matching_messages("datab")
+        plan = r.db.execute_sql(
+            f"EXPLAIN QUERY PLAN INSERT OR IGNORE INTO temp.search_hit (id) {sql}", params
+        ).fetchall()
+        return count, " ".join(row[-1] for row in plan)
+
+    count, plan = await store.run(gathered)
+    hits = await store.run(lambda r: search.search_hits(r.db, [conversation.id], "datab"))
+
+    assert count == 1
+    # Each match goes straight into the table of matches, not through a sort of its own.
+    assert "TEMP B-TREE" not in plan, plan
+    assert [h.snippet for h in hits] == ["see the database notes"]
 
 
 async def test_snippets_follow_a_write_made_after_the_list(store: Store) -> None:
