@@ -276,3 +276,62 @@ async def test_a_reopened_store_searches_afresh(tmp_path) -> None:
             assert [h.snippet for h in hits] == ["the database is slow"]
         finally:
             await store.close()
+
+
+async def test_typing_on_and_back_lists_what_a_fresh_search_would(
+    store: Store, corpus: dict[str, list[str]]
+) -> None:
+    order = [c.title for c in await store.run(lambda r: r.conversations.list())]
+    typed = ["dat", "datu", "dat", "data", "datab", "databa", "databases", "databas", "data"]
+    for prefix in typed:
+        titles = [
+            c.title for c in await store.run(lambda r, p=prefix: r.conversations.list(query=p))
+        ]
+        assert titles == _expected(corpus, order, prefix), prefix
+
+
+async def test_typing_on_keeps_the_matches_when_they_cannot_change(store: Store) -> None:
+    one = await _conversation(store, "one", hours=1)
+    await _append(store, one.id, "the database")
+    two = await _conversation(store, "two", hours=2)
+    await _append(store, two.id, "a dataset")
+
+    def fill(r, text: str) -> tuple[int, int]:
+        changes = r.db.connection().total_changes
+        count = search.fill_hits(r.db, text)
+        return count, r.db.connection().total_changes - changes
+
+    assert await store.run(lambda r: fill(r, "dat")) == (2, 2)
+    assert await store.run(lambda r: fill(r, "data")) == (2, 0), "the same two: nothing written"
+    assert await store.run(lambda r: fill(r, "datab")) == (1, 3), "two cleared, one written"
+
+
+async def test_typing_on_past_a_files_match_drops_it(store: Store) -> None:
+    in_text = await _conversation(store, "one", hours=1)
+    await _append(store, in_text.id, "the data")
+    in_file = await _conversation(store, "two", hours=2)
+    data = b"the date of the meeting"
+    notes = Attachment(
+        name="notes.txt", mime="text/plain", kind="text", size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), text=data.decode(), data=data,
+    )  # fmt: skip
+    message = Message(role="user", content="see the file", attachments=[notes])
+    await store.run(lambda r: r.messages.append(in_file.id, message))
+
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="dat"))] == [
+        "two",
+        "one",
+    ]
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="data"))] == [
+        "one"
+    ]
+
+
+async def test_a_short_word_typed_on_becomes_a_prefix(store: Store) -> None:
+    conversation = await _conversation(store, "one", hours=1)
+    await _append(store, conversation.id, "the database")
+
+    assert await store.run(lambda r: r.conversations.list(query="da")) == []
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="dat"))] == [
+        "one"
+    ]
