@@ -3,13 +3,14 @@ order, both giving the same pages; short words whole; snippets that follow the w
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
 
-from desktop_chat.schemas import ContextEntry, Conversation, Message
+from desktop_chat.schemas import Attachment, ContextEntry, Conversation, Message
 from desktop_chat.store import Store, search
 
 pytestmark = pytest.mark.asyncio
@@ -133,6 +134,96 @@ async def test_a_word_in_thousands_of_messages_lists_a_page_and_its_snippets(
     }
 
 
+def _many_messages(r, conversation: Conversation, content: str, n: int) -> None:
+    """`n` more messages in `conversation` at once, the FTS triggers firing."""
+    [(cid,)] = r.db.execute_sql(
+        "SELECT id FROM conversation WHERE session_id = ?", (conversation.id,)
+    ).fetchall()
+    rows = [(cid, 1000 + i, "user", content, "", "complete") for i in range(n)]
+    with r.db.atomic():
+        r.db.connection().executemany(
+            "INSERT INTO message (conversation_id, position, role, content, reasoning,"
+            " status, created_at) VALUES (?, ?, ?, ?, ?, ?, '2024-03-01 09:00:00')",
+            rows,
+        )
+
+
+def _snippet_steps(r, conversation: Conversation, query: str) -> tuple[int, list[str]]:
+    """SQLite's work (in steps of 10 instructions) for the snippet of one listed
+    conversation, its matches already gathered by the list; and the snippets."""
+    search.fill_hits(r.db, query)
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    r.db.connection().set_progress_handler(step, 10)
+    try:
+        hits = search.search_hits(r.db, [conversation.id], query)
+    finally:
+        r.db.connection().set_progress_handler(None, 0)
+    return steps, [h.snippet for h in hits]
+
+
+async def test_a_snippet_reads_a_conversations_messages_up_to_its_first_match(
+    store: Store,
+) -> None:
+    one = await _conversation(store, "one", hours=1)
+    await _append(store, one.id, "the database first")
+    many = await _conversation(store, "many", hours=2)
+    await _append(store, many.id, "the database first")
+    await store.run(lambda r: _many_messages(r, many, "and the database again", 3000))
+
+    few_steps, few_snippets = await store.run(lambda r: _snippet_steps(r, one, "datab"))
+    many_steps, many_snippets = await store.run(lambda r: _snippet_steps(r, many, "datab"))
+
+    assert few_snippets == many_snippets == ["the database first"]
+    assert many_steps < 2 * few_steps + 50, (few_steps, many_steps)
+
+
+async def test_a_conversation_listed_for_its_title_alone_has_no_message_read(
+    store: Store,
+) -> None:
+    titled = await _conversation(store, "database notes", hours=1)
+    await store.run(lambda r: _many_messages(r, titled, "nothing to see here", 3000))
+
+    found = await store.run(lambda r: r.conversations.list(query="datab"))
+    steps, snippets = await store.run(lambda r: _snippet_steps(r, titled, "datab"))
+
+    assert [c.title for c in found] == ["database notes"]
+    assert snippets == []
+    assert steps < 50, steps
+
+
+async def test_a_match_in_both_a_message_and_its_file_is_gathered_once(store: Store) -> None:
+    conversation = await _conversation(store, "one", hours=1)
+    data = b"the database schema"
+    notes = Attachment(
+        name="notes.txt", mime="text/plain", kind="text", size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), text=data.decode(), data=data,
+    )  # fmt: skip
+    message = Message(role="user", content="see the database notes", attachments=[notes])
+    await store.run(lambda r: r.messages.append(conversation.id, message))
+
+    def gathered(r) -> tuple[int, str]:
+        count = search.fill_hits(r.db, "datab")
+        sql, params = search._matching_messages("datab")
+        plan = r.db.execute_sql(
+            f"EXPLAIN QUERY PLAN INSERT OR IGNORE INTO temp.search_hit (id) {sql}", params
+        ).fetchall()
+        return count, " ".join(row[-1] for row in plan)
+
+    count, plan = await store.run(gathered)
+    hits = await store.run(lambda r: search.search_hits(r.db, [conversation.id], "datab"))
+
+    assert count == 1
+    # Each match goes straight into the table of matches, not through a sort of its own.
+    assert "TEMP B-TREE" not in plan, plan
+    assert [h.snippet for h in hits] == ["see the database notes"]
+
+
 async def test_snippets_follow_a_write_made_after_the_list(store: Store) -> None:
     conversation = await _conversation(store, "one", hours=1)
     first = await _append(store, conversation.id, "nothing to see")
@@ -185,3 +276,62 @@ async def test_a_reopened_store_searches_afresh(tmp_path) -> None:
             assert [h.snippet for h in hits] == ["the database is slow"]
         finally:
             await store.close()
+
+
+async def test_typing_on_and_back_lists_what_a_fresh_search_would(
+    store: Store, corpus: dict[str, list[str]]
+) -> None:
+    order = [c.title for c in await store.run(lambda r: r.conversations.list())]
+    typed = ["dat", "datu", "dat", "data", "datab", "databa", "databases", "databas", "data"]
+    for prefix in typed:
+        titles = [
+            c.title for c in await store.run(lambda r, p=prefix: r.conversations.list(query=p))
+        ]
+        assert titles == _expected(corpus, order, prefix), prefix
+
+
+async def test_typing_on_keeps_the_matches_when_they_cannot_change(store: Store) -> None:
+    one = await _conversation(store, "one", hours=1)
+    await _append(store, one.id, "the database")
+    two = await _conversation(store, "two", hours=2)
+    await _append(store, two.id, "a dataset")
+
+    def fill(r, text: str) -> tuple[int, int]:
+        changes = r.db.connection().total_changes
+        count = search.fill_hits(r.db, text)
+        return count, r.db.connection().total_changes - changes
+
+    assert await store.run(lambda r: fill(r, "dat")) == (2, 2)
+    assert await store.run(lambda r: fill(r, "data")) == (2, 0), "the same two: nothing written"
+    assert await store.run(lambda r: fill(r, "datab")) == (1, 3), "two cleared, one written"
+
+
+async def test_typing_on_past_a_files_match_drops_it(store: Store) -> None:
+    in_text = await _conversation(store, "one", hours=1)
+    await _append(store, in_text.id, "the data")
+    in_file = await _conversation(store, "two", hours=2)
+    data = b"the date of the meeting"
+    notes = Attachment(
+        name="notes.txt", mime="text/plain", kind="text", size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), text=data.decode(), data=data,
+    )  # fmt: skip
+    message = Message(role="user", content="see the file", attachments=[notes])
+    await store.run(lambda r: r.messages.append(in_file.id, message))
+
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="dat"))] == [
+        "two",
+        "one",
+    ]
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="data"))] == [
+        "one"
+    ]
+
+
+async def test_a_short_word_typed_on_becomes_a_prefix(store: Store) -> None:
+    conversation = await _conversation(store, "one", hours=1)
+    await _append(store, conversation.id, "the database")
+
+    assert await store.run(lambda r: r.conversations.list(query="da")) == []
+    assert [c.title for c in await store.run(lambda r: r.conversations.list(query="dat"))] == [
+        "one"
+    ]
