@@ -39,8 +39,8 @@ def test_two_programs_opening_an_old_database_at_once_both_open_it(tmp_path: Pat
         shutil.copyfile(OLD_DATABASE, database)
         databases.append(str(database))
     spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Manager().Barrier(2)
-    with spawn.Pool(2) as pool:
+    with spawn.Manager() as manager, spawn.Pool(2) as pool:
+        barrier = manager.Barrier(2)
         results = [pool.apply_async(open_each_at_once, (databases, barrier)) for _ in range(2)]
         problems = [problem for result in results for problem in result.get(timeout=120)]
     assert problems == []
