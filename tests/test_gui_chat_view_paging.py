@@ -309,3 +309,24 @@ def test_reasoning_opens_and_closes_under_its_toggle(qtbot, chat) -> None:
 
     QTest.mouseClick(toggle, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not view.isVisible())
+
+
+@pytest.mark.qt_log_ignore('^Mouse event "MouseRelease" not accepted by receiving widget$')
+def test_page_up_pages_the_conversation_while_a_message_has_the_focus(qtbot, chat) -> None:
+    messages = _conversation(60)
+    _opened(qtbot, chat, messages)
+    bar = chat.verticalScrollBar()
+    # The first paint builds the last screen; a screen above follows at once.
+    qtbot.waitUntil(lambda: bar.maximum() >= bar.pageStep() and bar.value() == bar.maximum())
+    body = chat.message_widgets[-1].body
+    QTest.mouseClick(body.viewport(), Qt.MouseButton.LeftButton)  # to select some text
+    qtbot.waitUntil(body.hasFocus)
+    bottom = bar.value()
+
+    QTest.keyClick(body, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: bar.value() < bottom)
+    assert bottom - bar.value() >= bar.pageStep() // 2
+
+    up = bar.value()
+    QTest.keyClick(body, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: bar.value() > up)

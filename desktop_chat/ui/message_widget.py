@@ -6,7 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QResizeEvent, QTextCharFormat, QTextDocument
+from PySide6.QtGui import (
+    QGuiApplication,
+    QKeyEvent,
+    QResizeEvent,
+    QTextCharFormat,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -28,6 +34,10 @@ from desktop_chat.ui.markdown import Rendered, render_markdown_soon
 from desktop_chat.ui.streamed_text import StreamedText
 from desktop_chat.ui.tool_block import ToolCallBlock, tool_title
 from desktop_chat.ui.version_switcher import VersionSwitcher
+
+# Keys that move through the conversation: a message, as tall as its text, has nothing of
+# its own to page through, so they go on to the chat view around it.
+CONVERSATION_KEYS = (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
 
 
 class AutoHeightBrowser(QTextBrowser):
@@ -59,6 +69,12 @@ class AutoHeightBrowser(QTextBrowser):
             self._height = height
             self.setFixedHeight(height)
             self.updateGeometry()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in CONVERSATION_KEYS:
+            event.ignore()  # passed on to the parents: the chat view pages
+            return
+        super().keyPressEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
