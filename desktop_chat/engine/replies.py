@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop_chat.engine.attachments import carries_images, request_message
+from desktop_chat.engine.auto_titles import write_title
 from desktop_chat.engine.claims import Claim
 from desktop_chat.engine.clients import Upstream
 from desktop_chat.engine.events import (
@@ -30,9 +31,8 @@ from desktop_chat.engine.events import (
 )
 from desktop_chat.engine.journal import CrashJournal
 from desktop_chat.engine.memory import release_freed_memory
-from desktop_chat.engine.notices import publish_path, set_title
+from desktop_chat.engine.notices import publish_path
 from desktop_chat.engine.reply import ReplyState
-from desktop_chat.engine.titles import clean_title, title_request
 from desktop_chat.engine.tool_rounds import CallAssembler, ToolRounds, paired, recovered_call
 from desktop_chat.llm import Delta, ErrorKind, Finish, LLMError
 from desktop_chat.schemas import (
@@ -201,7 +201,8 @@ class ReplyRunner:
             first_user = next((m.content for m in state.request if m.role == "user"), "")
             # A task of its own: the reply is done, and closing need not wait for a title.
             task = asyncio.get_running_loop().create_task(
-                self._auto_title(state.agent, cid, first_user), name=f"title-{cid}"
+                write_title(self.upstream, self.store, self.bus, state.agent, cid, first_user),
+                name=f"title-{cid}",
             )
             self._titles.add(task)
             task.add_done_callback(self._titles.discard)
@@ -405,21 +406,6 @@ class ReplyRunner:
         task = asyncio.get_running_loop().create_task(asyncio.to_thread(release_freed_memory))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _auto_title(self, agent: Agent, conversation_id: str, first_user: str) -> None:
-        try:
-            async with self.upstream.slots:
-                client = await self.upstream.client_for(agent)
-                raw = await client.complete(agent.model, title_request(first_user))
-        except LLMError as exc:
-            log.info("Automatic title failed (%s); keeping the first words", exc.kind)
-            return
-        title = clean_title(raw)
-        if title:
-            try:
-                await set_title(self.store, self.bus, conversation_id, title)
-            except StoreError:
-                log.info("Conversation %s went away before its title", conversation_id)
 
     async def stop(self, conversation_id: str) -> bool:
         """Stop the reply in flight, keep its partial text, and wait until it is stored."""

@@ -18,18 +18,17 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QPalette, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
-    QLabel,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop_chat.schemas import Agent, Message
-from desktop_chat.ui.chat_parts import FlowRow
+from desktop_chat.ui.conversation_opening import opening_widgets, reply_label
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.message_widget import MessageWidget
 from desktop_chat.ui.tool_block import tool_call_of
@@ -46,17 +45,6 @@ STEP_BUDGET_S = 0.003
 AHEAD_SCREENS = 1.0
 DROP_SCREENS = 2.0
 STICK_PX = 24  # this close to the bottom, the view follows new content
-
-
-def reply_label(agent: Agent | None, model: str | None) -> str:
-    """Whose reply it is, the same while it streams and once it is stored.
-
-    The agent's name when it wrote it (its model), else the model that did (the
-    conversation changed agent since), else the role.
-    """
-    if agent is not None and (not model or model == agent.model):
-        return agent.app_preset.name or agent.name
-    return model or t("Assistant")
 
 
 class ChatView(QScrollArea):
@@ -183,37 +171,9 @@ class ChatView(QScrollArea):
             self._anchor = None
 
     def _show_opening(self, agent: Agent | None) -> None:
-        """The agent's greetings and suggested questions: shown, never sent.
-
-        An agent without greetings gets a line that says how to begin, rather than an
-        empty page.
-        """
-        if agent is None or not agent.app_preset.greetings:
-            hint = QLabel(
-                t("Ask {agent} anything below. Enter sends, Shift+Enter starts a new line.").format(
-                    agent=reply_label(agent, None)
-                )
-            )
-            hint.setObjectName("emptyConversation")
-            hint.setWordWrap(True)
-            hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-            self._insert(hint, len(self._opening))
-            self._opening.append(hint)
-        if agent is None:
-            return
-        preset = agent.app_preset
-        for greeting in preset.greetings:
-            widget = MessageWidget(None, dark=self.dark, role_label=reply_label(agent, None))
-            widget.setProperty("greeting", True)
-            widget.show_markdown(greeting)
+        for widget in opening_widgets(agent, self.dark, self.question_clicked.emit):
             self._insert(widget, len(self._opening))
             self._opening.append(widget)
-        if preset.suggested_questions:
-            chips = FlowRow(preset.suggested_questions)
-            chips.clicked.connect(self.question_clicked)
-            self._insert(chips, len(self._opening))
-            self._opening.append(chips)
 
     def _insert(self, widget: QWidget, index: int) -> None:
         self._layout.insertWidget(index + 1, widget)  # after the top stretch

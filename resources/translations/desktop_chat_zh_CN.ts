@@ -712,16 +712,8 @@
       <translation>发生了意外错误；详细信息已写入日志。</translation>
     </message>
     <message>
-      <source>Assistant</source>
-      <translation>助手</translation>
-    </message>
-    <message>
       <source>Conversation</source>
       <translation>对话</translation>
-    </message>
-    <message>
-      <source>Ask {agent} anything below. Enter sends, Shift+Enter starts a new line.</source>
-      <translation>在下方向 {agent} 提问。Enter 发送，Shift+Enter 换行。</translation>
     </message>
     <message>
       <source>Delete message</source>
@@ -872,6 +864,10 @@
       <translation>用户</translation>
     </message>
     <message>
+      <source>Assistant</source>
+      <translation>助手</translation>
+    </message>
+    <message>
       <source>Tool</source>
       <translation>工具</translation>
     </message>
@@ -942,6 +938,10 @@
     <message>
       <source>New conversation</source>
       <translation>新对话</translation>
+    </message>
+    <message>
+      <source>Ask {agent} anything below. Enter sends, Shift+Enter starts a new line.</source>
+      <translation>在下方向 {agent} 提问。Enter 发送，Shift+Enter 换行。</translation>
     </message>
     <message>
       <source>New chat</source>
