@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import gc
 import json
@@ -18,15 +19,17 @@ from tests.gui_support import wait_until
 HEAVY = ("openai", "pydantic", "peewee", "aiohttp", "keyring", "desktop_chat.engine")
 
 
-def test_what_the_first_frame_needs_imports_none_of_the_heavy_parts() -> None:
-    probe = (
-        "import sys, desktop_chat.cli, desktop_chat.ui.main;"
-        f"print([m for m in {HEAVY!r} if m in sys.modules])"
-    )
+def _loaded_by(imports: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter has loaded after `import {imports}`."""
+    probe = f"import sys, {imports}; print([m for m in {modules!r} if m in sys.modules])"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
-    assert result.stdout.strip() == "[]"
+    return ast.literal_eval(result.stdout.strip())
+
+
+def test_what_the_first_frame_needs_imports_none_of_the_heavy_parts() -> None:
+    assert _loaded_by("desktop_chat.cli, desktop_chat.ui.main", HEAVY) == []
 
 
 LATER = ("PIL", "pypdf", "mcp", "desktop_chat.engine.stats", "desktop_chat.transfer")
@@ -35,14 +38,8 @@ LATER = ("PIL", "pypdf", "mcp", "desktop_chat.engine.stats", "desktop_chat.trans
 def test_the_first_content_imports_none_of_the_features_used_later() -> None:
     """Attachments (Pillow, pypdf), tools (the MCP SDK), statistics and import/export load
     with their first use, not before the list and the last conversation are shown (#19)."""
-    probe = (
-        "import sys, desktop_chat.app, desktop_chat.session, desktop_chat.ui.window_factory;"
-        f"print([m for m in {LATER!r} if m in sys.modules])"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    first_content = "desktop_chat.app, desktop_chat.session, desktop_chat.ui.window_factory"
+    assert _loaded_by(first_content, LATER) == []
 
 
 @pytest.mark.asyncio

@@ -197,14 +197,18 @@ async def test_a_conversation_listed_for_its_title_alone_has_no_message_read(
     assert steps < 50, steps
 
 
-async def test_a_match_in_both_a_message_and_its_file_is_gathered_once(store: Store) -> None:
-    conversation = await _conversation(store, "one", hours=1)
-    data = b"the database schema"
+def _with_notes(content: str, data: bytes) -> Message:
+    """A user message carrying a text file, notes.txt, holding `data`."""
     notes = Attachment(
         name="notes.txt", mime="text/plain", kind="text", size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), text=data.decode(), data=data,
     )  # fmt: skip
-    message = Message(role="user", content="see the database notes", attachments=[notes])
+    return Message(role="user", content=content, attachments=[notes])
+
+
+async def test_a_match_in_both_a_message_and_its_file_is_gathered_once(store: Store) -> None:
+    conversation = await _conversation(store, "one", hours=1)
+    message = _with_notes("see the database notes", b"the database schema")
     await store.run(lambda r: r.messages.append(conversation.id, message))
 
     def gathered(r) -> tuple[int, str]:
@@ -310,12 +314,7 @@ async def test_typing_on_past_a_files_match_drops_it(store: Store) -> None:
     in_text = await _conversation(store, "one", hours=1)
     await _append(store, in_text.id, "the data")
     in_file = await _conversation(store, "two", hours=2)
-    data = b"the date of the meeting"
-    notes = Attachment(
-        name="notes.txt", mime="text/plain", kind="text", size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), text=data.decode(), data=data,
-    )  # fmt: skip
-    message = Message(role="user", content="see the file", attachments=[notes])
+    message = _with_notes("see the file", b"the date of the meeting")
     await store.run(lambda r: r.messages.append(in_file.id, message))
 
     assert [c.title for c in await store.run(lambda r: r.conversations.list(query="dat"))] == [
