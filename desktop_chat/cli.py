@@ -278,9 +278,6 @@ def _preload_sdk() -> None:
     """
     import threading
 
-    def load() -> None:
-        from desktop_chat.llm.client import shared_tls
+    from desktop_chat.llm import load_sdk
 
-        shared_tls()  # the certificates too: the request would load them next
-
-    threading.Thread(target=load, name="desktop_chat-sdk-import", daemon=True).start()
+    threading.Thread(target=load_sdk, name="desktop_chat-sdk-import", daemon=True).start()

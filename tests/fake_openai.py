@@ -14,6 +14,7 @@ import json
 import select
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -335,8 +336,14 @@ class FakeOpenAI:
     """
 
     def __init__(
-        self, port: int = 0, *, scenario: Scenario | None = None, models: list[str] | None = None
+        self,
+        port: int = 0,
+        *,
+        scenario: Scenario | None = None,
+        models: list[str] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        self.tls = tls  # served over HTTPS with this context when given
         self.scenario = scenario or Scenario()
         self.queue: list[Scenario] = []
         self.models = models if models is not None else ["fake-model", "fake-reasoner"]
@@ -355,11 +362,14 @@ class FakeOpenAI:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("FakeOpenAI is not running")
-        return f"http://127.0.0.1:{self._server.server_port}/v1"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_port}/v1"
 
     def start(self) -> Self:
         self._stopping.clear()
         self._server = _Server(self, self._port)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         serve = self._server.serve_forever
         self._thread = threading.Thread(target=serve, args=(0.05,), name="fake-openai", daemon=True)
         self._thread.start()

@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from desktop_chat.engine.session_keys import SessionKeyNotes
-from desktop_chat.llm import ErrorKind, LLMError
+from desktop_chat.llm import ErrorKind, LLMError, load_sdk
 from desktop_chat.schemas import Agent
 from desktop_chat.secrets import KeyringUnavailableError, SecretStore
 from desktop_chat.sentences import N_
@@ -53,7 +53,7 @@ class ClientPool:
         window for the half second the import takes.
         """
         if "desktop_chat.llm.client" not in sys.modules:
-            await asyncio.to_thread(_load_sdk)
+            await asyncio.to_thread(load_sdk)
 
     async def reconfigure(self, timeout: float, proxy: str | None) -> None:
         if (timeout, proxy) != (self.timeout, self.proxy):
@@ -64,12 +64,6 @@ class ClientPool:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
-
-
-def _load_sdk() -> None:
-    from desktop_chat.llm.client import shared_tls  # the SDK loads with it
-
-    shared_tls()  # and the system's certificates, which every client shares
 
 
 def _new_client(base_url: str, api_key: str | None, timeout: float, proxy: str | None) -> LLMClient:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
-import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +15,7 @@ from desktop_chat.llm.errors import ErrorKind, LLMError, from_exception, unfinis
 from desktop_chat.llm.sse import JsonChunks
 from desktop_chat.llm.stream import Delta, Finish, Relayed, StreamItem
 from desktop_chat.llm.think import ThinkSplitter, strip_think
+from desktop_chat.llm.transport import AiohttpClient
 from desktop_chat.redaction import redact
 from desktop_chat.schemas import MAX_MESSAGE_CHARS, AgentParams, ChatMessage
 from desktop_chat.sentences import N_
@@ -101,13 +100,13 @@ class LLMClient:
             # Servers echo rejected keys in their error text; errors and logs must mask it
             # even when the key did not come through the SecretStore.
             redact.add(api_key)
-        http_client = openai.DefaultAsyncHttpxClient(verify=shared_tls(), proxy=proxy)
+        timeouts = httpx2.Timeout(timeout, connect=min(timeout, 10.0))
         self._sdk = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or NO_KEY_PLACEHOLDER,
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=timeouts,
             max_retries=0,
-            http_client=http_client,
+            http_client=AiohttpClient(proxy, timeouts),
         )
         self._usage_supported = True
         self._closed = False
@@ -351,25 +350,6 @@ class LLMClient:
     async def aclose(self) -> None:
         self._closed = True
         await self._sdk.close()
-
-
-_tls: ssl.SSLContext | None = None
-_tls_lock = threading.Lock()
-
-
-def shared_tls() -> ssl.SSLContext:
-    """The verifying TLS context every client shares, made on first use.
-
-    Made per client it loaded the system's certificates each time (20-45 ms on the way to
-    a reply's first byte); made once, it can be made ahead, in the thread that imports the
-    SDK, where loading the certificates runs beside the interpreter (OpenSSL lets go of
-    its lock meanwhile). The same settings as httpx2's default, environment included.
-    """
-    global _tls
-    with _tls_lock:
-        if _tls is None:
-            _tls = httpx2.create_ssl_context()
-        return _tls
 
 
 def _tokens(finish: Finish) -> tuple[int | None, int | None]:

@@ -1,0 +1,220 @@
+"""Requests leave through aiohttp, through the proxy the person chose or the environment's,
+and without loading httpx2's own HTTP/1.1 stack on the way to a reply's first byte."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import os
+import ssl
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import pytest_asyncio
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from desktop_chat.llm.client import LLMClient
+from desktop_chat.llm.errors import ErrorKind, LLMError
+from desktop_chat.schemas import AgentParams, ChatMessage
+from tests.fake_openai import FakeOpenAI, Scenario
+
+QUESTION = [ChatMessage(role="user", content="hi")]
+
+
+class ForwardProxy:
+    """A plain-HTTP forward proxy on 127.0.0.1: one request per connection, each noted."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            line, _, fields = head.partition(b"\r\n")
+            method, target, version = line.split(b" ")
+            self.requests.append(f"{method.decode()} {target.decode()}")
+            length = 0
+            for field in fields.split(b"\r\n"):
+                name, _, value = field.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            body = await reader.readexactly(length)
+            url = urlsplit(target.decode())
+            up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port)
+            kept = [f for f in fields.split(b"\r\n") if not f.lower().startswith(b"connection:")]
+            up_writer.write(b" ".join([method, url.path.encode(), version]) + b"\r\n")
+            up_writer.write(b"\r\n".join([*filter(None, kept), b"Connection: close"]))
+            up_writer.write(b"\r\n\r\n" + body)
+            while piece := await up_reader.read(65536):
+                writer.write(piece)
+                await writer.drain()
+            up_writer.close()
+        finally:
+            writer.close()
+
+    async def __aenter__(self) -> ForwardProxy:
+        self.server = await asyncio.start_server(self._forward, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+@pytest_asyncio.fixture
+async def proxy() -> AsyncIterator[ForwardProxy]:
+    async with ForwardProxy() as running:
+        yield running
+
+
+async def reply_text(client: LLMClient) -> str:
+    try:
+        items = [item async for item in client.stream_chat("m", QUESTION, AgentParams())]
+    finally:
+        await client.aclose()
+    return "".join(getattr(item, "text", "") for item in items)
+
+
+def test_a_client_is_made_without_httpx2s_own_connection_stack() -> None:
+    """httpcore2 and h11 took about 90 ms to import before a reply's first byte (#19)."""
+    probe = (
+        "import sys; from desktop_chat.llm.client import LLMClient; "
+        "LLMClient('https://example.invalid/v1', None); "
+        "print([m for m in ('httpcore2', 'h11') if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert ast.literal_eval(result.stdout.strip()) == []
+
+
+@pytest.mark.asyncio
+async def test_the_proxy_in_the_settings_carries_the_reply(
+    fake: FakeOpenAI, proxy: ForwardProxy
+) -> None:
+    fake.scenario = Scenario(tokens=["Through ", "the ", "proxy."])
+    text = await reply_text(LLMClient(fake.base_url, None, proxy=proxy.url))
+    assert text == "Through the proxy."
+    assert proxy.requests == [f"POST {fake.base_url}/chat/completions"]
+
+
+@pytest.mark.asyncio
+async def test_the_environments_proxy_is_used_unless_no_proxy_names_the_server(
+    fake: FakeOpenAI, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.scenario = Scenario(tokens=["ok"])
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    assert await reply_text(LLMClient(fake.base_url, None)) == "ok"
+    assert len(proxy.requests) == 1
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert await reply_text(LLMClient(fake.base_url, None)) == "ok"
+    assert len(proxy.requests) == 1  # straight to the server this time
+
+
+@pytest.mark.asyncio
+async def test_a_proxy_that_refuses_connections_is_named_as_unreachable(
+    fake: FakeOpenAI,
+) -> None:
+    client = LLMClient(fake.base_url, None, proxy="http://127.0.0.1:9")
+    with pytest.raises(LLMError) as failed:
+        await reply_text(client)
+    assert failed.value.kind is ErrorKind.CONNECTION
+    assert fake.requests == []
+
+
+LOOPBACK = ip_address("127.0.0.1")
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that nothing trusts unless told to, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "desktop-chat test server")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+ASK_OVER_TLS = """
+import asyncio, sys
+from desktop_chat.llm.client import LLMClient
+from desktop_chat.llm.errors import LLMError
+from desktop_chat.schemas import AgentParams, ChatMessage
+
+async def main():
+    client = LLMClient(sys.argv[1], None)
+    try:
+        question = [ChatMessage(role="user", content="hi")]
+        items = [i async for i in client.stream_chat("m", question, AgentParams())]
+        print("text:" + "".join(getattr(i, "text", "") for i in items))
+    except LLMError as error:
+        print("error:" + error.kind)
+    finally:
+        await client.aclose()
+
+asyncio.run(main())
+"""
+
+
+def test_https_servers_are_verified_against_the_certificates_the_environment_names(
+    tmp_path: Path,
+) -> None:
+    """SSL_CERT_FILE is honoured, as httpx2 honoured it; a certificate not trusted is refused."""
+    cert_file, key_file = _self_signed(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    with FakeOpenAI(scenario=Scenario(tokens=["Over ", "TLS."]), tls=tls) as fake:
+        assert fake.base_url.startswith("https://")
+
+        def ask(extra: dict[str, str]) -> str:
+            done = subprocess.run(
+                [sys.executable, "-c", ASK_OVER_TLS, fake.base_url],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**env, **extra},
+                check=True,
+            )
+            return done.stdout.strip()
+
+        assert ask({"SSL_CERT_FILE": str(cert_file)}) == "text:Over TLS."
+        assert ask({}) == f"error:{ErrorKind.CONNECTION}"
