@@ -52,7 +52,7 @@ def launch(mode: str, env: dict[str, str]) -> dict[str, float]:
         process.kill()
         raise
     marks["exit"] = time.perf_counter() - started
-    if code != 0 or "painted" not in marks:
+    if code != 0 or "painted" not in marks or (mode == "app" and "content" not in marks):
         raise RuntimeError(f"{mode} run failed (exit {code}, marks {marks})")
     return marks
 
