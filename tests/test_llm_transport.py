@@ -10,22 +10,17 @@ import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from desktop_chat.llm.client import LLMClient
 from desktop_chat.llm.errors import ErrorKind, LLMError
 from desktop_chat.schemas import AgentParams, ChatMessage
 from tests.fake_openai import FakeOpenAI, Scenario
+from tests.tls_support import self_signed
 
 QUESTION = [ChatMessage(role="user", content="hi")]
 
@@ -139,40 +134,6 @@ async def test_a_proxy_that_refuses_connections_is_named_as_unreachable(
     assert fake.requests == []
 
 
-LOOPBACK = ip_address("127.0.0.1")
-
-
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 that nothing trusts unless told to, and its key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "desktop-chat test server")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "server.pem", folder / "server.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 ASK_OVER_TLS = """
 import asyncio, sys
 from desktop_chat.llm.client import LLMClient
@@ -198,7 +159,7 @@ def test_https_servers_are_verified_against_the_certificates_the_environment_nam
     tmp_path: Path,
 ) -> None:
     """SSL_CERT_FILE is honoured, as httpx2 honoured it; a certificate not trusted is refused."""
-    cert_file, key_file = _self_signed(tmp_path)
+    cert_file, key_file = self_signed(tmp_path)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert_file, key_file)
     env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}

@@ -16,7 +16,6 @@ from desktop_chat.llm.stream import Delta, Finish, Relayed, StreamItem
 sys.modules.setdefault("openai._vendor.httpx_aiohttp", None)  # type: ignore[arg-type]
 
 
-
 def load_sdk() -> None:
     """Import the SDK with our transport, and make the TLS context every client shares.
 
@@ -24,7 +23,7 @@ def load_sdk() -> None:
     request, so that neither the window's loop nor a command's first byte waits for them.
     """
     import desktop_chat.llm.client  # noqa: F401
-    from desktop_chat.llm.transport import verification
+    from desktop_chat.llm.trust import verification
 
     verification()
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
 import httpx2
+
+from desktop_chat.llm.trust import verification
 
 # What the SDK's own client allows (openai.DEFAULT_CONNECTION_LIMITS), without importing it.
 MAX_CONNECTIONS = 1000
@@ -166,27 +166,3 @@ class AiohttpClient(httpx2.AsyncClient):
         return AiohttpTransport(self._tls, proxy)
 
 
-
-_store_tls: ssl.SSLContext | None = None
-_store_lock = threading.Lock()
-
-
-def verification() -> ssl.SSLContext | bool:
-    """How servers' certificates are checked: what httpx2 trusts by default.
-
-    That is SSL_CERT_FILE or SSL_CERT_DIR when set, else the system's store. On Linux and
-    the BSDs, OpenSSL's default paths are that store and read those variables: aiohttp's
-    default context (True), which it makes when imported, so no second copy of the
-    certificates is loaded (40 ms on the way to a reply's first byte). On Windows and
-    macOS the store is the system's own, reached through truststore; that context is made
-    once and shared.
-    """
-    if sys.platform not in ("win32", "darwin"):
-        return True
-    global _store_tls
-    with _store_lock:
-        if _store_tls is None:
-            import truststore
-
-            _store_tls = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        return _store_tls
