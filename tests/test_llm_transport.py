@@ -179,3 +179,21 @@ def test_https_servers_are_verified_against_the_certificates_the_environment_nam
 
         assert ask({"SSL_CERT_FILE": str(cert_file)}) == "text:Over TLS."
         assert ask({}) == f"error:{ErrorKind.CONNECTION}"
+
+
+@pytest.mark.asyncio
+async def test_a_certificate_nobody_trusts_is_named_as_such(tmp_path: Path) -> None:
+    """Not "cannot reach the server, is it running?": it answered, with a certificate
+    this computer does not trust (a company proxy, a private server)."""
+    cert_file, key_file = self_signed(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    with FakeOpenAI(tls=tls) as fake, pytest.raises(LLMError) as refused:
+        where = fake.base_url
+        await reply_text(LLMClient(where, None))
+    assert refused.value.kind is ErrorKind.CONNECTION
+    assert refused.value.user_message == (
+        f"The server at {where} showed a certificate this computer does not trust. "
+        "For a private server or a company proxy, point SSL_CERT_FILE at its certificate "
+        "authority."
+    )

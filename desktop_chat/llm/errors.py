@@ -8,6 +8,7 @@ is passed through the redactor.
 from __future__ import annotations
 
 import json
+import ssl
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,11 @@ TIMEOUT_MESSAGE = N_(
 CUT_MESSAGE = N_(
     "The connection was cut while the reply was streaming. The partial reply was kept; "
     "use Retry or Continue."
+)
+NO_ANSWER_MESSAGE = N_("The server at {where} did not answer in time (timed out); try again.")
+UNTRUSTED_MESSAGE = N_(
+    "The server at {where} showed a certificate this computer does not trust. For a private "
+    "server or a company proxy, point SSL_CERT_FILE at its certificate authority."
 )
 UNREACHABLE_MESSAGE = N_(
     "Cannot reach the server at {where}. Is it running, and is the address right?"
@@ -268,7 +274,13 @@ def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: 
     if isinstance(exc, openai.APITimeoutError | TimeoutError):
         return LLMError(
             ErrorKind.TIMEOUT,
-            TIMEOUT_MESSAGE.format(where=where),
+            (TIMEOUT_MESSAGE if streaming else NO_ANSWER_MESSAGE).format(where=where),
+            detail=repr(exc.__cause__ or exc),
+        )
+    if isinstance(exc, openai.APIConnectionError) and _caused_by(exc, ssl.SSLCertVerificationError):
+        return LLMError(
+            ErrorKind.CONNECTION,
+            UNTRUSTED_MESSAGE.format(where=where),
             detail=repr(exc.__cause__ or exc),
         )
     if isinstance(exc, openai.APIConnectionError):
@@ -292,3 +304,13 @@ def from_exception(exc: BaseException, *, base_url: str, model: str, streaming: 
             detail=repr(exc),
         )
     return LLMError(ErrorKind.SERVER, UNEXPECTED_MESSAGE.format(where=where), detail=repr(exc))
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is among the exceptions that led to `exc` (the transport wraps them)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

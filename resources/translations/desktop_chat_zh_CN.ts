@@ -236,6 +236,14 @@
       <translation>回复流式传输时连接中断。已保留部分回复；请使用“重试”或“继续”。</translation>
     </message>
     <message>
+      <source>The server at {where} did not answer in time (timed out); try again.</source>
+      <translation>{where} 的服务器没有及时响应（超时）；请重试。</translation>
+    </message>
+    <message>
+      <source>The server at {where} showed a certificate this computer does not trust. For a private server or a company proxy, point SSL_CERT_FILE at its certificate authority.</source>
+      <translation>{where} 的服务器出示了本机不信任的证书。如果是私有服务器或公司代理，请将 SSL_CERT_FILE 指向其证书颁发机构。</translation>
+    </message>
+    <message>
       <source>Cannot reach the server at {where}. Is it running, and is the address right?</source>
       <translation>无法连接 {where} 的服务器。它是否在运行？地址是否正确？</translation>
     </message>
