@@ -11,7 +11,8 @@ Data: 1,000 conversations / 100,000 messages (bench/dataset.py "cold").
   and its short reply arrives; no target in the plan, shown against the window's 16 ms.
 * Per chunk: the test suite's fake OpenAI server, in its own process, streams the same
   20,000 tokens as fast as it can (one SSE event per token). Once through the raw openai
-  SDK, read the way the app's client reads it (`AsyncOpenAI.post(..., cast_to=object,
+  SDK over the app's HTTP connections (aiohttp, llm/transport.py), read the way the app's
+  client reads it (`AsyncOpenAI.post(..., cast_to=object,
   stream=True)`: the SSE stream as plain JSON, without building a model of each chunk,
   which alone costs about 0.3 ms a chunk), once through the engine
   (`ConversationService.send`, a bus subscriber counting the delta events until "done").
@@ -86,9 +87,17 @@ async def store_writes(home, conversation_id: str, text: str, writes: int):
 
 
 async def raw_stream(base_url: str) -> tuple[int, float, float]:
+    import httpx2
     import openai
 
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
+    from desktop_chat.llm.transport import AiohttpClient
+
+    client = openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key="sk-bench",
+        max_retries=0,
+        http_client=AiohttpClient(None, httpx2.Timeout(60.0)),  # the app's connections
+    )
     try:
         cpu, wall = time.process_time(), time.perf_counter()
         stream = await client.post(
