@@ -197,3 +197,59 @@ async def test_a_certificate_nobody_trusts_is_named_as_such(tmp_path: Path) -> N
         "For a private server or a company proxy, point SSL_CERT_FILE at its certificate "
         "authority."
     )
+
+
+class Socks5Proxy:
+    """A SOCKS5 proxy on 127.0.0.1 without authentication; notes where it connected."""
+
+    def __init__(self) -> None:
+        self.connected: list[tuple[str, int]] = []
+        self.server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"socks5://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            _version, methods = await reader.readexactly(2)
+            await reader.readexactly(methods)
+            writer.write(b"\x05\x00")  # no authentication
+            _version, _command, _reserved, kind = await reader.readexactly(4)
+            if kind == 1:  # IPv4
+                host = ".".join(str(b) for b in await reader.readexactly(4))
+            else:  # a name
+                host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
+            port = int.from_bytes(await reader.readexactly(2), "big")
+            self.connected.append((host, port))
+            up_reader, up_writer = await asyncio.open_connection(host, port)
+            writer.write(b"\x05\x00\x00\x01" + bytes(4) + bytes(2))  # succeeded
+
+            async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+                while piece := await source.read(65536):
+                    sink.write(piece)
+                    await sink.drain()
+                sink.close()
+
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def __aenter__(self) -> Socks5Proxy:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+
+@pytest.mark.asyncio
+async def test_a_socks5_proxy_in_the_settings_carries_the_reply(fake: FakeOpenAI) -> None:
+    """The settings offer socks5:// (local proxy tools often speak only SOCKS)."""
+    fake.scenario = Scenario(tokens=["Through ", "SOCKS."])
+    async with Socks5Proxy() as socks:
+        text = await reply_text(LLMClient(fake.base_url, None, proxy=socks.url))
+    assert text == "Through SOCKS."
+    assert [port for _, port in socks.connected] == [urlsplit(fake.base_url).port]

@@ -33,7 +33,7 @@ from desktop_chat.ui.forms import Outcome, in_words, plain_label
 from desktop_chat.ui.i18n import LANGUAGES, N_, t
 
 THEMES = {"system": N_("Follow the system"), "light": N_("Light"), "dark": N_("Dark")}
-PROXY_SCHEMES = ("http", "https", "socks4", "socks5", "socks5h")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what the HTTP stack speaks
 
 
 class SettingsPage(QWidget):
