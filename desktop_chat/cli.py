@@ -14,9 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-from desktop_chat import __version__
+from desktop_chat import __version__, startup_gc
 from desktop_chat.logs import setup_logging
-from desktop_chat.paths import default_paths
+from desktop_chat.paths import AppPaths, default_paths
 
 # The reader of our output went away (`desktop-chat list | head -1`): 128 + SIGPIPE, the
 # code a shell reports for any program ended that way.
@@ -253,20 +253,29 @@ def _run(argv: list[str] | None) -> int:
         paths.ensure()
     setup_logging(paths.log_file, debug=args.debug)
     if args.command is None:
-        from desktop_chat.ui.display import display_problem
-
-        problem = display_problem()
-        if problem is not None:  # Qt would abort with a misleading hint
-            print(problem, file=sys.stderr)
-            return 4
-        from desktop_chat.ui.main import run_gui  # Qt is imported only for the window
-
-        return run_gui(paths, debug=args.debug)
+        startup_gc.pause()  # until the window has opened (ui/main.py resumes it)
+        try:
+            return _window(paths, debug=args.debug)
+        finally:
+            startup_gc.resume()  # if it did not open
     if args.command in ("ask", "regenerate"):
+        startup_gc.pause()  # until the SDK has loaded
         _preload_sdk()
     from desktop_chat.commands import run_command
 
     return run_command(args)
+
+
+def _window(paths: AppPaths, debug: bool) -> int:
+    from desktop_chat.ui.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:  # Qt would abort with a misleading hint
+        print(problem, file=sys.stderr)
+        return 4
+    from desktop_chat.ui.main import run_gui  # Qt is imported only for the window
+
+    return run_gui(paths, debug=debug)
 
 
 def _preload_sdk() -> None:
@@ -280,4 +289,10 @@ def _preload_sdk() -> None:
 
     from desktop_chat.llm import load_sdk
 
-    threading.Thread(target=load_sdk, name="desktop_chat-sdk-import", daemon=True).start()
+    def load() -> None:
+        try:
+            load_sdk()
+        finally:
+            startup_gc.resume()
+
+    threading.Thread(target=load, name="desktop_chat-sdk-import", daemon=True).start()

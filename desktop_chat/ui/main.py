@@ -25,7 +25,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop_chat import APP_DISPLAY_NAME, APP_NAME, ORGANIZATION, __version__
+from desktop_chat import APP_DISPLAY_NAME, APP_NAME, ORGANIZATION, __version__, startup_gc
 from desktop_chat.appearance import read_theme
 from desktop_chat.paths import AppPaths
 from desktop_chat.ui.i18n import install_translator, say, t
@@ -114,8 +114,9 @@ async def run_window(
     core.backups.start()
     # What start-up made (modules, widgets, the list, then the SDK's types) lives as long
     # as the window; taken out of the collector's view, full collections stop walking it:
-    # with a long list they paused the window for 30-100 ms.
-    gc.freeze()
+    # with a long list they paused the window for 30-100 ms. The collector, paused since
+    # the start (desktop_chat/startup_gc.py), runs again from here.
+    startup_gc.resume()
     freeze_after_warm_up = asyncio.ensure_future(_freeze_after(opened.warmed))
     await closed.wait()
     freeze_after_warm_up.cancel()
