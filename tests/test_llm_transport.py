@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,19 +26,39 @@ from tests.tls_support import self_signed
 QUESTION = [ChatMessage(role="user", content="hi")]
 
 
-class ForwardProxy:
-    """A plain-HTTP forward proxy on 127.0.0.1: one request per connection, each noted."""
+class LocalProxy:
+    """A proxy on 127.0.0.1, started and stopped with `async with`; `_serve` speaks it."""
+
+    scheme = "http"
 
     def __init__(self) -> None:
-        self.requests: list[str] = []
         self.server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+
+class ForwardProxy(LocalProxy):
+    """A plain-HTTP forward proxy: one request per connection, each noted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[str] = []
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             line, _, fields = head.partition(b"\r\n")
@@ -61,15 +82,6 @@ class ForwardProxy:
             up_writer.close()
         finally:
             writer.close()
-
-    async def __aenter__(self) -> ForwardProxy:
-        self.server = await asyncio.start_server(self._forward, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
 
 
 @pytest_asyncio.fixture
@@ -199,17 +211,14 @@ async def test_a_certificate_nobody_trusts_is_named_as_such(tmp_path: Path) -> N
     )
 
 
-class Socks5Proxy:
-    """A SOCKS5 proxy on 127.0.0.1 without authentication; notes where it connected."""
+class Socks5Proxy(LocalProxy):
+    """A SOCKS5 proxy without authentication; notes where it connected."""
+
+    scheme = "socks5"
 
     def __init__(self) -> None:
+        super().__init__()
         self.connected: list[tuple[str, int]] = []
-        self.server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"socks5://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -235,14 +244,6 @@ class Socks5Proxy:
             await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
-
-    async def __aenter__(self) -> Socks5Proxy:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
 
 
 @pytest.mark.asyncio
