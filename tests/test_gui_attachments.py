@@ -3,6 +3,7 @@ Enter sending them, thumbnails in the chat, and the Vision checkbox."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
 
@@ -187,3 +188,27 @@ async def test_files_wait_in_the_conversation_they_were_added_in(
         window.open_conversation(first)
         await wait_until(lambda: tray.files(), what="the file is back")
         assert [f.meta.name for f in tray.files()] == ["notes.txt"]
+
+
+@pytest.mark.asyncio
+async def test_enter_sends_as_soon_as_the_file_shows(qapp, tmp_path: Path):
+    """The chip shows in the last step of reading; the read is over from then, even in
+    the loop pass before its task's callbacks run (Enter there used to do nothing)."""
+    from desktop_chat.ui.composer import Composer
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list", encoding="utf-8")
+    composer = Composer()
+    sent: list[str] = []
+    composer.send.connect(sent.append)
+    composer.show()
+    type_text(composer.edit, "Buy these")
+    composer.tray.add_paths([notes])
+    deadline = asyncio.get_running_loop().time() + 10
+    while not composer.tray.chips():  # each pass of the loop, where a key press may land
+        assert asyncio.get_running_loop().time() < deadline, "the file was never read"
+        await asyncio.sleep(0)
+
+    press(composer.edit, Qt.Key.Key_Return)
+
+    assert sent == ["Buy these"]

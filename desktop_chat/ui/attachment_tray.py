@@ -167,8 +167,12 @@ class AttachmentTray(QWidget):
 
     @property
     def reading(self) -> bool:
-        """Files are still being read (a large PDF's text, a large image scaled down)."""
-        return bool(self._reading)
+        """Files are still being read (a large PDF's text, a large image scaled down).
+
+        Asked of the tasks themselves: a finished read leaves the list a loop pass later,
+        and a key press handled in that pass must already send its file.
+        """
+        return not all(task.done() for task in self._reading)
 
     def _add(self, read: Callable[[], NewAttachment]) -> None:
         """Read off the event loop, so a large file never freezes the window; the chip
