@@ -6,9 +6,13 @@ stall while the first conversation opened or a reply streamed.
 
 from __future__ import annotations
 
+import pytest
+
 from desktop_chat.schemas import Message
 from desktop_chat.ui import lexers
 from desktop_chat.ui.message_widget import MessageWidget
+from tests.gui_support import CoreOnLoop, WindowOnLoop
+from tests.helpers import wait_until
 
 COLOURED = '<span style="color'
 
@@ -43,3 +47,25 @@ def test_a_streamed_code_block_goes_in_once_its_lexer_is_compiled(qtbot):
     shown = widget.body.toPlainText()
     assert "```" not in shown and "hello() -> ok." in shown and shown.rstrip().endswith("Next")
     assert widget.rendered.code_blocks == ["hello() -> ok."]
+
+
+@pytest.mark.asyncio
+async def test_the_window_compiles_no_lexer_before_its_content_has_painted(
+    qapp, paths, secrets, agent
+):
+    """A compiling worker would take the interpreter from the GUI thread while the window
+    builds what the person waits for; the code shows plain until then either way."""
+    _forget("ocaml")
+    async with CoreOnLoop(paths, secrets, agent) as core:
+        conv = await core.service.create_conversation(title="Code")
+        answer = Message(role="assistant", content="```ocaml\nlet x = 1\n```\n")
+        await core.store.run(lambda r: r.messages.append(conv.id, answer))
+        events: list[str] = []
+        lexers.compiled().connect(lambda: events.append("compiled"))
+        async with WindowOnLoop(core) as window:
+            window.when_content_painted(lambda: events.append("content painted"))
+            await wait_until(lambda: "compiled" in events, what="the lexer compiles")
+            [shown] = window.chat.message_widgets
+            await wait_until(lambda: COLOURED in shown.rendered.html, what="colours")
+
+        assert events[0] == "content painted"

@@ -5,17 +5,22 @@ The first lexer of a kind compiles its rules: pure Python that cannot be split (
 streams, that is a stall; so the window renders a code block whose lexer is not compiled
 yet as plain code, a worker thread compiles it, and `compiled()` tells the window (its
 signal is delivered on the GUI thread) to render the block again, now in colours.
+
+While the window builds what it opens on, the worker waits (`hold`, `release`): compiling
+then would take the interpreter from the GUI thread, and the code is shown plain either
+way until its lexer is ready.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from typing import TYPE_CHECKING
 
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 from PySide6.QtCore import QObject, Signal
+
+if TYPE_CHECKING:
+    from pygments.lexer import Lexer
 
 _lexers: dict[str, Lexer | None] = {}  # by lower-case name; None: a name Pygments lacks
 
@@ -29,6 +34,9 @@ def lexer(language: str) -> Lexer | None:
         return _lexers[language]
     except KeyError:
         pass
+    from pygments.lexers import get_lexer_by_name  # with the first lexer, not at start-up
+    from pygments.util import ClassNotFound
+
     try:
         found: Lexer | None = get_lexer_by_name(language)
     except ClassNotFound:
@@ -51,6 +59,8 @@ _notifier: _Notifier | None = None
 _wanted: queue.SimpleQueue[str] = queue.SimpleQueue()
 _worker: threading.Thread | None = None
 _lock = threading.Lock()
+_released = threading.Event()  # cleared while the worker must wait
+_released.set()
 
 
 def compiled() -> Signal:
@@ -74,9 +84,19 @@ def compile_soon(languages: set[str]) -> None:
             _worker.start()
 
 
+def hold() -> None:
+    """Keep the worker from compiling until `release()`; what is asked meanwhile waits."""
+    _released.clear()
+
+
+def release() -> None:
+    _released.set()
+
+
 def _work() -> None:
     while True:
         language = _wanted.get()
+        _released.wait()
         lexer(language)
         if _wanted.empty() and _notifier is not None:
             _notifier.compiled.emit()

@@ -12,15 +12,16 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markdown_it import MarkdownIt
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
 
 from desktop_chat.ui import lexers
 from desktop_chat.ui.i18n import t
 from desktop_chat.ui.markdown_math import math_plugin
+
+if TYPE_CHECKING:
+    from pygments.formatters import HtmlFormatter
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ COMMON_LANGUAGES = (
 
 @lru_cache(maxsize=4)
 def _formatter(style: str) -> HtmlFormatter:
+    from pygments.formatters import HtmlFormatter
+
     return HtmlFormatter(nowrap=True, noclasses=True, style=style)
 
 
@@ -60,11 +63,14 @@ def _highlight(code: str, language: str, palette: Palette) -> str:
     """A labelled block in colours; an unlabelled one plain.
 
     Guessing a lexer tries every one Pygments has (tens of milliseconds: a stall on the
-    event loop), and often guesses wrong.
+    event loop), and often guesses wrong. Pygments is imported here, with the first
+    compiled lexer: the first screen shows its code plain (ui/lexers.py).
     """
     lexer = lexers.lexer(language.lower()) if language else None
     if lexer is None:
         return html.escape(code, quote=False)
+    from pygments import highlight
+
     return highlight(code, lexer, _formatter(palette.code_style))
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QApplication
 
 from desktop_chat.engine.collector import FullCollectionsWaitForReplies
+from desktop_chat.ui import lexers
 from desktop_chat.ui.bridge import EngineBridge
 from desktop_chat.ui.main_window import MainWindow
 from desktop_chat.ui.theme import apply_theme
@@ -38,6 +39,7 @@ class OpenedWindow:
         """Load the SDK and compile the code lexers in the background; `warmed` when done."""
         from desktop_chat.ui.markdown import warm_up_in_background
 
+        lexers.release()
         warm_up_in_background()
 
         async def load() -> None:
@@ -57,6 +59,7 @@ class OpenedWindow:
         finish last, and then the bridge lets go of the engine.
         """
         self.window.close()
+        lexers.release()  # if it closed before its content painted
         await self.window.api.stop()
         self.collector.close()
         if close_core:
@@ -84,7 +87,9 @@ async def open_window(core: Core, frame: MainWindow | None = None) -> OpenedWind
     opened = OpenedWindow(core, frame, bridge, collector)
     # The SDK and the code lexers load in threads while the person reads: the first send
     # and the first code block need them. Not sooner: they would hold the interpreter
-    # while the list and the conversation are built (about a third of the time to them).
+    # while the list and the conversation are built (about a third of the time to them);
+    # so would the lexer of a code block in the conversation shown.
+    lexers.hold()
     frame.when_content_painted(lambda: opened.warm_up())
     await frame.start()
     return opened
