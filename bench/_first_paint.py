@@ -2,8 +2,14 @@
 
     python bench/_first_paint.py app    # the real app, exactly as `python -m desktop_chat`
     python bench/_first_paint.py bare   # a bare PySide6 QMainWindow, for comparison
+    python bench/_first_paint.py stack  # the libraries the app's first screen needs, no app
 
-Both modes create the QApplication first and install the same event filter on it; the app
+`stack` is the floor under the app's time to usable: it imports what the list and the
+conversation are built with (qasync, pydantic, peewee, markdown-it), validates one
+message, opens a database and renders the message into a window, then paints. None of the
+app's own code runs.
+
+All modes create the QApplication first and install the same event filter on it; the app
 then runs `desktop_chat.cli.main([])`, which reuses that QApplication (see
 `desktop_chat.ui.main.make_app`). Nothing else is changed. The filter prints `painted` at
 the first paint event of any widget in a QMainWindow, and is then removed in both modes.
@@ -57,7 +63,7 @@ class FirstPaint(QObject):
             self.painted = True
             print("painted", flush=True)
             self.app.removeEventFilter(self)
-            if self.mode == "bare":
+            if self.mode != "app":
                 QTimer.singleShot(0, self.app.quit)
                 return False
             QTimer.singleShot(15_000, window.close)  # never hang the benchmark
@@ -70,14 +76,39 @@ class FirstPaint(QObject):
         QTimer.singleShot(0, window.close)
 
 
+def _stack_window() -> QMainWindow:
+    import peewee
+    import qasync  # noqa: F401  (the app's event loop)
+    from markdown_it import MarkdownIt
+    from pydantic import BaseModel
+    from PySide6.QtWidgets import QListWidget, QSplitter, QTextBrowser
+
+    class Message(BaseModel):
+        role: str
+        content: str
+
+    message = Message.model_validate({"role": "assistant", "content": "**WAL** keeps readers."})
+    database = peewee.SqliteDatabase(":memory:")
+    database.connect()
+    database.execute_sql("SELECT 1")
+    window = QMainWindow()
+    split = QSplitter()
+    split.addWidget(QListWidget())
+    text = QTextBrowser()
+    text.setHtml(MarkdownIt("commonmark").enable("table").render(message.content))
+    split.addWidget(text)
+    window.setCentralWidget(split)
+    return window
+
+
 def main() -> int:
     mode = sys.argv[1] if len(sys.argv) > 1 else "app"
     app = QApplication(sys.argv[:1])
     probe = FirstPaint(app, mode)
     app.installEventFilter(probe)
-    if mode == "bare":
-        window = QMainWindow()
-        window.setWindowTitle("bare")
+    if mode in ("bare", "stack"):
+        window = QMainWindow() if mode == "bare" else _stack_window()
+        window.setWindowTitle(mode)
         window.resize(1180, 760)
         window.show()
         return app.exec()

@@ -47,12 +47,16 @@ def main() -> int:
                 out.write(text)
                 out.flush()
     out.write("\n")
+    store(database, question, "".join(parts))
+    return 0
+
+
+def store(database: str, question: str, reply: str) -> None:
     with sqlite3.connect(database) as db:
         db.execute("CREATE TABLE IF NOT EXISTS message (role TEXT, content TEXT)")
         db.executemany(
-            "INSERT INTO message VALUES (?, ?)", [("user", question), ("assistant", "".join(parts))]
+            "INSERT INTO message VALUES (?, ?)", [("user", question), ("assistant", reply)]
         )
-    return 0
 
 
 if __name__ == "__main__":

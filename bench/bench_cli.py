@@ -11,6 +11,10 @@ Three clients, each a fresh process per run, as a user types them:
   exchange to its own SQLite database, and reads its key from OPENAI_API_KEY.
 * floor (bench/_floor_client.py): the stdlib alone: one POST, one `json.loads` per event,
   each token flushed to stdout, both messages stored in SQLite.
+* SDK floor (bench/_sdk_floor_client.py), in the one-sentence rounds only: the libraries
+  under desktop-chat's first byte and none of its code: aiohttp imported, the openai SDK
+  streaming the question, both messages stored in SQLite. desktop-chat's first byte
+  cannot come before it.
 
 All three get the same fresh HOME (no keyring configured: whatever the machine's keyring
 detection costs, each client pays), and talk to the test suite's fake OpenAI server
@@ -51,6 +55,7 @@ SENTENCE = "WAL lets readers keep reading while a single writer appends to the l
 QUESTION = "Explain WAL mode in SQLite in one sentence"
 LLM_VENV = Path(tempfile.gettempdir()) / "desktop_chat_bench" / "llm-venv"
 CLIENTS = ("desktop-chat", "llm", "floor")
+SENTENCE_CLIENTS = (*CLIENTS, "SDK floor")
 
 
 def llm_bin() -> Path:
@@ -102,12 +107,16 @@ class Clients:
         self.llm = [str(llm_bin()), "-m", "fake"]
         self.floor = [sys.executable, str(BENCH / "_floor_client.py"), base_url, "fake-model"]
         self.floor.append(str(root / "floor.sqlite3"))
+        self.sdk_floor = [sys.executable, str(BENCH / "_sdk_floor_client.py"), base_url]
+        self.sdk_floor += ["fake-model", str(root / "sdk_floor.sqlite3")]
 
     def command(self, client: str, question: str) -> tuple[list[str], dict[str, str]]:
         if client == "desktop-chat":
             return [*self.dc, "ask", question], self.dc_env
         if client == "llm":
             return [*self.llm, question], self.llm_env
+        if client == "SDK floor":
+            return [*self.sdk_floor, question], self.env
         return [*self.floor, question], self.env
 
 
@@ -141,11 +150,12 @@ def one_sentence(rounds: int, root: Path) -> dict[str, list[tuple[float, float]]
     server, base_url = start_fake_server(tokenize(SENTENCE))
     try:
         clients = Clients(base_url, root / "sentence")
-        for client in CLIENTS:  # warm the disk cache: every client's files read once
+        for client in SENTENCE_CLIENTS:  # warm the disk cache: every client's files read once
             run(*clients.command(client, "warm up"), capture=True)
-        results: dict[str, list[tuple[float, float]]] = {c: [] for c in CLIENTS}
+        results: dict[str, list[tuple[float, float]]] = {c: [] for c in SENTENCE_CLIENTS}
         for index in range(rounds):
-            order = CLIENTS[index % 3 :] + CLIENTS[: index % 3]
+            turn = index % len(SENTENCE_CLIENTS)
+            order = SENTENCE_CLIENTS[turn:] + SENTENCE_CLIENTS[:turn]
             for client in order:
                 wall, first, _, out = run(*clients.command(client, QUESTION), capture=True)
                 if SENTENCE not in out:
@@ -228,7 +238,9 @@ def main() -> list[Row]:
             passed=statistics.median(first) <= 1.0,
             runs=args.rounds,
             notes=f"medians: desktop-chat {med('desktop-chat', 1):.0f} ms, llm "
-            f"{med('llm', 1):.0f} ms, floor {med('floor', 1):.0f} ms",
+            f"{med('llm', 1):.0f} ms, floor {med('floor', 1):.0f} ms; the SDK floor (aiohttp "
+            f"and the openai SDK, none of desktop-chat's code) {med('SDK floor', 1):.0f} ms, "
+            f"{statistics.median(ratios('SDK floor', 'llm', 1)):.2f} x llm",
         ),
         Row(
             f"CLI, CPU per streamed token ({args.tokens:,}-token reply minus a 1-token one): "
