@@ -14,12 +14,16 @@ import asyncio
 import sys
 
 import aiohttp  # noqa: F401  (imported as desktop-chat's transport imports it)
+import httpx2
 import openai
 from _floor_client import store
 
 
 async def ask(base_url: str, model: str, question: str) -> str:
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="floor")
+    # No certificates loaded for the plain-HTTP server: aiohttp's import has loaded its
+    # own, as in desktop-chat, which loads no others.
+    http = httpx2.AsyncClient(verify=False)
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="floor", http_client=http)
     stream = await client.chat.completions.create(
         model=model, messages=[{"role": "user", "content": question}], stream=True
     )
