@@ -6,6 +6,9 @@ stall while the first conversation opened or a reply streamed.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from desktop_chat.schemas import Message
@@ -69,3 +72,43 @@ async def test_the_window_compiles_no_lexer_before_its_content_has_painted(
             await wait_until(lambda: COLOURED in shown.rendered.html, what="colours")
 
         assert events[0] == "content painted"
+
+
+RACE = """
+import threading
+from desktop_chat.ui import lexers, markdown
+
+start = threading.Barrier(3)
+failures = []
+
+def run(ask):
+    start.wait()
+    try:
+        ask()
+    except Exception as exc:
+        failures.append(repr(exc))
+
+asks = (
+    lambda: markdown._highlight("x = 1", "python", markdown.LIGHT),  # the GUI thread
+    markdown.warm_up,  # the warm-up thread
+    lambda: lexers.lexer("css"),  # the lexer worker
+)
+threads = [threading.Thread(target=run, args=(ask,)) for ask in asks]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(failures or "ok")
+"""
+
+
+def test_pygments_loads_when_three_threads_ask_for_it_at_once():
+    """Pygments loads with the first lexer; the window's three threads may ask at once.
+
+    A race: each attempt is a new interpreter (Pygments not loaded yet); without the lock
+    about two attempts in three failed with an ImportError."""
+    for _ in range(6):
+        done = subprocess.run(
+            [sys.executable, "-c", RACE], capture_output=True, text=True, timeout=60
+        )
+        assert done.stdout.strip() == "ok", done.stdout + done.stderr

@@ -13,6 +13,7 @@ way until its lexer is ready.
 
 from __future__ import annotations
 
+import importlib
 import queue
 import threading
 from typing import TYPE_CHECKING
@@ -34,7 +35,8 @@ def lexer(language: str) -> Lexer | None:
         return _lexers[language]
     except KeyError:
         pass
-    from pygments.lexers import get_lexer_by_name  # with the first lexer, not at start-up
+    load_pygments()
+    from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
     try:
@@ -61,6 +63,20 @@ _worker: threading.Thread | None = None
 _lock = threading.Lock()
 _released = threading.Event()  # cleared while the worker must wait
 _released.set()
+_importing = threading.Lock()
+
+
+def load_pygments() -> None:
+    """Import the parts of Pygments the view uses, one thread at a time.
+
+    They load with the first lexer, not at start-up; the GUI thread, this module's worker
+    and the Markdown warm-up may all ask at once, and Pygments' formatters package makes
+    its names on first access in a way two threads cannot share: one of them failed with
+    an ImportError. After the first call these imports are look-ups.
+    """
+    with _importing:
+        for module in ("pygments.formatters.html", "pygments.lexers", "pygments.util"):
+            importlib.import_module(module)
 
 
 def compiled() -> Signal:

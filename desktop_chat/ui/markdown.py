@@ -21,7 +21,7 @@ from desktop_chat.ui.i18n import t
 from desktop_chat.ui.markdown_math import math_plugin
 
 if TYPE_CHECKING:
-    from pygments.formatters import HtmlFormatter
+    from pygments.formatters.html import HtmlFormatter
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ COMMON_LANGUAGES = (
 
 @lru_cache(maxsize=4)
 def _formatter(style: str) -> HtmlFormatter:
-    from pygments.formatters import HtmlFormatter
+    lexers.load_pygments()
+    from pygments.formatters.html import HtmlFormatter
 
     return HtmlFormatter(nowrap=True, noclasses=True, style=style)
 
@@ -69,7 +70,7 @@ def _highlight(code: str, language: str, palette: Palette) -> str:
     lexer = lexers.lexer(language.lower()) if language else None
     if lexer is None:
         return html.escape(code, quote=False)
-    from pygments import highlight
+    from pygments import highlight  # loaded by lexers.lexer()
 
     return highlight(code, lexer, _formatter(palette.code_style))
 
