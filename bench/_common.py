@@ -274,6 +274,17 @@ async def wait_async(condition: Callable[[], bool], timeout: float = 30.0) -> bo
     return True
 
 
+async def idle_stall(seconds: float) -> float:
+    """The longest gap of the 1 ms timer over `seconds` with nothing else to do: what the
+    machine alone (its scheduler, other programs, a CpuHog) costs this event loop, the
+    floor under a stall measured beside it."""
+    StallMonitor, _ = qt_probes()
+    monitor = StallMonitor()
+    monitor.start()
+    await wait_async(lambda: False, seconds)
+    return max(monitor.stop())
+
+
 class OpenWindow:
     """`async with OpenWindow(home) as (core, window):` the real core and main window."""
 

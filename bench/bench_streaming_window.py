@@ -12,6 +12,10 @@ chunk-to-paint latency (from the delta event's publication to the first paint of
 streaming text that shows it) and end of stream to full text painted (from the last delta
 to the first paint of the stored reply).
 
+The runs are made again with one core kept busy by another process (bench/_common.py
+`CpuHog`), each followed by 5 s of the 1 ms timer alone under the same hog: the floor the
+machine sets. The fake server shares the machine with both, as a local model server does.
+
     python bench/bench_streaming_window.py [--runs 3] [--tokens 20000] [--delay 0.00034] [--math]
 """
 
@@ -20,13 +24,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import os
 import time
 
 from _common import (
+    CpuHog,
     OpenWindow,
     Row,
     check,
     finish,
+    idle_stall,
     median,
     ms,
     paint_watcher,
@@ -119,6 +126,8 @@ def main() -> list[Row]:
     tokens = (math_reply_tokens if args.math else long_reply_tokens)(args.tokens)
     server, base_url = start_fake_server(tokens, delay=args.delay)
     runs: list[dict[str, float]] = []
+    busy: list[dict[str, float]] = []
+    load_start = os.getloadavg()[0]
     try:
         data = fresh_home("large", base_url=base_url)
 
@@ -129,6 +138,13 @@ def main() -> list[Row]:
                     result = await one_run(core, window)
                     print(f"  run {i + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
                     runs.append(result)
+                with CpuHog():
+                    for i in range(args.runs):  # each next to its floor: the load drifts
+                        result = await one_run(core, window)
+                        result["floor"] = await idle_stall(5)
+                        figures = ", ".join(f"{k} {v:.1f}" for k, v in result.items())
+                        print(f"  busy run {i + 1}: {figures}")
+                        busy.append(result)
 
         run_qasync(scenario)
     finally:
@@ -153,6 +169,22 @@ def main() -> list[Row]:
             n,
             f"median of the runs' longest stalls; worst run {worst:.0f} ms; "
             f"{med('stalls_over_16'):.0f} stalls over 16 ms per run; {rate}",
+        ),
+        Row(
+            f"{label}, one core kept busy: longest event-loop stall",
+            "≤ 16 ms",
+            median([r["stall"] for r in busy]),
+            "ms",
+            None,
+            check(median([r["stall"] for r in busy]), 16),
+            len(busy),
+            f"another process busy-looping all along; worst run "
+            f"{max(r['stall'] for r in busy):.0f} ms; "
+            f"{median([r['stalls_over_16'] for r in busy]):.0f} stalls over 16 ms per run; "
+            f"latency p99 {median([r['lat_p99'] for r in busy]):.0f} ms; "
+            f"{median([r['rate'] for r in busy]):,.0f} tokens/s reached; the 1 ms timer alone, "
+            f"same hog: {median([r['floor'] for r in busy]):.1f} ms; load average "
+            f"{load_start:.2f} → {os.getloadavg()[0]:.2f}",
         ),
         Row(
             f"{label}: chunk-to-paint latency p99",
