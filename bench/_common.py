@@ -249,13 +249,14 @@ def run_qasync(make_coro: Callable[[], object]) -> object:
     """Run a coroutine on a qasync loop over the QApplication, as the app does."""
     import asyncio
 
-    import qasync
     from PySide6.QtWidgets import QApplication
+
+    from desktop_chat.ui.event_loop import AppEventLoop
 
     protect_singletons()
     app = QApplication.instance() or QApplication([])
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
+    loop = AppEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(make_coro())  # type: ignore[arg-type]

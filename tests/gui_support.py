@@ -10,22 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import qasync
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from desktop_chat.ui.event_loop import AppEventLoop
 from tests.helpers import wait_until as wait_until  # the window's tests wait with it too
 
 # A closed qasync loop still owns QObjects with registered Qt timers. If the garbage
 # collector frees it on another thread (the database worker, the fake server), Qt cannot
 # unregister those timers and a later test crashes in QTimerInfoList::activateTimers.
 # Keeping every loop of the session alive makes its objects die on the main thread, at exit.
-_FINISHED_LOOPS: list[qasync.QEventLoop] = []
+_FINISHED_LOOPS: list[AppEventLoop] = []
 
 
-def new_qt_loop() -> qasync.QEventLoop:
-    """A fresh qasync loop over the QApplication: the loop factory of every Qt test.
+def new_qt_loop() -> AppEventLoop:
+    """A fresh loop over the QApplication, the app's own: the loop factory of every Qt test.
 
     pytest-asyncio runs the test, its async fixtures and their teardown on it, then cancels
     what is left, shuts down async generators and closes it; it never stops the loop from
@@ -34,7 +34,7 @@ def new_qt_loop() -> qasync.QEventLoop:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([])
     app.setQuitOnLastWindowClosed(False)  # as the app itself does (see ui/main.py)
-    loop = qasync.QEventLoop(app, already_running=False)
+    loop = AppEventLoop(app, already_running=False)
     _FINISHED_LOOPS.append(loop)
     return loop
 

@@ -20,7 +20,6 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-import qasync
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop_chat import APP_DISPLAY_NAME, APP_NAME, ORGANIZATION, __version__, startup_gc
 from desktop_chat.appearance import read_theme
 from desktop_chat.paths import AppPaths
+from desktop_chat.ui.event_loop import AppEventLoop
 from desktop_chat.ui.i18n import install_translator, say, t
 from desktop_chat.ui.main_window import MainWindow
 from desktop_chat.ui.resources import resource_dir
@@ -156,7 +156,7 @@ def run_gui(paths: AppPaths, debug: bool = False) -> int:
     if not instance.claim():
         return 0  # another window runs on this data folder and was asked to come forward
     sys.excepthook = PoliteExceptHook()
-    loop = qasync.QEventLoop(app)
+    loop = AppEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(run_window(app, paths, instance))
