@@ -275,6 +275,24 @@ async def wait_async(condition: Callable[[], bool], timeout: float = 30.0) -> bo
     return True
 
 
+def busy_stall_row(label: str, busy: list[dict[str, float]], more: str) -> Row:
+    """The row of a streaming stall figure measured with one core kept busy (CpuHog)."""
+    stall = median([r["stall"] for r in busy])
+    return Row(
+        f"{label}, one core kept busy: longest event-loop stall",
+        "≤ 16 ms",
+        stall,
+        "ms",
+        None,
+        check(stall, 16),
+        len(busy),
+        f"another process busy-looping all along; worst run "
+        f"{max(r['stall'] for r in busy):.0f} ms; "
+        f"{median([r['stalls_over_16'] for r in busy]):.0f} stalls over 16 ms per run; "
+        f"latency p99 {median([r['lat_p99'] for r in busy]):.0f} ms; {more}",
+    )
+
+
 async def idle_stall(seconds: float) -> float:
     """The longest gap of the 1 ms timer over `seconds` with nothing else to do: what the
     machine alone (its scheduler, other programs, a CpuHog) costs this event loop, the

@@ -31,6 +31,7 @@ from _common import (
     CpuHog,
     OpenWindow,
     Row,
+    busy_stall_row,
     check,
     finish,
     idle_stall,
@@ -170,18 +171,9 @@ def main() -> list[Row]:
             f"median of the runs' longest stalls; worst run {worst:.0f} ms; "
             f"{med('stalls_over_16'):.0f} stalls over 16 ms per run; {rate}",
         ),
-        Row(
-            f"{label}, one core kept busy: longest event-loop stall",
-            "≤ 16 ms",
-            median([r["stall"] for r in busy]),
-            "ms",
-            None,
-            check(median([r["stall"] for r in busy]), 16),
-            len(busy),
-            f"another process busy-looping all along; worst run "
-            f"{max(r['stall'] for r in busy):.0f} ms; "
-            f"{median([r['stalls_over_16'] for r in busy]):.0f} stalls over 16 ms per run; "
-            f"latency p99 {median([r['lat_p99'] for r in busy]):.0f} ms; "
+        busy_stall_row(
+            label,
+            busy,
             f"{median([r['rate'] for r in busy]):,.0f} tokens/s reached; the 1 ms timer alone, "
             f"same hog: {median([r['floor'] for r in busy]):.1f} ms; load average "
             f"{load_start:.2f} → {os.getloadavg()[0]:.2f}",
