@@ -68,6 +68,7 @@ async def test_delayed_callbacks_run_in_time_order_and_cancelled_ones_never(qapp
 @pytest.mark.asyncio
 async def test_timeouts_and_sleeps_work_among_many_cancelled_handles(qapp):
     loop = asyncio.get_running_loop()
+    far = loop.call_later(40 * 86400, pytest.fail, "a callback 40 days early")  # > 2**31 ms
     for _ in range(500):
         loop.call_later(30, pytest.fail, "a cancelled callback ran").cancel()
 
@@ -78,3 +79,4 @@ async def test_timeouts_and_sleeps_work_among_many_cancelled_handles(qapp):
     await asyncio.sleep(0.03)
 
     assert loop.time() - started >= 0.03
+    far.cancel()

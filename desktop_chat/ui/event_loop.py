@@ -23,6 +23,9 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 
 # As asyncio's loop: rebuild the heap once cancelled handles are half of it (and many).
 _COMPACT_FROM = 100
+# A Qt timer's interval is a 32-bit count of milliseconds; a later handle is woken for
+# after an hour's wait, which sets the timer again.
+_LONGEST_WAIT_MS = 3_600_000
 
 
 class AppEventLoop(qasync.QEventLoop):
@@ -72,7 +75,8 @@ class AppEventLoop(qasync.QEventLoop):
     def _set_wake(self, when: float) -> None:
         self._wake_at = when
         # Rounded up: waking before the handle is due would only set the timer again.
-        self._wake.start(max(0, math.ceil((when - self.time()) * 1000)))
+        wait = math.ceil((when - self.time()) * 1000)
+        self._wake.start(min(max(0, wait), _LONGEST_WAIT_MS))
 
     def _run_due(self) -> None:
         self._wake_at = math.inf
